@@ -1,0 +1,1 @@
+//! wick's wgpu runtime.

@@ -1,0 +1,1 @@
+//! wick's WGSL kernels.
