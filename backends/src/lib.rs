@@ -1,1 +1,16 @@
-//! wick's wgpu runtime.
+//! wick's wgpu runtime: the adapter and its limits, weight upload (weights stay quantized on the
+//! GPU, split at the binding limit), the pipeline cache, and the [`Runtime`] that compiles a model
+//! graph into plans of dispatches, one per shape bucket, and replays them.
+
+mod error;
+mod gpu;
+mod pipelines;
+mod plan;
+mod runtime;
+mod weights;
+
+pub use error::BackendError;
+pub use gpu::{Capabilities, Gpu};
+pub use pipelines::Pipelines;
+pub use runtime::{Runtime, RuntimeConfig};
+pub use weights::{GpuWeight, WeightPart};

@@ -1,1 +1,278 @@
-//! wick's WGSL kernels.
+//! wick's WGSL kernels. Each kernel family is one file under `wgsl/`; a [`Variant`] picks the
+//! family, the weight format it decodes and the optional features it uses, and [`Variant::source`]
+//! assembles the module from the family file and the shared pieces it needs. Block sizes come from
+//! [`GgmlType`], never retyped in WGSL.
+
+use wick_core::quant::GgmlType;
+
+/// Workgroup size of every kernel (`WG` in the WGSL).
+pub const WG: u32 = 64;
+/// Most batch rows the matvec kernel handles; larger batches use matmul.
+pub const MATVEC_MAX_ROWS: u32 = 4;
+/// Weight rows one matvec workgroup covers (8 threads each).
+pub const MATVEC_ROWS_PER_WG: u32 = 8;
+/// Rows of x one matmul workgroup covers.
+pub const MATMUL_TILE_ROWS: u32 = 32;
+/// Largest head dimension the attention kernel handles.
+pub const ATTENTION_MAX_HEAD_DIM: u32 = 256;
+
+/// Weight formats the GPU kernels decode.
+pub const WEIGHT_FORMATS: [GgmlType; 11] = [
+    GgmlType::F32,
+    GgmlType::F16,
+    GgmlType::BF16,
+    GgmlType::Q8_0,
+    GgmlType::Q4_0,
+    GgmlType::Q4_1,
+    GgmlType::Q5_0,
+    GgmlType::Q5_1,
+    GgmlType::Q4_K,
+    GgmlType::Q5_K,
+    GgmlType::Q6_K,
+];
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Family {
+    /// Quantized matrix-vector product for decode batches (up to [`MATVEC_MAX_ROWS`] rows).
+    Matvec(GgmlType),
+    /// Quantized matrix-matrix product for prefill chunks.
+    Matmul(GgmlType),
+    /// Embedding lookup from a quantized table, with scaling.
+    GetRows(GgmlType),
+    RmsNorm,
+    Rope,
+    KvStore,
+    Attention,
+    /// GeGLU (`geglu`) and SwiGLU (`swiglu`) entry points.
+    Glu,
+    Add,
+    GatherRows,
+}
+
+/// How a kernel binds a resource.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Binding {
+    Uniform,
+    Read,
+    ReadWrite,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Variant {
+    pub family: Family,
+    /// Reductions with subgroup operations (needs the SUBGROUP feature).
+    pub subgroups: bool,
+    /// KV-cache reads as native f16 (needs SHADER_F16).
+    pub f16: bool,
+}
+
+const COMMON: &str = include_str!("../wgsl/common.wgsl");
+const REDUCE_WG: &str = include_str!("../wgsl/reduce_wg.wgsl");
+const REDUCE_SG: &str = include_str!("../wgsl/reduce_sg.wgsl");
+const BYTES: &str = include_str!("../wgsl/quant/bytes.wgsl");
+const K_SCALES: &str = include_str!("../wgsl/quant/k_scales.wgsl");
+const KV_PACKED: &str = include_str!("../wgsl/kv_packed.wgsl");
+const KV_F16: &str = include_str!("../wgsl/kv_f16.wgsl");
+
+fn decoder(ty: GgmlType) -> &'static str {
+    match ty {
+        GgmlType::F32 => include_str!("../wgsl/quant/f32.wgsl"),
+        GgmlType::F16 => include_str!("../wgsl/quant/f16.wgsl"),
+        GgmlType::BF16 => include_str!("../wgsl/quant/bf16.wgsl"),
+        GgmlType::Q8_0 => include_str!("../wgsl/quant/q8_0.wgsl"),
+        GgmlType::Q4_0 => include_str!("../wgsl/quant/q4_0.wgsl"),
+        GgmlType::Q4_1 => include_str!("../wgsl/quant/q4_1.wgsl"),
+        GgmlType::Q5_0 => include_str!("../wgsl/quant/q5_0.wgsl"),
+        GgmlType::Q5_1 => include_str!("../wgsl/quant/q5_1.wgsl"),
+        GgmlType::Q4_K => include_str!("../wgsl/quant/q4_K.wgsl"),
+        GgmlType::Q5_K => include_str!("../wgsl/quant/q5_K.wgsl"),
+        GgmlType::Q6_K => include_str!("../wgsl/quant/q6_K.wgsl"),
+        other => panic!("no GPU decoder for {other}: check Family::supports first"),
+    }
+}
+
+/// Elements and bytes of the blocks a kernel walks: float formats are seen as 32-element blocks.
+fn kernel_block(ty: GgmlType) -> (u64, u64) {
+    if ty.block_elems() == 1 {
+        (32, 32 * ty.block_bytes())
+    } else {
+        (ty.block_elems(), ty.block_bytes())
+    }
+}
+
+impl Family {
+    /// Whether this family has a kernel for its weight format.
+    pub fn supports(self) -> bool {
+        match self {
+            Family::Matvec(ty) | Family::Matmul(ty) | Family::GetRows(ty) => {
+                WEIGHT_FORMATS.contains(&ty)
+            }
+            _ => true,
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Family::Matvec(_) => "matvec",
+            Family::Matmul(_) => "matmul",
+            Family::GetRows(_) => "get_rows",
+            Family::RmsNorm => "rms_norm",
+            Family::Rope => "rope",
+            Family::KvStore => "kv_store",
+            Family::Attention => "attention",
+            Family::Glu => "glu",
+            Family::Add => "add",
+            Family::GatherRows => "gather_rows",
+        }
+    }
+
+    fn weight(self) -> Option<GgmlType> {
+        match self {
+            Family::Matvec(ty) | Family::Matmul(ty) | Family::GetRows(ty) => Some(ty),
+            _ => None,
+        }
+    }
+
+    fn body(self) -> &'static str {
+        match self {
+            Family::Matvec(_) => include_str!("../wgsl/matvec.wgsl"),
+            Family::Matmul(_) => include_str!("../wgsl/matmul.wgsl"),
+            Family::GetRows(_) => include_str!("../wgsl/get_rows.wgsl"),
+            Family::RmsNorm => include_str!("../wgsl/rms_norm.wgsl"),
+            Family::Rope => include_str!("../wgsl/rope.wgsl"),
+            Family::KvStore => include_str!("../wgsl/kv_store.wgsl"),
+            Family::Attention => include_str!("../wgsl/attention.wgsl"),
+            Family::Glu => include_str!("../wgsl/glu.wgsl"),
+            Family::Add => include_str!("../wgsl/add.wgsl"),
+            Family::GatherRows => include_str!("../wgsl/gather_rows.wgsl"),
+        }
+    }
+
+    /// Whether the kernel reduces across the workgroup (and so has a subgroup variant).
+    pub fn reduces(self) -> bool {
+        matches!(
+            self,
+            Family::Matvec(_) | Family::RmsNorm | Family::Attention
+        )
+    }
+
+    /// Whether the kernel reads the KV cache (and so has an f16 variant).
+    pub fn reads_kv(self) -> bool {
+        self == Family::Attention
+    }
+
+    /// Entry points of the module.
+    pub fn entry_points(self) -> &'static [&'static str] {
+        match self {
+            Family::Glu => &["geglu", "swiglu"],
+            _ => &["main"],
+        }
+    }
+
+    /// The bindings of group 0, by binding index.
+    pub fn bindings(self) -> &'static [Binding] {
+        use Binding::*;
+        match self {
+            Family::Matvec(_) | Family::Matmul(_) => &[Uniform, Read, Read, ReadWrite],
+            Family::GetRows(_) => &[Uniform, Read, Read, ReadWrite],
+            Family::RmsNorm => &[Uniform, Read, Read, ReadWrite],
+            Family::Rope => &[Uniform, Read, ReadWrite],
+            Family::KvStore => &[Uniform, Read, Read, Read, ReadWrite, ReadWrite],
+            Family::Attention => &[Uniform, Read, Read, Read, Read, ReadWrite],
+            Family::Glu | Family::Add => &[Uniform, Read, Read, ReadWrite],
+            Family::GatherRows => &[Uniform, Read, Read, ReadWrite],
+        }
+    }
+}
+
+impl Variant {
+    /// The variant of `family` for an adapter with the given features; flags a family doesn't
+    /// use are dropped so each distinct module has one key.
+    pub fn new(family: Family, subgroups: bool, f16: bool) -> Self {
+        Variant {
+            family,
+            subgroups: subgroups && family.reduces(),
+            f16: f16 && family.reads_kv(),
+        }
+    }
+
+    /// Every variant wick can build, for tests and ahead-of-time validation.
+    pub fn all() -> Vec<Variant> {
+        let mut families = Vec::new();
+        for ty in WEIGHT_FORMATS {
+            families.extend([Family::Matvec(ty), Family::Matmul(ty), Family::GetRows(ty)]);
+        }
+        families.extend([
+            Family::RmsNorm,
+            Family::Rope,
+            Family::KvStore,
+            Family::Attention,
+            Family::Glu,
+            Family::Add,
+            Family::GatherRows,
+        ]);
+        let mut all = Vec::new();
+        for family in families {
+            for subgroups in [false, true] {
+                for f16 in [false, true] {
+                    let v = Variant::new(family, subgroups, f16);
+                    if !all.contains(&v) {
+                        all.push(v);
+                    }
+                }
+            }
+        }
+        all
+    }
+
+    /// The assembled WGSL module.
+    pub fn source(&self) -> String {
+        let mut src = String::new();
+        if self.f16 {
+            src.push_str("enable f16;\n\n");
+        }
+        src.push_str(COMMON);
+        if self.family.reduces() {
+            src.push_str(if self.subgroups { REDUCE_SG } else { REDUCE_WG });
+        }
+        if let Some(ty) = self.family.weight() {
+            let (elems, bytes) = kernel_block(ty);
+            src.push_str(&format!(
+                "\nconst BLOCK_ELEMS: u32 = {elems}u;\nconst BLOCK_BYTES: u32 = {bytes}u;\n\n"
+            ));
+            src.push_str(BYTES);
+            if matches!(ty, GgmlType::Q4_K | GgmlType::Q5_K) {
+                src.push_str(K_SCALES);
+            }
+            src.push_str(decoder(ty));
+        }
+        if self.family.reads_kv() {
+            src.push_str(if self.f16 { KV_F16 } else { KV_PACKED });
+        }
+        src.push_str(self.family.body());
+        src
+    }
+}
+
+impl std::fmt::Display for Variant {
+    /// The label: family, weight format and features, e.g. `matvec.q4_K.sg`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.family.name())?;
+        if let Some(ty) = self.family.weight() {
+            write!(f, ".{ty}")?;
+        }
+        if self.subgroups {
+            f.write_str(".sg")?;
+        }
+        if self.f16 {
+            f.write_str(".f16")?;
+        }
+        Ok(())
+    }
+}
+
+/// Bytes per row of `cols` elements of `ty` as the kernels address them.
+pub fn row_bytes(ty: GgmlType, cols: u64) -> u64 {
+    let (elems, bytes) = kernel_block(ty);
+    cols / elems * bytes
+}

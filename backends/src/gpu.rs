@@ -1,0 +1,80 @@
+//! The adapter, the device opened with the adapter's real limits, and what it can do.
+
+use crate::BackendError;
+
+/// What the adapter offers, read once when the device opens.
+#[derive(Clone, Debug)]
+pub struct Capabilities {
+    pub adapter: String,
+    pub backend: String,
+    pub subgroups: bool,
+    pub f16: bool,
+    pub max_binding: u64,
+    pub max_buffer: u64,
+    pub uniform_align: u64,
+}
+
+pub struct Gpu {
+    pub device: wgpu::Device,
+    pub queue: wgpu::Queue,
+    pub caps: Capabilities,
+}
+
+impl Gpu {
+    /// Opens the first high-performance adapter with the features wick can use and its full limits.
+    /// `WICK_NO_SUBGROUPS=1` and `WICK_NO_F16=1` force the fallback kernels.
+    pub fn new() -> Result<Gpu, BackendError> {
+        let instance =
+            wgpu::Instance::new(wgpu::InstanceDescriptor::new_without_display_handle_from_env());
+        let adapter = pollster::block_on(instance.request_adapter(&wgpu::RequestAdapterOptions {
+            power_preference: wgpu::PowerPreference::HighPerformance,
+            ..Default::default()
+        }))
+        .map_err(|_| BackendError::NoAdapter)?;
+        let offered = adapter.features();
+        let off = |var: &str| std::env::var(var).is_ok_and(|v| v == "1");
+        let mut features = wgpu::Features::empty();
+        if offered.contains(wgpu::Features::SUBGROUP) && !off("WICK_NO_SUBGROUPS") {
+            features |= wgpu::Features::SUBGROUP;
+        }
+        if offered.contains(wgpu::Features::SHADER_F16) && !off("WICK_NO_F16") {
+            features |= wgpu::Features::SHADER_F16;
+        }
+        let limits = adapter.limits();
+        let (device, queue) = pollster::block_on(adapter.request_device(&wgpu::DeviceDescriptor {
+            label: Some("wick"),
+            required_features: features,
+            required_limits: limits.clone(),
+            ..Default::default()
+        }))
+        .map_err(|e| BackendError::Device(e.to_string()))?;
+        let info = adapter.get_info();
+        let caps = Capabilities {
+            adapter: info.name,
+            backend: format!("{:?}", info.backend),
+            subgroups: features.contains(wgpu::Features::SUBGROUP),
+            f16: features.contains(wgpu::Features::SHADER_F16),
+            max_binding: u64::from(limits.max_storage_buffer_binding_size),
+            max_buffer: limits.max_buffer_size,
+            uniform_align: u64::from(limits.min_uniform_buffer_offset_alignment),
+        };
+        Ok(Gpu {
+            device,
+            queue,
+            caps,
+        })
+    }
+
+    /// Largest buffer one binding may see, rounded down to a multiple of 4 bytes.
+    pub fn max_part_bytes(&self) -> u64 {
+        self.caps.max_binding.min(self.caps.max_buffer) & !3
+    }
+
+    /// Blocks until the queue is idle.
+    pub fn wait(&self) -> Result<(), BackendError> {
+        self.device
+            .poll(wgpu::PollType::wait_indefinitely())
+            .map(|_| ())
+            .map_err(|e| BackendError::Gpu(e.to_string()))
+    }
+}

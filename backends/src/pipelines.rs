@@ -1,0 +1,90 @@
+//! Compute pipelines by kernel variant, built on first use with explicit bind-group layouts.
+
+use std::collections::HashMap;
+use std::num::NonZeroU64;
+
+use wick_shaders::{Binding, Family, Variant};
+
+use crate::Gpu;
+
+/// Bytes of every kernel's uniform parameter block (8 words).
+pub const PARAMS_BYTES: u64 = 32;
+
+pub struct Kernel {
+    pub layout: wgpu::BindGroupLayout,
+    /// One pipeline per entry point, in [`Family::entry_points`] order.
+    pub pipelines: Vec<wgpu::ComputePipeline>,
+}
+
+#[derive(Default)]
+pub struct Pipelines {
+    kernels: HashMap<Variant, Kernel>,
+}
+
+impl Pipelines {
+    /// The kernel of `family` in the variant this adapter runs.
+    pub fn get(&mut self, gpu: &Gpu, family: Family) -> &Kernel {
+        let variant = Variant::new(family, gpu.caps.subgroups, gpu.caps.f16);
+        self.kernels
+            .entry(variant)
+            .or_insert_with(|| build(gpu, &variant))
+    }
+}
+
+fn build(gpu: &Gpu, variant: &Variant) -> Kernel {
+    let label = variant.to_string();
+    let entries: Vec<wgpu::BindGroupLayoutEntry> = variant
+        .family
+        .bindings()
+        .iter()
+        .enumerate()
+        .map(|(i, b)| wgpu::BindGroupLayoutEntry {
+            binding: i as u32,
+            visibility: wgpu::ShaderStages::COMPUTE,
+            ty: wgpu::BindingType::Buffer {
+                ty: match b {
+                    Binding::Uniform => wgpu::BufferBindingType::Uniform,
+                    Binding::Read => wgpu::BufferBindingType::Storage { read_only: true },
+                    Binding::ReadWrite => wgpu::BufferBindingType::Storage { read_only: false },
+                },
+                has_dynamic_offset: false,
+                // Storage sizes depend on the bucket; wgpu checks them against the shader at dispatch.
+                min_binding_size: match b {
+                    Binding::Uniform => NonZeroU64::new(PARAMS_BYTES),
+                    _ => None,
+                },
+            },
+            count: None,
+        })
+        .collect();
+    let device = &gpu.device;
+    let layout = device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
+        label: Some(&label),
+        entries: &entries,
+    });
+    let pipeline_layout = device.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
+        label: Some(&label),
+        bind_group_layouts: &[Some(&layout)],
+        immediate_size: 0,
+    });
+    let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
+        label: Some(&label),
+        source: wgpu::ShaderSource::Wgsl(variant.source().into()),
+    });
+    let pipelines = variant
+        .family
+        .entry_points()
+        .iter()
+        .map(|ep| {
+            device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
+                label: Some(&format!("{label}.{ep}")),
+                layout: Some(&pipeline_layout),
+                module: &module,
+                entry_point: Some(ep),
+                compilation_options: Default::default(),
+                cache: None,
+            })
+        })
+        .collect();
+    Kernel { layout, pipelines }
+}

@@ -1,0 +1,331 @@
+//! A plan: the dispatches of one graph for one shape bucket, with parameters and bind groups
+//! built ahead, so a step only writes the batch description and replays them in one pass.
+
+use wick_core::graph::{Glu, Graph, Op, Rows, TensorId};
+use wick_shaders::{Family, MATMUL_TILE_ROWS, MATVEC_MAX_ROWS, MATVEC_ROWS_PER_WG, WG};
+
+use crate::pipelines::{PARAMS_BYTES, Pipelines};
+use crate::{Gpu, GpuWeight};
+
+/// Most workgroups in one dispatch dimension.
+const MAX_GROUPS: u32 = 65535;
+
+/// Buffers a plan binds, owned by the runtime.
+pub struct Resources<'a> {
+    pub weights: &'a [GpuWeight],
+    pub activations: &'a [wgpu::Buffer],
+    /// Activation buffer index of each graph tensor.
+    pub tensor_buffer: &'a [usize],
+    pub kv: &'a [(wgpu::Buffer, wgpu::Buffer)],
+    pub step: &'a wgpu::Buffer,
+    pub ctx: u32,
+}
+
+struct Dispatch {
+    pipeline: wgpu::ComputePipeline,
+    bind_group: wgpu::BindGroup,
+    groups: (u32, u32),
+}
+
+pub struct Plan {
+    dispatches: Vec<Dispatch>,
+    /// Kept alive for the bind groups that point into it.
+    _params: wgpu::Buffer,
+}
+
+/// One dispatch before its bind group exists.
+struct Pending<'a> {
+    family: Family,
+    entry: usize,
+    params: [u32; 8],
+    buffers: Vec<&'a wgpu::Buffer>,
+    groups: (u32, u32),
+}
+
+/// Workgroups for `n` independent items of `per_group` each, folded into two dimensions.
+fn fold(n: u64, per_group: u64) -> (u32, u32) {
+    let groups = n.div_ceil(per_group).max(1);
+    if groups <= u64::from(MAX_GROUPS) {
+        (groups as u32, 1)
+    } else {
+        (MAX_GROUPS, groups.div_ceil(u64::from(MAX_GROUPS)) as u32)
+    }
+}
+
+impl Plan {
+    /// Compiles `graph` for batches of `rows` tokens and `outputs` logit rows.
+    pub fn compile(
+        gpu: &Gpu,
+        pipelines: &mut Pipelines,
+        graph: &Graph,
+        res: &Resources,
+        rows: u32,
+        outputs: u32,
+    ) -> Plan {
+        let act = |t: TensorId| &res.activations[res.tensor_buffer[t]];
+        let rows_of = |t: TensorId| match graph.tensors[t].rows {
+            Rows::Batch => rows,
+            Rows::Outputs => outputs,
+        };
+        let cols = |t: TensorId| graph.tensors[t].cols as u32;
+        let mut pending: Vec<Pending> = Vec::new();
+        for op in &graph.ops {
+            match *op {
+                Op::Embed { table, scale, out } => {
+                    let w = &res.weights[table];
+                    for part in &w.parts {
+                        pending.push(Pending {
+                            family: Family::GetRows(w.ty),
+                            entry: 0,
+                            params: [
+                                w.cols as u32,
+                                part.first_row as u32,
+                                part.rows as u32,
+                                wick_shaders::row_bytes(w.ty, w.cols) as u32,
+                                rows,
+                                cols(out),
+                                scale.to_bits(),
+                                0,
+                            ],
+                            buffers: vec![&part.buffer, res.step, act(out)],
+                            groups: (rows, 1),
+                        });
+                    }
+                }
+                Op::RmsNorm {
+                    x,
+                    weight,
+                    group,
+                    eps,
+                    out,
+                } => {
+                    let groups = u64::from(rows_of(x)) * u64::from(cols(x)) / group;
+                    pending.push(Pending {
+                        family: Family::RmsNorm,
+                        entry: 0,
+                        params: [group as u32, groups as u32, eps.to_bits(), 0, 0, 0, 0, 0],
+                        buffers: vec![&res.weights[weight].parts[0].buffer, act(x), act(out)],
+                        groups: fold(groups, 1),
+                    });
+                }
+                Op::MatMul { w, x, out } => {
+                    let w = &res.weights[w];
+                    let r = rows_of(x);
+                    for part in &w.parts {
+                        let matvec = r <= MATVEC_MAX_ROWS;
+                        let groups = if matvec {
+                            fold(part.rows, u64::from(MATVEC_ROWS_PER_WG))
+                        } else {
+                            (
+                                part.rows.div_ceil(u64::from(WG)) as u32,
+                                r.div_ceil(MATMUL_TILE_ROWS),
+                            )
+                        };
+                        pending.push(Pending {
+                            family: if matvec {
+                                Family::Matvec(w.ty)
+                            } else {
+                                Family::Matmul(w.ty)
+                            },
+                            entry: 0,
+                            params: [
+                                w.cols as u32,
+                                part.rows as u32,
+                                wick_shaders::row_bytes(w.ty, w.cols) as u32,
+                                part.first_row as u32,
+                                r,
+                                cols(x),
+                                cols(out),
+                                0,
+                            ],
+                            buffers: vec![&part.buffer, act(x), act(out)],
+                            groups,
+                        });
+                    }
+                }
+                Op::AddBias { x, bias, out } => {
+                    let n = rows_of(x) * cols(x);
+                    pending.push(Pending {
+                        family: Family::Add,
+                        entry: 0,
+                        params: [n, cols(x), 0, 0, 0, 0, 0, 0],
+                        buffers: vec![act(x), &res.weights[bias].parts[0].buffer, act(out)],
+                        groups: fold(u64::from(n), u64::from(WG)),
+                    });
+                }
+                Op::Add { a, b, out } => {
+                    let n = rows_of(a) * cols(a);
+                    pending.push(Pending {
+                        family: Family::Add,
+                        entry: 0,
+                        params: [n, n, 0, 0, 0, 0, 0, 0],
+                        buffers: vec![act(a), act(b), act(out)],
+                        groups: fold(u64::from(n), u64::from(WG)),
+                    });
+                }
+                Op::Rope { x, params: p } => {
+                    let threads =
+                        u64::from(rows_of(x)) * u64::from(p.n_heads) * u64::from(p.n_rot / 2);
+                    pending.push(Pending {
+                        family: Family::Rope,
+                        entry: 0,
+                        params: [
+                            p.n_heads,
+                            p.head_dim,
+                            p.n_rot,
+                            u32::from(p.neox),
+                            p.freq_base.to_bits(),
+                            p.freq_scale.to_bits(),
+                            rows_of(x),
+                            cols(x),
+                        ],
+                        buffers: vec![res.step, act(x)],
+                        groups: fold(threads, u64::from(WG)),
+                    });
+                }
+                Op::KvStore { layer, k, v } => {
+                    let shape = graph.kv[layer];
+                    let threads = u64::from(rows_of(k))
+                        * u64::from(shape.n_kv_heads)
+                        * u64::from(shape.head_dim / 2);
+                    let (kc, vc) = &res.kv[layer];
+                    pending.push(Pending {
+                        family: Family::KvStore,
+                        entry: 0,
+                        params: [
+                            shape.n_kv_heads,
+                            shape.head_dim,
+                            res.ctx,
+                            cols(k),
+                            cols(v),
+                            0,
+                            0,
+                            0,
+                        ],
+                        buffers: vec![res.step, act(k), act(v), kc, vc],
+                        groups: fold(threads, u64::from(WG)),
+                    });
+                }
+                Op::Attention { q, params: p, out } => {
+                    let (kc, vc) = &res.kv[p.layer];
+                    pending.push(Pending {
+                        family: Family::Attention,
+                        entry: 0,
+                        params: [
+                            p.n_heads,
+                            p.n_kv_heads,
+                            p.head_dim,
+                            res.ctx,
+                            p.window,
+                            p.scale.to_bits(),
+                            cols(q),
+                            cols(out),
+                        ],
+                        buffers: vec![res.step, act(q), kc, vc, act(out)],
+                        groups: (p.n_heads, rows_of(q)),
+                    });
+                }
+                Op::Glu {
+                    kind,
+                    gate,
+                    up,
+                    out,
+                } => {
+                    let n = rows_of(gate) * cols(gate);
+                    pending.push(Pending {
+                        family: Family::Glu,
+                        entry: match kind {
+                            Glu::Gelu => 0,
+                            Glu::Silu => 1,
+                        },
+                        params: [n, 0, 0, 0, 0, 0, 0, 0],
+                        buffers: vec![act(gate), act(up), act(out)],
+                        groups: fold(u64::from(n), u64::from(WG)),
+                    });
+                }
+                Op::GatherOutputs { x, out } => {
+                    let n = u64::from(outputs) * u64::from(cols(x));
+                    pending.push(Pending {
+                        family: Family::GatherRows,
+                        entry: 0,
+                        params: [cols(x), outputs, 0, 0, 0, 0, 0, 0],
+                        buffers: vec![res.step, act(x), act(out)],
+                        groups: fold(n, u64::from(WG)),
+                    });
+                }
+            }
+        }
+        Self::finish(gpu, pipelines, pending)
+    }
+
+    /// Writes every dispatch's parameters into one uniform buffer and builds the bind groups.
+    fn finish(gpu: &Gpu, pipelines: &mut Pipelines, pending: Vec<Pending>) -> Plan {
+        let slot = PARAMS_BYTES.max(gpu.caps.uniform_align);
+        let mut arena = vec![0u8; (slot as usize) * pending.len().max(1)];
+        for (i, p) in pending.iter().enumerate() {
+            let at = i * slot as usize;
+            arena[at..at + PARAMS_BYTES as usize].copy_from_slice(bytemuck::cast_slice(&p.params));
+        }
+        let params = wgpu::util::DeviceExt::create_buffer_init(
+            &gpu.device,
+            &wgpu::util::BufferInitDescriptor {
+                label: Some("plan params"),
+                contents: &arena,
+                usage: wgpu::BufferUsages::UNIFORM,
+            },
+        );
+        let dispatches =
+            pending
+                .iter()
+                .enumerate()
+                .map(|(i, p)| {
+                    let kernel = pipelines.get(gpu, p.family);
+                    let mut entries = vec![wgpu::BindGroupEntry {
+                        binding: 0,
+                        resource: wgpu::BindingResource::Buffer(wgpu::BufferBinding {
+                            buffer: &params,
+                            offset: i as u64 * slot,
+                            size: std::num::NonZeroU64::new(PARAMS_BYTES),
+                        }),
+                    }];
+                    entries.extend(p.buffers.iter().enumerate().map(|(j, b)| {
+                        wgpu::BindGroupEntry {
+                            binding: j as u32 + 1,
+                            resource: b.as_entire_binding(),
+                        }
+                    }));
+                    let bind_group = gpu.device.create_bind_group(&wgpu::BindGroupDescriptor {
+                        label: Some(p.family.name()),
+                        layout: &kernel.layout,
+                        entries: &entries,
+                    });
+                    Dispatch {
+                        pipeline: kernel.pipelines[p.entry].clone(),
+                        bind_group,
+                        groups: p.groups,
+                    }
+                })
+                .collect();
+        Plan {
+            dispatches,
+            _params: params,
+        }
+    }
+
+    /// Records every dispatch in one compute pass.
+    pub fn encode(&self, encoder: &mut wgpu::CommandEncoder) {
+        let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
+            label: Some("step"),
+            timestamp_writes: None,
+        });
+        for d in &self.dispatches {
+            pass.set_pipeline(&d.pipeline);
+            pass.set_bind_group(0, &d.bind_group, &[]);
+            pass.dispatch_workgroups(d.groups.0, d.groups.1, 1);
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.dispatches.len()
+    }
+}

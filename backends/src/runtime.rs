@@ -1,0 +1,347 @@
+//! The runtime: a model's weights, activations and KV caches on the GPU, and its plans by bucket.
+//! A step writes the batch description (tokens, positions, sequences, wanted outputs), replays the
+//! bucket's plan in one submit, and reads back only the wanted logits.
+
+use std::collections::HashMap;
+
+use wick_core::generate::{BatchRow, Forward};
+use wick_core::gguf::GgufFile;
+use wick_core::graph::{Graph, Rows};
+
+use crate::plan::{Plan, Resources};
+use crate::{BackendError, Gpu, GpuWeight, Pipelines};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RuntimeConfig {
+    /// Most tokens in one step (the prefill chunk); a power of two.
+    pub max_batch: u32,
+    /// Sequences with their own KV cache, and so the most outputs per step.
+    pub max_seqs: u32,
+    /// Positions per sequence in the KV cache.
+    pub ctx: u32,
+}
+
+pub struct Runtime {
+    pub gpu: Gpu,
+    pub cfg: RuntimeConfig,
+    graph: Graph,
+    pipelines: Pipelines,
+    weights: Vec<GpuWeight>,
+    activations: Vec<wgpu::Buffer>,
+    tensor_buffer: Vec<usize>,
+    kv: Vec<(wgpu::Buffer, wgpu::Buffer)>,
+    step: wgpu::Buffer,
+    staging: wgpu::Buffer,
+    plans: HashMap<(u32, u32), Plan>,
+    n_vocab: u64,
+}
+
+const STEP_HEADER_WORDS: usize = 4;
+const ROW_WORDS: usize = 4;
+
+impl Runtime {
+    /// Uploads the graph's weights from `file` (calling `progress(done, total)` in bytes) and
+    /// allocates activations and KV caches for `cfg`.
+    pub fn new(
+        gpu: Gpu,
+        file: &GgufFile,
+        graph: Graph,
+        cfg: RuntimeConfig,
+        mut progress: impl FnMut(u64, u64),
+    ) -> Result<Runtime, BackendError> {
+        if !cfg.max_batch.is_power_of_two()
+            || cfg.max_seqs == 0
+            || cfg.max_seqs > cfg.max_batch
+            || cfg.ctx == 0
+        {
+            return Err(BackendError::Unsupported(format!(
+                "invalid runtime configuration {cfg:?}"
+            )));
+        }
+        let infos: Vec<_> = graph
+            .weights
+            .iter()
+            .map(|w| {
+                file.tensor(&w.name)
+                    .ok_or_else(|| BackendError::Unsupported(format!("missing tensor {}", w.name)))
+            })
+            .collect::<Result<_, _>>()?;
+        let total: u64 = infos.iter().map(|t| t.n_bytes).sum();
+        let mut done = 0;
+        let mut weights = Vec::with_capacity(graph.weights.len());
+        for (desc, info) in graph.weights.iter().zip(&infos) {
+            weights.push(GpuWeight::upload(&gpu, desc, info, file.tensor_data(info))?);
+            done += info.n_bytes;
+            progress(done, total);
+        }
+
+        let rows_of = |r: Rows| {
+            u64::from(if r == Rows::Batch {
+                cfg.max_batch
+            } else {
+                cfg.max_seqs
+            })
+        };
+        let sizes: Vec<u64> = graph
+            .tensors
+            .iter()
+            .map(|t| rows_of(t.rows) * t.cols * 4)
+            .collect();
+        let (tensor_buffer, buffer_sizes) = plan_buffers(&graph, &sizes);
+        let mut activations = Vec::with_capacity(buffer_sizes.len());
+        for (i, &size) in buffer_sizes.iter().enumerate() {
+            if size > gpu.max_part_bytes() {
+                return Err(BackendError::TooLarge {
+                    what: format!("activation buffer {i}"),
+                    bytes: size,
+                    limit: gpu.max_part_bytes(),
+                });
+            }
+            activations.push(gpu.device.create_buffer(&wgpu::BufferDescriptor {
+                label: Some(&format!("activation {i}")),
+                size,
+                usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_SRC,
+                mapped_at_creation: false,
+            }));
+        }
+
+        let mut kv = Vec::with_capacity(graph.kv.len());
+        for (layer, shape) in graph.kv.iter().enumerate() {
+            let bytes = u64::from(cfg.max_seqs)
+                * u64::from(shape.n_kv_heads)
+                * u64::from(cfg.ctx)
+                * u64::from(shape.head_dim)
+                * 2;
+            if bytes > gpu.max_part_bytes() {
+                return Err(BackendError::TooLarge {
+                    what: format!(
+                        "the KV cache of layer {layer} ({} sequences x {} positions)",
+                        cfg.max_seqs, cfg.ctx
+                    ),
+                    bytes,
+                    limit: gpu.max_part_bytes(),
+                });
+            }
+            let make = |name: &str| {
+                gpu.device.create_buffer(&wgpu::BufferDescriptor {
+                    label: Some(&format!("{name} cache {layer}")),
+                    size: bytes,
+                    usage: wgpu::BufferUsages::STORAGE,
+                    mapped_at_creation: false,
+                })
+            };
+            kv.push((make("k"), make("v")));
+        }
+
+        let step = gpu.device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some("step"),
+            size: ((STEP_HEADER_WORDS + ROW_WORDS * cfg.max_batch as usize) * 4) as u64,
+            usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_DST,
+            mapped_at_creation: false,
+        });
+        let n_vocab = graph.tensors[graph.logits].cols;
+        let staging = gpu.device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some("logits readback"),
+            size: u64::from(cfg.max_seqs) * n_vocab * 4,
+            usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
+            mapped_at_creation: false,
+        });
+        Ok(Runtime {
+            gpu,
+            cfg,
+            graph,
+            pipelines: Pipelines::default(),
+            weights,
+            activations,
+            tensor_buffer,
+            kv,
+            step,
+            staging,
+            plans: HashMap::new(),
+            n_vocab,
+        })
+    }
+
+    pub fn n_vocab(&self) -> u64 {
+        self.n_vocab
+    }
+
+    /// Dispatches per step for a batch of `rows` tokens and `outputs` logit rows.
+    pub fn dispatches(&mut self, rows: usize, outputs: usize) -> usize {
+        let key = Self::bucket(rows, outputs);
+        self.plan(key).len()
+    }
+
+    fn bucket(rows: usize, outputs: usize) -> (u32, u32) {
+        (
+            rows.max(1).next_power_of_two() as u32,
+            outputs.max(1).next_power_of_two() as u32,
+        )
+    }
+
+    fn plan(&mut self, key: (u32, u32)) -> &Plan {
+        if !self.plans.contains_key(&key) {
+            let res = Resources {
+                weights: &self.weights,
+                activations: &self.activations,
+                tensor_buffer: &self.tensor_buffer,
+                kv: &self.kv,
+                step: &self.step,
+                ctx: self.cfg.ctx,
+            };
+            let plan = Plan::compile(
+                &self.gpu,
+                &mut self.pipelines,
+                &self.graph,
+                &res,
+                key.0,
+                key.1,
+            );
+            self.plans.insert(key, plan);
+        }
+        &self.plans[&key]
+    }
+}
+
+impl Forward for Runtime {
+    type Error = BackendError;
+
+    fn max_batch(&self) -> usize {
+        self.cfg.max_batch as usize
+    }
+
+    fn forward(&mut self, rows: &[BatchRow], outputs: &[usize]) -> Result<Vec<f32>, BackendError> {
+        let cfg = self.cfg;
+        if rows.is_empty()
+            || rows.len() > cfg.max_batch as usize
+            || outputs.len() > cfg.max_seqs as usize
+        {
+            return Err(BackendError::BatchTooLarge {
+                rows: rows.len(),
+                outputs: outputs.len(),
+                max_rows: cfg.max_batch,
+                max_outputs: cfg.max_seqs,
+            });
+        }
+        let key = Self::bucket(rows.len(), outputs.len());
+        let mut words = vec![0u32; STEP_HEADER_WORDS + ROW_WORDS * key.0 as usize];
+        words[0] = rows.len() as u32;
+        words[1] = outputs.len() as u32;
+        for (i, r) in rows.iter().enumerate() {
+            let bad = |what: String| Err(BackendError::BadRow { row: i, what });
+            if u64::from(r.token) >= self.n_vocab {
+                return bad(format!(
+                    "token {} is outside the vocabulary of {}",
+                    r.token, self.n_vocab
+                ));
+            }
+            if r.pos >= cfg.ctx {
+                return bad(format!(
+                    "position {} is past the context of {}",
+                    r.pos, cfg.ctx
+                ));
+            }
+            if r.seq >= cfg.max_seqs {
+                return bad(format!(
+                    "sequence {} is past the {} sequences",
+                    r.seq, cfg.max_seqs
+                ));
+            }
+            let w = &mut words[STEP_HEADER_WORDS + ROW_WORDS * i..][..ROW_WORDS];
+            w[0] = r.token;
+            w[1] = r.pos;
+            w[2] = r.seq;
+        }
+        for (i, &o) in outputs.iter().enumerate() {
+            if o >= rows.len() {
+                return Err(BackendError::BadRow {
+                    row: o,
+                    what: "output row is not in the batch".into(),
+                });
+            }
+            words[STEP_HEADER_WORDS + ROW_WORDS * i + 3] = o as u32;
+        }
+        self.gpu
+            .queue
+            .write_buffer(&self.step, 0, bytemuck::cast_slice(&words));
+
+        let logits_bytes = outputs.len() as u64 * self.n_vocab * 4;
+        self.plan(key);
+        let logits = &self.activations[self.tensor_buffer[self.graph.logits]];
+        let mut encoder = self
+            .gpu
+            .device
+            .create_command_encoder(&wgpu::CommandEncoderDescriptor {
+                label: Some("step"),
+            });
+        self.plans[&key].encode(&mut encoder);
+        if logits_bytes > 0 {
+            encoder.copy_buffer_to_buffer(logits, 0, &self.staging, 0, logits_bytes);
+        }
+        self.gpu.queue.submit([encoder.finish()]);
+        if logits_bytes == 0 {
+            return Ok(Vec::new());
+        }
+        let slice = self.staging.slice(0..logits_bytes);
+        let (tx, rx) = std::sync::mpsc::channel();
+        slice.map_async(wgpu::MapMode::Read, move |r| {
+            let _ = tx.send(r);
+        });
+        self.gpu.wait()?;
+        rx.recv()
+            .map_err(|e| BackendError::Gpu(e.to_string()))?
+            .map_err(|e| BackendError::Gpu(e.to_string()))?;
+        let view = slice
+            .get_mapped_range()
+            .map_err(|e| BackendError::Gpu(e.to_string()))?;
+        let out = bytemuck::cast_slice::<u8, f32>(&view).to_vec();
+        drop(view);
+        self.staging.unmap();
+        Ok(out)
+    }
+}
+
+/// Assigns each tensor a buffer, reusing a buffer once every reader of its last tensor has run
+/// (greedy best fit over lifetimes). The logits tensor keeps its buffer. Returns the buffer of
+/// each tensor and the size of each buffer.
+fn plan_buffers(graph: &Graph, sizes: &[u64]) -> (Vec<usize>, Vec<u64>) {
+    let mut last_use = vec![0usize; graph.tensors.len()];
+    for (i, op) in graph.ops.iter().enumerate() {
+        let (reads, writes) = Graph::uses(op);
+        for t in reads.into_iter().chain(writes) {
+            last_use[t] = i;
+        }
+    }
+    last_use[graph.logits] = usize::MAX;
+    let mut assigned = vec![usize::MAX; graph.tensors.len()];
+    let mut buffer_sizes: Vec<u64> = Vec::new();
+    let mut free: Vec<usize> = Vec::new();
+    for (i, op) in graph.ops.iter().enumerate() {
+        let (reads, writes) = Graph::uses(op);
+        for &t in &writes {
+            if assigned[t] != usize::MAX {
+                continue;
+            }
+            let need = sizes[t];
+            let best = free
+                .iter()
+                .enumerate()
+                .filter(|&(_, &b)| buffer_sizes[b] >= need)
+                .min_by_key(|&(_, &b)| buffer_sizes[b])
+                .map(|(j, _)| j);
+            assigned[t] = match best {
+                Some(j) => free.swap_remove(j),
+                None => {
+                    buffer_sizes.push(need);
+                    buffer_sizes.len() - 1
+                }
+            };
+        }
+        for t in reads.into_iter().chain(writes) {
+            if last_use[t] == i && !free.contains(&assigned[t]) {
+                free.push(assigned[t]);
+            }
+        }
+    }
+    (assigned, buffer_sizes)
+}

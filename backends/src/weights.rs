@@ -1,0 +1,126 @@
+//! Weight upload: GGUF bytes copied unchanged (weights stay quantized), matrices split by rows
+//! into parts no larger than the adapter's binding limit.
+
+use wgpu::util::DeviceExt;
+use wick_core::gguf::TensorInfo;
+use wick_core::graph::WeightDesc;
+use wick_core::quant::GgmlType;
+
+use crate::{BackendError, Gpu};
+
+pub struct WeightPart {
+    pub buffer: wgpu::Buffer,
+    pub first_row: u64,
+    pub rows: u64,
+}
+
+/// A weight on the GPU. Vectors (norms, biases) are stored as f32; matrices as their GGUF bytes.
+pub struct GpuWeight {
+    pub ty: GgmlType,
+    pub rows: u64,
+    pub cols: u64,
+    pub parts: Vec<WeightPart>,
+}
+
+impl GpuWeight {
+    pub fn upload(
+        gpu: &Gpu,
+        desc: &WeightDesc,
+        info: &TensorInfo,
+        bytes: &[u8],
+    ) -> Result<GpuWeight, BackendError> {
+        if desc.rows == 1 {
+            return Self::upload_vector(gpu, desc, info, bytes);
+        }
+        if !wick_shaders::WEIGHT_FORMATS.contains(&info.ty) {
+            return Err(BackendError::Unsupported(format!(
+                "tensor {} has type {}, which wick cannot compute with yet",
+                desc.name, info.ty
+            )));
+        }
+        if desc.cols % 32 != 0 {
+            return Err(BackendError::Unsupported(format!(
+                "tensor {} has {} columns; wick needs a multiple of 32",
+                desc.name, desc.cols
+            )));
+        }
+        let row_bytes = wick_shaders::row_bytes(info.ty, desc.cols);
+        let rows_per_part = (gpu.max_part_bytes() / row_bytes).max(1);
+        if row_bytes > gpu.max_part_bytes() {
+            return Err(BackendError::TooLarge {
+                what: format!("a row of {}", desc.name),
+                bytes: row_bytes,
+                limit: gpu.max_part_bytes(),
+            });
+        }
+        let mut parts = Vec::new();
+        let mut first_row = 0;
+        while first_row < desc.rows {
+            let rows = rows_per_part.min(desc.rows - first_row);
+            let start = (first_row * row_bytes) as usize;
+            let end = start + (rows * row_bytes) as usize;
+            let buffer = storage_from_bytes(
+                gpu,
+                &format!("{}[{first_row}..]", desc.name),
+                &bytes[start..end],
+            );
+            parts.push(WeightPart {
+                buffer,
+                first_row,
+                rows,
+            });
+            first_row += rows;
+        }
+        Ok(GpuWeight {
+            ty: info.ty,
+            rows: desc.rows,
+            cols: desc.cols,
+            parts,
+        })
+    }
+
+    fn upload_vector(
+        gpu: &Gpu,
+        desc: &WeightDesc,
+        info: &TensorInfo,
+        bytes: &[u8],
+    ) -> Result<GpuWeight, BackendError> {
+        let values = info
+            .ty
+            .dequantize_to_vec(bytes, desc.cols as usize)
+            .map_err(|e| BackendError::Unsupported(format!("tensor {}: {e}", desc.name)))?;
+        let buffer = storage_from_bytes(gpu, &desc.name, bytemuck::cast_slice(&values));
+        Ok(GpuWeight {
+            ty: GgmlType::F32,
+            rows: 1,
+            cols: desc.cols,
+            parts: vec![WeightPart {
+                buffer,
+                first_row: 0,
+                rows: 1,
+            }],
+        })
+    }
+}
+
+/// A read-only storage buffer holding `bytes`, padded to a multiple of 4 (kernels read u32 words).
+pub fn storage_from_bytes(gpu: &Gpu, label: &str, bytes: &[u8]) -> wgpu::Buffer {
+    let usage = wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_DST;
+    if bytes.len() % 4 == 0 {
+        return gpu
+            .device
+            .create_buffer_init(&wgpu::util::BufferInitDescriptor {
+                label: Some(label),
+                contents: bytes,
+                usage,
+            });
+    }
+    let mut padded = bytes.to_vec();
+    padded.resize(bytes.len().div_ceil(4) * 4, 0);
+    gpu.device
+        .create_buffer_init(&wgpu::util::BufferInitDescriptor {
+            label: Some(label),
+            contents: &padded,
+            usage,
+        })
+}

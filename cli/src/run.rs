@@ -1,0 +1,140 @@
+//! `wick run`: raw completion of a prompt, streamed to stdout.
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use anyhow::{Context, Result, bail};
+use clap::Args;
+use wick_backends::RuntimeConfig;
+use wick_core::generate::generate;
+use wick_core::sampling::{Sampler, SamplingParams};
+
+use crate::load;
+
+#[derive(Args)]
+pub struct RunArgs {
+    /// GGUF model file (default: the Gemma 3 270M model installed by the README's set-up).
+    #[arg(short, long)]
+    model: Option<PathBuf>,
+    /// Prompt text, tokenized with BOS as the file's metadata says.
+    #[arg(short, long, conflicts_with = "tokens")]
+    prompt: Option<String>,
+    /// Prompt as comma-separated token ids, for files without a vocabulary (tokenizer model `none`).
+    #[arg(long, value_delimiter = ',')]
+    tokens: Option<Vec<u32>>,
+    /// Tokens to generate.
+    #[arg(short = 'n', long, default_value_t = 128)]
+    n_predict: usize,
+    /// Sampling temperature; 0 always picks the most likely token.
+    #[arg(long, default_value_t = 0.8)]
+    temp: f32,
+    /// Sample among the k most likely tokens (0: all).
+    #[arg(long, default_value_t = 40)]
+    top_k: usize,
+    /// Sample among the most likely tokens whose probabilities add up to p (1: all).
+    #[arg(long, default_value_t = 0.95)]
+    top_p: f32,
+    /// Random seed for sampling (default: from the clock; printed on stderr).
+    #[arg(long)]
+    seed: Option<u64>,
+    /// Context size in tokens (prompt plus generated).
+    #[arg(short, long, default_value_t = 4096)]
+    ctx_size: u32,
+    /// Prompt tokens processed per step (rounded up to a power of two).
+    #[arg(short, long, default_value_t = 256)]
+    batch_size: u32,
+}
+
+pub fn run(args: RunArgs) -> Result<()> {
+    if !(args.temp >= 0.0) {
+        bail!("--temp must be 0 or more, got {}", args.temp);
+    }
+    if !(args.top_p > 0.0 && args.top_p <= 1.0) {
+        bail!("--top-p must be in (0, 1], got {}", args.top_p);
+    }
+    let path = load::model_path(args.model)?;
+    let cfg = RuntimeConfig {
+        max_batch: args.batch_size.max(1).next_power_of_two(),
+        max_seqs: 1,
+        ctx: args.ctx_size,
+    };
+    let mut m = load::load(&path, cfg)?;
+    let prompt = match (&args.prompt, args.tokens, &m.tokenizer) {
+        (_, Some(ids), _) => ids,
+        (Some(text), None, Some(tok)) => tok.encode(text, true).context("tokenizing the prompt")?,
+        (Some(_), None, None) => bail!(
+            "{} has no vocabulary: give the prompt as --tokens",
+            path.display()
+        ),
+        (None, None, _) => bail!("give a prompt with -p TEXT (or --tokens IDS)"),
+    };
+    if prompt.is_empty() {
+        bail!("the prompt is empty");
+    }
+    if prompt.len() + args.n_predict > args.ctx_size as usize {
+        bail!(
+            "prompt ({} tokens) plus {} to generate exceeds the context of {} (raise --ctx-size)",
+            prompt.len(),
+            args.n_predict,
+            args.ctx_size
+        );
+    }
+    let seed = args.seed.unwrap_or_else(|| {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos() as u64)
+    });
+    let mut sampler = Sampler::new(SamplingParams {
+        temperature: args.temp,
+        top_k: args.top_k,
+        top_p: args.top_p,
+        seed,
+    });
+    eprintln!(
+        "wick: {} ({}, {} layers) on {} ({}), seed {seed}",
+        path.display(),
+        m.hparams.arch.name(),
+        m.hparams.n_layer,
+        m.runtime.gpu.caps.adapter,
+        m.runtime.gpu.caps.backend
+    );
+    let tokenizer = m.tokenizer.take();
+    let mut decoder = tokenizer.as_ref().map(|t| t.stream_decoder());
+    let mut stdout = std::io::stdout().lock();
+    let mut write_err = None;
+    let stats = generate(
+        &mut m.runtime,
+        &prompt,
+        args.n_predict,
+        0,
+        &mut sampler,
+        |t| tokenizer.as_ref().is_some_and(|tok| tok.is_eog(t)),
+        |t| {
+            let text = match decoder.as_mut() {
+                Some(d) => d.push(t),
+                None => format!("{t} "),
+            };
+            let r = stdout
+                .write_all(text.as_bytes())
+                .and_then(|_| stdout.flush());
+            let ok = r.is_ok();
+            write_err = r.err();
+            ok
+        },
+    )?;
+    if let Some(e) = write_err {
+        return Err(e).context("writing to stdout");
+    }
+    if let Some(d) = decoder.as_mut() {
+        stdout.write_all(d.flush().as_bytes())?;
+    }
+    writeln!(stdout)?;
+    eprintln!(
+        "prompt: {} tokens, {:.1} tokens/s | generation: {} tokens, {:.1} tokens/s",
+        stats.prompt_tokens,
+        stats.prompt_tps(),
+        stats.generated,
+        stats.gen_tps()
+    );
+    Ok(())
+}

@@ -1,0 +1,138 @@
+//! Graph building shared by the architectures: weights checked against the file, and the small
+//! compositions (linear layers, norms) every transformer uses.
+
+use super::ArchError;
+use crate::gguf::GgufFile;
+use crate::graph::{Graph, Op, Rows, TensorId, WeightId};
+
+pub struct Builder<'a> {
+    pub file: &'a GgufFile,
+    pub g: Graph,
+}
+
+impl<'a> Builder<'a> {
+    pub fn new(file: &'a GgufFile) -> Self {
+        Builder {
+            file,
+            g: Graph::default(),
+        }
+    }
+
+    pub fn has(&self, name: &str) -> bool {
+        self.file.tensor(name).is_some()
+    }
+
+    /// A matrix weight of `rows` output features by `cols` input features (GGUF dims [cols, rows]).
+    pub fn matrix(&mut self, name: &str, rows: u64, cols: u64) -> Result<WeightId, ArchError> {
+        self.check(name, &[cols, rows])?;
+        Ok(self.g.weight(name, rows, cols))
+    }
+
+    /// A vector weight (norm or bias) of `n` elements.
+    pub fn vector(&mut self, name: &str, n: u64) -> Result<WeightId, ArchError> {
+        self.check(name, &[n])?;
+        Ok(self.g.weight(name, 1, n))
+    }
+
+    fn check(&self, name: &str, dims: &[u64]) -> Result<(), ArchError> {
+        let t = self
+            .file
+            .tensor(name)
+            .ok_or_else(|| ArchError::MissingTensor(name.to_string()))?;
+        // GGUF writers may keep trailing unit dims.
+        let found: Vec<u64> = t.dims.clone();
+        let mut trimmed = found.clone();
+        while trimmed.len() > dims.len() && trimmed.last() == Some(&1) {
+            trimmed.pop();
+        }
+        if trimmed != dims {
+            return Err(ArchError::TensorShape {
+                name: name.to_string(),
+                expected: dims.to_vec(),
+                found,
+            });
+        }
+        Ok(())
+    }
+
+    pub fn tensor(&mut self, rows: Rows, cols: u64) -> TensorId {
+        self.g.tensor(rows, cols)
+    }
+
+    fn rows_of(&self, t: TensorId) -> Rows {
+        self.g.tensors[t].rows
+    }
+
+    /// x W^T, plus a bias when the file has `<name>.bias`.
+    pub fn linear(
+        &mut self,
+        prefix: &str,
+        x: TensorId,
+        rows: u64,
+        cols: u64,
+    ) -> Result<TensorId, ArchError> {
+        let w = self.matrix(&format!("{prefix}.weight"), rows, cols)?;
+        let r = self.rows_of(x);
+        let out = self.tensor(r, rows);
+        self.g.ops.push(Op::MatMul { w, x, out });
+        let bias_name = format!("{prefix}.bias");
+        if self.has(&bias_name) {
+            let bias = self.vector(&bias_name, rows)?;
+            let biased = self.tensor(r, rows);
+            self.g.ops.push(Op::AddBias {
+                x: out,
+                bias,
+                out: biased,
+            });
+            return Ok(biased);
+        }
+        Ok(out)
+    }
+
+    /// RMS norm over groups of `group` columns, times the named weight.
+    pub fn rms_norm(
+        &mut self,
+        name: &str,
+        x: TensorId,
+        group: u64,
+        eps: f32,
+    ) -> Result<TensorId, ArchError> {
+        let weight = self.vector(name, group)?;
+        let (r, cols) = (self.rows_of(x), self.g.tensors[x].cols);
+        let out = self.tensor(r, cols);
+        self.g.ops.push(Op::RmsNorm {
+            x,
+            weight,
+            group,
+            eps,
+            out,
+        });
+        Ok(out)
+    }
+
+    pub fn add(&mut self, a: TensorId, b: TensorId) -> TensorId {
+        let (r, cols) = (self.rows_of(a), self.g.tensors[a].cols);
+        let out = self.tensor(r, cols);
+        self.g.ops.push(Op::Add { a, b, out });
+        out
+    }
+
+    /// The output head: final norm, then logits from `output.weight` or the tied embedding.
+    pub fn head(
+        &mut self,
+        x: TensorId,
+        n_embd: u64,
+        n_vocab: u64,
+        eps: f32,
+    ) -> Result<TensorId, ArchError> {
+        let picked = self.tensor(Rows::Outputs, n_embd);
+        self.g.ops.push(Op::GatherOutputs { x, out: picked });
+        let normed = self.rms_norm("output_norm.weight", picked, n_embd, eps)?;
+        let name = if self.has("output.weight") {
+            "output"
+        } else {
+            "token_embd"
+        };
+        self.linear(name, normed, n_vocab, n_embd)
+    }
+}

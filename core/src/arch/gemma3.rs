@@ -1,0 +1,110 @@
+//! Gemma 3: embeddings scaled by sqrt(n_embd), per-head RMS norm of q and k, NeoX RoPE with a
+//! separate base for sliding-window layers (five local layers to one global), norms after the
+//! attention and feed-forward blocks as well as before, and a GeGLU feed-forward.
+
+use super::builder::Builder;
+use super::{ArchError, HParams};
+use crate::gguf::GgufFile;
+use crate::graph::{AttentionParams, Glu, Graph, KvShape, Op, RopeParams, Rows};
+
+/// Every sixth layer attends globally; the others use the sliding window.
+const SWA_PATTERN: usize = 6;
+/// RoPE base of the sliding-window layers when the file does not name one.
+const DEFAULT_SWA_ROPE_BASE: f32 = 10000.0;
+
+pub fn graph(file: &GgufFile, hp: &HParams) -> Result<Graph, ArchError> {
+    let meta = file.metadata();
+    let swa_base = meta
+        .opt_f32("gemma3.rope.freq_base_swa")?
+        .unwrap_or(DEFAULT_SWA_ROPE_BASE);
+    let pattern = meta
+        .opt_u32("gemma3.attention.sliding_window_pattern")?
+        .map_or(SWA_PATTERN, |p| p as usize);
+    let mut b = Builder::new(file);
+    let (n_embd, hd) = (hp.n_embd, u64::from(hp.head_dim));
+    let q_dim = hd * u64::from(hp.n_head);
+    let kv_dim = hd * u64::from(hp.n_head_kv);
+
+    let table = b.matrix("token_embd.weight", hp.n_vocab, n_embd)?;
+    let mut x = b.tensor(Rows::Batch, n_embd);
+    b.g.ops.push(Op::Embed {
+        table,
+        scale: (n_embd as f32).sqrt(),
+        out: x,
+    });
+
+    for il in 0..hp.n_layer {
+        let p = format!("blk.{il}");
+        let local = hp.sliding_window > 0 && (pattern == 0 || il % pattern < pattern - 1);
+        let h = b.rms_norm(&format!("{p}.attn_norm.weight"), x, n_embd, hp.eps)?;
+        let q = b.linear(&format!("{p}.attn_q"), h, q_dim, n_embd)?;
+        let k = b.linear(&format!("{p}.attn_k"), h, kv_dim, n_embd)?;
+        let v = b.linear(&format!("{p}.attn_v"), h, kv_dim, n_embd)?;
+        let q = b.rms_norm(&format!("{p}.attn_q_norm.weight"), q, hd, hp.eps)?;
+        let k = b.rms_norm(&format!("{p}.attn_k_norm.weight"), k, hd, hp.eps)?;
+        let (freq_base, freq_scale) = if local {
+            (swa_base, 1.0)
+        } else {
+            (hp.rope_base, hp.rope_scale)
+        };
+        let rope = |n_heads| RopeParams {
+            n_heads,
+            head_dim: hp.head_dim,
+            n_rot: hp.n_rot,
+            neox: true,
+            freq_base,
+            freq_scale,
+        };
+        b.g.ops.push(Op::Rope {
+            x: q,
+            params: rope(hp.n_head),
+        });
+        b.g.ops.push(Op::Rope {
+            x: k,
+            params: rope(hp.n_head_kv),
+        });
+        b.g.ops.push(Op::KvStore { layer: il, k, v });
+        let attn = b.tensor(Rows::Batch, q_dim);
+        let params = AttentionParams {
+            layer: il,
+            n_heads: hp.n_head,
+            n_kv_heads: hp.n_head_kv,
+            head_dim: hp.head_dim,
+            scale: 1.0 / (hp.head_dim as f32).sqrt(),
+            window: if local { hp.sliding_window } else { 0 },
+        };
+        b.g.ops.push(Op::Attention {
+            q,
+            params,
+            out: attn,
+        });
+        b.g.kv.push(KvShape {
+            n_kv_heads: hp.n_head_kv,
+            head_dim: hp.head_dim,
+        });
+        let o = b.linear(&format!("{p}.attn_output"), attn, n_embd, q_dim)?;
+        let o = b.rms_norm(
+            &format!("{p}.post_attention_norm.weight"),
+            o,
+            n_embd,
+            hp.eps,
+        )?;
+        let x1 = b.add(o, x);
+
+        let h = b.rms_norm(&format!("{p}.ffn_norm.weight"), x1, n_embd, hp.eps)?;
+        let gate = b.linear(&format!("{p}.ffn_gate"), h, hp.n_ff, n_embd)?;
+        let up = b.linear(&format!("{p}.ffn_up"), h, hp.n_ff, n_embd)?;
+        let act = b.tensor(Rows::Batch, hp.n_ff);
+        b.g.ops.push(Op::Glu {
+            kind: Glu::Gelu,
+            gate,
+            up,
+            out: act,
+        });
+        let down = b.linear(&format!("{p}.ffn_down"), act, n_embd, hp.n_ff)?;
+        let down = b.rms_norm(&format!("{p}.post_ffw_norm.weight"), down, n_embd, hp.eps)?;
+        x = b.add(down, x1);
+    }
+    b.g.logits = b.head(x, n_embd, hp.n_vocab, hp.eps)?;
+    Ok(b.g)
+}

@@ -1,0 +1,167 @@
+//! Architectures: each reads its hyperparameters from GGUF metadata and describes the model as a
+//! [`Graph`] over GGUF-named weights. No device code and no KV cache here.
+
+mod builder;
+mod gemma3;
+mod llama;
+
+use crate::gguf::{GgufError, GgufFile, Metadata};
+use crate::graph::Graph;
+use thiserror::Error;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Arch {
+    Llama,
+    Qwen2,
+    Qwen3,
+    Gemma3,
+}
+
+impl Arch {
+    /// The only mapping from `general.architecture` strings.
+    pub fn from_name(name: &str) -> Option<Arch> {
+        match name {
+            "llama" => Some(Arch::Llama),
+            "qwen2" => Some(Arch::Qwen2),
+            "qwen3" => Some(Arch::Qwen3),
+            "gemma3" => Some(Arch::Gemma3),
+            _ => None,
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Arch::Llama => "llama",
+            Arch::Qwen2 => "qwen2",
+            Arch::Qwen3 => "qwen3",
+            Arch::Gemma3 => "gemma3",
+        }
+    }
+}
+
+pub const SUPPORTED: &str = "llama, qwen2, qwen3, gemma3";
+
+#[derive(Debug, Error)]
+pub enum ArchError {
+    #[error("unsupported architecture {0:?} (wick supports {SUPPORTED})")]
+    Unsupported(String),
+    #[error(transparent)]
+    Metadata(#[from] GgufError),
+    #[error("missing tensor {0}")]
+    MissingTensor(String),
+    #[error("tensor {name} has shape {found:?}, expected {expected:?}")]
+    TensorShape {
+        name: String,
+        expected: Vec<u64>,
+        found: Vec<u64>,
+    },
+    #[error("{0}")]
+    Invalid(String),
+}
+
+/// Hyperparameters common to the transformer architectures wick runs.
+#[derive(Clone, Debug, PartialEq)]
+pub struct HParams {
+    pub arch: Arch,
+    pub n_embd: u64,
+    pub n_layer: usize,
+    pub n_head: u32,
+    pub n_head_kv: u32,
+    pub head_dim: u32,
+    pub n_ff: u64,
+    pub n_vocab: u64,
+    pub eps: f32,
+    pub n_rot: u32,
+    pub rope_base: f32,
+    pub rope_scale: f32,
+    pub ctx_train: u32,
+    /// Sliding-window size of local layers (0: none).
+    pub sliding_window: u32,
+}
+
+impl HParams {
+    pub fn from_metadata(meta: &Metadata, n_vocab: u64) -> Result<HParams, ArchError> {
+        let arch_name = meta.get_str("general.architecture")?;
+        let arch = Arch::from_name(arch_name)
+            .ok_or_else(|| ArchError::Unsupported(arch_name.to_string()))?;
+        let key = |k: &str| format!("{arch_name}.{k}");
+        meta.require(&[
+            &key("embedding_length"),
+            &key("block_count"),
+            &key("attention.head_count"),
+            &key("feed_forward_length"),
+            &key("attention.layer_norm_rms_epsilon"),
+        ])?;
+        let n_embd = u64::from(meta.get_u32(&key("embedding_length"))?);
+        let n_head = meta.get_u32(&key("attention.head_count"))?;
+        if n_head == 0 {
+            return Err(ArchError::Invalid(format!(
+                "{} is 0",
+                key("attention.head_count")
+            )));
+        }
+        let n_head_kv = meta
+            .opt_u32(&key("attention.head_count_kv"))?
+            .unwrap_or(n_head);
+        if n_head_kv == 0 || n_head % n_head_kv != 0 {
+            return Err(ArchError::Invalid(format!(
+                "{} = {n_head_kv} does not divide the {n_head} attention heads",
+                key("attention.head_count_kv")
+            )));
+        }
+        let head_dim = match meta.opt_u32(&key("attention.key_length"))? {
+            Some(d) => d,
+            None => u32::try_from(n_embd / u64::from(n_head)).unwrap_or(0),
+        };
+        let rope_scale = match meta.opt_f32(&key("rope.scaling.factor"))? {
+            Some(f) if f > 0.0 => 1.0 / f,
+            _ => 1.0,
+        };
+        let hp = HParams {
+            arch,
+            n_embd,
+            n_layer: meta.get_u32(&key("block_count"))? as usize,
+            n_head,
+            n_head_kv,
+            head_dim,
+            n_ff: u64::from(meta.get_u32(&key("feed_forward_length"))?),
+            n_vocab,
+            eps: meta.get_f32(&key("attention.layer_norm_rms_epsilon"))?,
+            n_rot: meta
+                .opt_u32(&key("rope.dimension_count"))?
+                .unwrap_or(head_dim),
+            rope_base: meta.opt_f32(&key("rope.freq_base"))?.unwrap_or(10000.0),
+            rope_scale,
+            ctx_train: meta.opt_u32(&key("context_length"))?.unwrap_or(4096),
+            sliding_window: meta.opt_u32(&key("attention.sliding_window"))?.unwrap_or(0),
+        };
+        if hp.head_dim == 0 || hp.head_dim % 2 != 0 || hp.n_rot > hp.head_dim || hp.n_rot % 2 != 0 {
+            return Err(ArchError::Invalid(format!(
+                "head dimension {} with {} rotary dims is not supported",
+                hp.head_dim, hp.n_rot
+            )));
+        }
+        Ok(hp)
+    }
+}
+
+/// A model's hyperparameters and graph.
+#[derive(Clone, Debug)]
+pub struct Model {
+    pub hparams: HParams,
+    pub graph: Graph,
+}
+
+/// Reads the architecture of `file` and builds its graph, checking every weight's shape.
+pub fn build(file: &GgufFile) -> Result<Model, ArchError> {
+    let embd = file
+        .tensor("token_embd.weight")
+        .ok_or_else(|| ArchError::MissingTensor("token_embd.weight".into()))?;
+    let n_vocab = embd.dims.get(1).copied().unwrap_or(0);
+    let hparams = HParams::from_metadata(file.metadata(), n_vocab)?;
+    let graph = match hparams.arch {
+        Arch::Llama | Arch::Qwen2 | Arch::Qwen3 => llama::graph(file, &hparams)?,
+        Arch::Gemma3 => gemma3::graph(file, &hparams)?,
+    };
+    Ok(Model { hparams, graph })
+}

@@ -1,0 +1,33 @@
+// Embedding lookup from a quantized table: y[r, :] = scale * dequant(table[token_r]). The table
+// may be split in parts; this dispatch handles the tokens that fall in [first, first + count).
+struct Params {
+    k: u32,          // row width
+    first: u32,      // first table row held by this part
+    count: u32,      // table rows held by this part
+    row_bytes: u32,
+    rows: u32,       // batch rows (the bucket)
+    y_stride: u32,
+    scale: f32,
+    pad: u32,
+}
+
+@group(0) @binding(0) var<uniform> p: Params;
+@group(0) @binding(1) var<storage, read> weights: array<u32>;
+@group(0) @binding(2) var<storage, read> step: Step;
+@group(0) @binding(3) var<storage, read_write> y: array<f32>;
+
+@compute @workgroup_size(WG)
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) tid: u32) {
+    let r = wid.x;
+    let token = step.rows[r].token;
+    if r >= p.rows || token < p.first || token >= p.first + p.count {
+        return;
+    }
+    let row_byte = (token - p.first) * p.row_bytes;
+    for (var c = tid; c < p.k / 32u; c += WG) {
+        let w = load_row_chunk(row_byte, c);
+        for (var e = 0u; e < 32u; e++) {
+            y[r * p.y_stride + c * 32u + e] = p.scale * w[e];
+        }
+    }
+}

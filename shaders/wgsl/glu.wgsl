@@ -1,0 +1,41 @@
+// Gated activations: y = act(gate) * up, elementwise over the batch.
+struct Params {
+    n: u32,
+    pad0: u32,
+    pad1: u32,
+    pad2: u32,
+}
+
+@group(0) @binding(0) var<uniform> p: Params;
+@group(0) @binding(1) var<storage, read> gate: array<f32>;
+@group(0) @binding(2) var<storage, read> up: array<f32>;
+@group(0) @binding(3) var<storage, read_write> y: array<f32>;
+
+// GELU, tanh approximation (as Gemma and llama.cpp use it).
+fn gelu(x: f32) -> f32 {
+    let c = 0.7978845608028654;
+    let t = tanh(clamp(c * (x + 0.044715 * x * x * x), -15.0, 15.0));
+    return 0.5 * x * (1.0 + t);
+}
+
+fn silu(x: f32) -> f32 {
+    return x / (1.0 + exp(-x));
+}
+
+@compute @workgroup_size(WG)
+fn geglu(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+         @builtin(local_invocation_index) tid: u32) {
+    let i = flat_group(wid, nwg) * WG + tid;
+    if i < p.n {
+        y[i] = gelu(gate[i]) * up[i];
+    }
+}
+
+@compute @workgroup_size(WG)
+fn swiglu(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+          @builtin(local_invocation_index) tid: u32) {
+    let i = flat_group(wid, nwg) * WG + tid;
+    if i < p.n {
+        y[i] = silu(gate[i]) * up[i];
+    }
+}

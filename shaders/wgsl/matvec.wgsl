@@ -1,0 +1,50 @@
+// y[r, off + i] = sum_k W[i, k] * x[r, k] for up to 4 batch rows (decode). Each weight row is
+// shared by LANES threads that stride over its 32-element chunks; a chunk is decoded once and
+// applied to every batch row, and the lanes' partial sums (a vec4, one per batch row) are then
+// combined with `lanes_sum`.
+const LANES: u32 = 8u;
+const ROWS_PER_WG: u32 = WG / LANES;
+
+struct Params {
+    k: u32,          // columns (input features), a multiple of 32
+    m: u32,          // output features held by this weight part
+    row_bytes: u32,  // bytes per weight row
+    out_off: u32,    // first output feature of this part
+    rows: u32,       // batch rows (the bucket), at most 4
+    x_stride: u32,
+    y_stride: u32,
+    pad: u32,
+}
+
+@group(0) @binding(0) var<uniform> p: Params;
+@group(0) @binding(1) var<storage, read> weights: array<u32>;
+@group(0) @binding(2) var<storage, read> x: array<f32>;
+@group(0) @binding(3) var<storage, read_write> y: array<f32>;
+
+@compute @workgroup_size(WG)
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+        @builtin(local_invocation_index) tid: u32) {
+    let i = flat_group(wid, nwg) * ROWS_PER_WG + tid / LANES;
+    let lane = tid % LANES;
+    var acc = vec4<f32>(0.0);
+    if i < p.m {
+        let row_byte = i * p.row_bytes;
+        for (var c = lane; c < p.k / 32u; c += LANES) {
+            let w = load_row_chunk(row_byte, c);
+            for (var r = 0u; r < p.rows; r++) {
+                let xb = r * p.x_stride + c * 32u;
+                var s = 0.0;
+                for (var e = 0u; e < 32u; e++) {
+                    s += w[e] * x[xb + e];
+                }
+                acc[r] += s;
+            }
+        }
+    }
+    let total = lanes_sum(acc, tid);
+    if lane == 0u && i < p.m {
+        for (var r = 0u; r < p.rows; r++) {
+            y[r * p.y_stride + p.out_off + i] = total[r];
+        }
+    }
+}

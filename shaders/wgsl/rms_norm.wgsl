@@ -1,0 +1,32 @@
+// y = x / sqrt(mean(x^2) + eps) * w over groups of n elements (a whole row, or one head for
+// QK-norm). One workgroup per group.
+struct Params {
+    n: u32,
+    groups: u32,      // groups in the batch (rows x groups per row)
+    eps: f32,
+    pad: u32,
+}
+
+@group(0) @binding(0) var<uniform> p: Params;
+@group(0) @binding(1) var<storage, read> w: array<f32>;
+@group(0) @binding(2) var<storage, read> x: array<f32>;
+@group(0) @binding(3) var<storage, read_write> y: array<f32>;
+
+@compute @workgroup_size(WG)
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+        @builtin(local_invocation_index) tid: u32) {
+    let g = flat_group(wid, nwg);
+    if g >= p.groups {
+        return;
+    }
+    let base = g * p.n;
+    var ss = 0.0;
+    for (var i = tid; i < p.n; i += WG) {
+        let v = x[base + i];
+        ss += v * v;
+    }
+    let inv = inverseSqrt(block_sum(ss, tid) / f32(p.n) + p.eps);
+    for (var i = tid; i < p.n; i += WG) {
+        y[base + i] = x[base + i] * inv * w[i];
+    }
+}
