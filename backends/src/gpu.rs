@@ -54,7 +54,7 @@ impl Gpu {
             backend: format!("{:?}", info.backend),
             subgroups: features.contains(wgpu::Features::SUBGROUP),
             f16: features.contains(wgpu::Features::SHADER_F16),
-            max_binding: u64::from(limits.max_storage_buffer_binding_size),
+            max_binding: limits.max_storage_buffer_binding_size,
             max_buffer: limits.max_buffer_size,
             uniform_align: u64::from(limits.min_uniform_buffer_offset_alignment),
         };

@@ -38,7 +38,7 @@ impl GpuWeight {
                 desc.name, info.ty
             )));
         }
-        if desc.cols % 32 != 0 {
+        if !desc.cols.is_multiple_of(32) {
             return Err(BackendError::Unsupported(format!(
                 "tensor {} has {} columns; wick needs a multiple of 32",
                 desc.name, desc.cols
@@ -106,7 +106,7 @@ impl GpuWeight {
 /// A read-only storage buffer holding `bytes`, padded to a multiple of 4 (kernels read u32 words).
 pub fn storage_from_bytes(gpu: &Gpu, label: &str, bytes: &[u8]) -> wgpu::Buffer {
     let usage = wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_DST;
-    if bytes.len() % 4 == 0 {
+    if bytes.len().is_multiple_of(4) {
         return gpu
             .device
             .create_buffer_init(&wgpu::util::BufferInitDescriptor {

@@ -46,10 +46,10 @@ pub struct RunArgs {
 }
 
 pub fn run(args: RunArgs) -> Result<()> {
-    if !(args.temp >= 0.0) {
+    if args.temp.is_nan() || args.temp < 0.0 {
         bail!("--temp must be 0 or more, got {}", args.temp);
     }
-    if !(args.top_p > 0.0 && args.top_p <= 1.0) {
+    if !(0.0..=1.0).contains(&args.top_p) || args.top_p == 0.0 {
         bail!("--top-p must be in (0, 1], got {}", args.top_p);
     }
     let path = load::model_path(args.model)?;

@@ -14,7 +14,7 @@ struct Params {
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> weights: array<u32>;
 @group(0) @binding(2) var<storage, read> step: Step;
-@group(0) @binding(3) var<storage, read_write> y: array<f32>;
+@group(0) @binding(3) var<storage, read_write> y: array<vec4<f32>>;
 
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) tid: u32) {
@@ -24,10 +24,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
         return;
     }
     let row_byte = (token - p.first) * p.row_bytes;
-    for (var c = tid; c < p.k / 32u; c += WG) {
-        let w = load_row_chunk(row_byte, c);
-        for (var e = 0u; e < 32u; e++) {
-            y[r * p.y_stride + c * 32u + e] = p.scale * w[e];
-        }
+    for (var e = tid; e < p.k / 4u; e += WG) {
+        y[(r * p.y_stride) / 4u + e] = p.scale * load_row4(row_byte, e / 8u, e % 8u);
     }
 }

@@ -16,10 +16,10 @@ struct Params {
 
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> weights: array<u32>;
-@group(0) @binding(2) var<storage, read> x: array<f32>;
+@group(0) @binding(2) var<storage, read> x: array<vec4<f32>>;
 @group(0) @binding(3) var<storage, read_write> y: array<f32>;
 
-var<workgroup> xs: array<array<f32, 32>, TILE_ROWS>;
+var<workgroup> xs: array<array<vec4<f32>, 8>, TILE_ROWS>;
 
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) tid: u32) {
@@ -28,22 +28,20 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     var acc: array<f32, TILE_ROWS>;
     let row_byte = min(i, p.m - 1u) * p.row_bytes;
     for (var c = 0u; c < p.k / 32u; c++) {
-        for (var e = tid; e < TILE_ROWS * 32u; e += WG) {
-            let r = r0 + e / 32u;
-            var v = 0.0;
+        for (var e = tid; e < TILE_ROWS * 8u; e += WG) {
+            let r = r0 + e / 8u;
+            var v = vec4<f32>(0.0);
             if r < p.rows {
-                v = x[r * p.x_stride + c * 32u + e % 32u];
+                v = x[(r * p.x_stride + c * 32u) / 4u + e % 8u];
             }
-            xs[e / 32u][e % 32u] = v;
+            xs[e / 8u][e % 8u] = v;
         }
         workgroupBarrier();
-        let w = load_row_chunk(row_byte, c);
-        for (var r = 0u; r < TILE_ROWS; r++) {
-            var s = 0.0;
-            for (var e = 0u; e < 32u; e++) {
-                s += w[e] * xs[r][e];
+        for (var q = 0u; q < 8u; q++) {
+            let w = load_row4(row_byte, c, q);
+            for (var r = 0u; r < TILE_ROWS; r++) {
+                acc[r] += dot(w, xs[r][q]);
             }
-            acc[r] += s;
         }
         workgroupBarrier();
     }

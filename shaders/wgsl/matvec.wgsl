@@ -18,7 +18,7 @@ struct Params {
 
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> weights: array<u32>;
-@group(0) @binding(2) var<storage, read> x: array<f32>;
+@group(0) @binding(2) var<storage, read> x: array<vec4<f32>>;
 @group(0) @binding(3) var<storage, read_write> y: array<f32>;
 
 @compute @workgroup_size(WG)
@@ -30,14 +30,11 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     if i < p.m {
         let row_byte = i * p.row_bytes;
         for (var c = lane; c < p.k / 32u; c += LANES) {
-            let w = load_row_chunk(row_byte, c);
-            for (var r = 0u; r < p.rows; r++) {
-                let xb = r * p.x_stride + c * 32u;
-                var s = 0.0;
-                for (var e = 0u; e < 32u; e++) {
-                    s += w[e] * x[xb + e];
+            for (var q = 0u; q < 8u; q++) {
+                let w = load_row4(row_byte, c, q);
+                for (var r = 0u; r < p.rows; r++) {
+                    acc[r] += dot(w, x[(r * p.x_stride + c * 32u) / 4u + q]);
                 }
-                acc[r] += s;
             }
         }
     }

@@ -103,7 +103,7 @@ impl HParams {
         let n_head_kv = meta
             .opt_u32(&key("attention.head_count_kv"))?
             .unwrap_or(n_head);
-        if n_head_kv == 0 || n_head % n_head_kv != 0 {
+        if n_head_kv == 0 || !n_head.is_multiple_of(n_head_kv) {
             return Err(ArchError::Invalid(format!(
                 "{} = {n_head_kv} does not divide the {n_head} attention heads",
                 key("attention.head_count_kv")
@@ -135,7 +135,11 @@ impl HParams {
             ctx_train: meta.opt_u32(&key("context_length"))?.unwrap_or(4096),
             sliding_window: meta.opt_u32(&key("attention.sliding_window"))?.unwrap_or(0),
         };
-        if hp.head_dim == 0 || hp.head_dim % 2 != 0 || hp.n_rot > hp.head_dim || hp.n_rot % 2 != 0 {
+        if hp.head_dim == 0
+            || !hp.head_dim.is_multiple_of(2)
+            || hp.n_rot > hp.head_dim
+            || !hp.n_rot.is_multiple_of(2)
+        {
             return Err(ArchError::Invalid(format!(
                 "head dimension {} with {} rotary dims is not supported",
                 hp.head_dim, hp.n_rot
@@ -154,6 +158,10 @@ pub struct Model {
 
 /// Reads the architecture of `file` and builds its graph, checking every weight's shape.
 pub fn build(file: &GgufFile) -> Result<Model, ArchError> {
+    let arch_name = file.metadata().get_str("general.architecture")?;
+    if Arch::from_name(arch_name).is_none() {
+        return Err(ArchError::Unsupported(arch_name.to_string()));
+    }
     let embd = file
         .tensor("token_embd.weight")
         .ok_or_else(|| ArchError::MissingTensor("token_embd.weight".into()))?;

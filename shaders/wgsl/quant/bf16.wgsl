@@ -1,10 +1,7 @@
 // bf16: the top 16 bits of an f32; kernels see 32-element pseudo-blocks.
-fn dequant_chunk(b: u32, j: u32) -> array<f32, 32> {
-    var out: array<f32, 32>;
-    for (var i = 0u; i < 16u; i++) {
-        let w = load_u32(b + 4u * i);
-        out[2u * i] = bitcast<f32>(w << 16u);
-        out[2u * i + 1u] = bitcast<f32>(w & 0xffff0000u);
-    }
-    return out;
+fn dequant4(b: u32, j: u32, q: u32) -> vec4<f32> {
+    let o = b + 8u * q;
+    let w0 = load_u32(o);
+    let w1 = load_u32(o + 4u);
+    return bitcast<vec4<f32>>(vec4<u32>(w0 << 16u, w0 & 0xffff0000u, w1 << 16u, w1 & 0xffff0000u));
 }

@@ -18,8 +18,14 @@ fn load_f16(b: u32) -> f32 {
     return unpack2x16float(load_u32(b) & 0xffffu).x;
 }
 
-// The 32 elements of chunk `c` of a row that starts at byte `row_byte`.
-fn load_row_chunk(row_byte: u32, c: u32) -> array<f32, 32> {
+// The four bytes of w as unsigned values.
+fn bytes4(w: u32) -> vec4<u32> {
+    return (vec4<u32>(w) >> vec4<u32>(0u, 8u, 16u, 24u)) & vec4<u32>(0xffu);
+}
+
+// Elements 4q..4q+3 of the 32-element chunk `c` of a row that starts at byte `row_byte`. Decoders
+// work on four elements at a time so no kernel needs a private array.
+fn load_row4(row_byte: u32, c: u32, q: u32) -> vec4<f32> {
     let per_block = BLOCK_ELEMS / 32u;
-    return dequant_chunk(row_byte + (c / per_block) * BLOCK_BYTES, c % per_block);
+    return dequant4(row_byte + (c / per_block) * BLOCK_BYTES, c % per_block, q);
 }

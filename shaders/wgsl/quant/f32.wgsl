@@ -1,8 +1,5 @@
 // f32: plain little-endian floats; kernels see 32-element pseudo-blocks.
-fn dequant_chunk(b: u32, j: u32) -> array<f32, 32> {
-    var out: array<f32, 32>;
-    for (var i = 0u; i < 32u; i++) {
-        out[i] = bitcast<f32>(load_u32(b + 4u * i));
-    }
-    return out;
+fn dequant4(b: u32, j: u32, q: u32) -> vec4<f32> {
+    let o = b + 16u * q;
+    return bitcast<vec4<f32>>(vec4<u32>(load_u32(o), load_u32(o + 4u), load_u32(o + 8u), load_u32(o + 12u)));
 }

@@ -1,19 +1,7 @@
 // q5_1: f16 d, f16 m, u32 qh, 16 bytes of nibbles, bits placed as in q5_0; x = d * q + m.
-fn dequant_chunk(b: u32, j: u32) -> array<f32, 32> {
-    var out: array<f32, 32>;
-    let d = load_f16(b);
-    let m = load_f16(b + 2u);
-    let qh = load_u32(b + 4u);
-    for (var i = 0u; i < 4u; i++) {
-        let w = load_u32(b + 8u + 4u * i);
-        for (var k = 0u; k < 4u; k++) {
-            let e = 4u * i + k;
-            let q = (w >> (8u * k)) & 0xffu;
-            let lo = (q & 0xfu) | (((qh >> e) & 1u) << 4u);
-            let hi = (q >> 4u) | (((qh >> (e + 16u)) & 1u) << 4u);
-            out[e] = d * f32(lo) + m;
-            out[e + 16u] = d * f32(hi) + m;
-        }
-    }
-    return out;
+fn dequant4(b: u32, j: u32, q: u32) -> vec4<f32> {
+    let w = load_u32(b + 8u + 4u * (q % 4u)) >> (4u * (q / 4u));
+    let hi = ((vec4<u32>(load_u32(b + 4u) >> (4u * q)) >> vec4<u32>(0u, 1u, 2u, 3u)) & vec4<u32>(1u)) << vec4<u32>(4u);
+    let v = (bytes4(w) & vec4<u32>(0xfu)) | hi;
+    return load_f16(b) * vec4<f32>(v) + load_f16(b + 2u);
 }

@@ -1,12 +1,5 @@
 // q8_0: f16 d, 32 x i8 q; x = d * q.
-fn dequant_chunk(b: u32, j: u32) -> array<f32, 32> {
-    var out: array<f32, 32>;
-    let d = load_f16(b);
-    for (var i = 0u; i < 8u; i++) {
-        let w = bitcast<i32>(load_u32(b + 2u + 4u * i));
-        for (var k = 0u; k < 4u; k++) {
-            out[4u * i + k] = d * f32(extractBits(w, 8u * k, 8u));
-        }
-    }
-    return out;
+fn dequant4(b: u32, j: u32, q: u32) -> vec4<f32> {
+    let w = bitcast<vec4<i32>>(vec4<u32>(load_u32(b + 2u + 4u * q)) << vec4<u32>(24u, 16u, 8u, 0u)) >> vec4<u32>(24u);
+    return load_f16(b) * vec4<f32>(w);
 }

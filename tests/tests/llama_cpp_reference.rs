@@ -1,0 +1,201 @@
+//! Greedy generation on real and tiny random-weight GGUFs matches llama.cpp.
+//!
+//! `scripts/llama_reference.py` ran llama.cpp twice per model: on the file as it is, and on an
+//! F32-dequantized copy (what exact arithmetic gives; llama.cpp's CPU path rounds activations to
+//! 8 bits inside quantized matmuls). A prompt matches when wick reproduces either reference's
+//! continuation up to that reference's first near-tie (top-2 margin below 0.05 on the file, 0.1
+//! on the copy). All prompts of a model decode together, one batched step per token, each
+//! sequence in its own KV-cache slot.
+
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+use wick_backends::{Gpu, Runtime, RuntimeConfig};
+use wick_core::generate::{BatchRow, Forward, prefill};
+use wick_core::gguf::GgufFile;
+use wick_core::sampling::argmax;
+
+#[derive(Deserialize)]
+struct Reference {
+    references: References,
+}
+
+#[derive(Deserialize)]
+struct References {
+    file: Vec<Case>,
+    f32: Vec<Case>,
+}
+
+#[derive(Deserialize)]
+struct Case {
+    prompt_ids: Vec<u32>,
+    generated: Vec<u32>,
+    margins: Vec<f32>,
+    #[serde(default)]
+    logits: Vec<Vec<f32>>,
+}
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+fn load_reference(name: &str) -> Reference {
+    let path = root()
+        .join("tests/data/reference")
+        .join(format!("{name}.json"));
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// Greedy continuations of every prompt, decoded as one batch; also the logits wick saw before
+/// each generated token.
+fn generate_batched(
+    model: &Path,
+    prompts: &[Vec<u32>],
+    n: usize,
+) -> (Vec<Vec<u32>>, Vec<Vec<Vec<f32>>>) {
+    let file = GgufFile::open(model).unwrap_or_else(|e| panic!("{e}"));
+    let graph = wick_core::arch::build(&file)
+        .unwrap_or_else(|e| panic!("{}: {e}", model.display()))
+        .graph;
+    let cfg = RuntimeConfig {
+        max_batch: 64,
+        max_seqs: prompts.len() as u32,
+        ctx: 256,
+    };
+    let mut rt = Runtime::new(
+        Gpu::new().expect("a GPU adapter (lavapipe in CI)"),
+        &file,
+        graph,
+        cfg,
+        |_, _| {},
+    )
+    .expect("runtime");
+    let vocab = rt.n_vocab() as usize;
+    let mut logits: Vec<Vec<f32>> = prompts
+        .iter()
+        .enumerate()
+        .map(|(s, p)| prefill(&mut rt, p, s as u32).expect("prefill"))
+        .collect();
+    let mut out = vec![Vec::new(); prompts.len()];
+    let mut seen = vec![Vec::new(); prompts.len()];
+    for step in 0..n {
+        let mut rows = Vec::new();
+        for (s, l) in logits.iter().enumerate() {
+            let token = argmax(l) as u32;
+            out[s].push(token);
+            seen[s].push(l.clone());
+            rows.push(BatchRow {
+                token,
+                pos: (prompts[s].len() + step) as u32,
+                seq: s as u32,
+            });
+        }
+        if step + 1 == n {
+            break;
+        }
+        let outputs: Vec<usize> = (0..rows.len()).collect();
+        let flat = rt.forward(&rows, &outputs).expect("decode step");
+        logits = flat.chunks(vocab).map(|c| c.to_vec()).collect();
+    }
+    (out, seen)
+}
+
+/// Tokens that must agree with `reference`: those before its first near-tie.
+fn trusted_len(c: &Case, tie: f32) -> usize {
+    c.margins
+        .iter()
+        .position(|&m| m < tie)
+        .unwrap_or(c.generated.len())
+}
+
+/// Checks every prompt against the rule and returns, for the tiny models, the largest |logit
+/// difference| to the F32-copy reference over positions where the tokens still agree.
+fn check(name: &str, model: &Path) -> f32 {
+    let r = load_reference(name);
+    let prompts: Vec<Vec<u32>> = r
+        .references
+        .file
+        .iter()
+        .map(|c| c.prompt_ids.clone())
+        .collect();
+    assert!(!prompts.is_empty());
+    let n = r.references.file[0].generated.len();
+    let (got, seen) = generate_batched(model, &prompts, n);
+    let mut failures = Vec::new();
+    let mut max_diff = 0.0f32;
+    for (i, tokens) in got.iter().enumerate() {
+        let file = &r.references.file[i];
+        let f32_ref = &r.references.f32[i];
+        let (nf, nc) = (trusted_len(file, 0.05), trusted_len(f32_ref, 0.1));
+        let ok_file = tokens[..nf] == file.generated[..nf];
+        let ok_f32 = tokens[..nc] == f32_ref.generated[..nc];
+        let agree = tokens
+            .iter()
+            .zip(&f32_ref.generated)
+            .take_while(|(a, b)| a == b)
+            .count();
+        for (pos, want) in f32_ref.logits.iter().enumerate().take(agree + 1) {
+            for (a, b) in seen[i][pos].iter().zip(want) {
+                max_diff = max_diff.max((a - b).abs());
+            }
+        }
+        println!(
+            "{name} prompt {i}: file reference trusted for {nf} tokens ({}), f32 copy for {nc} ({})",
+            if ok_file { "match" } else { "differs" },
+            if ok_f32 { "match" } else { "differs" }
+        );
+        if !ok_file && !ok_f32 {
+            failures.push(format!(
+                "prompt {i}: wick {tokens:?}\n  file {:?} (trusted {nf})\n  f32  {:?} (trusted {nc})",
+                file.generated, f32_ref.generated
+            ));
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{name}: {} prompts differ from llama.cpp:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+    max_diff
+}
+
+fn tiny_model(name: &str) -> PathBuf {
+    let dir = std::env::var_os("WICK_TINY_MODELS")
+        .map_or_else(|| root().join("target/tiny-models"), PathBuf::from);
+    let path = dir.join(format!("{name}.gguf"));
+    assert!(
+        path.exists(),
+        "{} is missing: run python3 scripts/make_tiny_models.py {}",
+        path.display(),
+        dir.display()
+    );
+    path
+}
+
+#[test]
+fn default_model_matches_llama_cpp() {
+    let path = wick_core::default_model::path();
+    assert!(
+        path.exists(),
+        "the default model is missing at {}: {}",
+        path.display(),
+        wick_core::default_model::INSTALL_HINT
+    );
+    check("gemma3-270m", &path);
+}
+
+#[test]
+fn tiny_llama_matches_llama_cpp() {
+    let diff = check("tiny-llama", &tiny_model("tiny-llama"));
+    println!("tiny-llama: max |logit difference| to the F32-copy reference: {diff:.5}");
+    assert!(diff < 0.05, "max |logit difference| {diff}");
+}
+
+#[test]
+fn tiny_qwen3_matches_llama_cpp() {
+    let diff = check("tiny-qwen3", &tiny_model("tiny-qwen3"));
+    println!("tiny-qwen3: max |logit difference| to the F32-copy reference: {diff:.5}");
+    assert!(diff < 0.05, "max |logit difference| {diff}");
+}
