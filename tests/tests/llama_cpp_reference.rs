@@ -140,10 +140,14 @@ fn check(name: &str, model: &Path) -> f32 {
                 max_diff = max_diff.max((a - b).abs());
             }
         }
+        let same = |g: &[u32]| tokens.iter().zip(g).take_while(|(a, b)| a == b).count();
         println!(
-            "{name} prompt {i}: file reference trusted for {nf} tokens ({}), f32 copy for {nc} ({})",
+            "{name} prompt {i}: file reference trusted for {nf} tokens ({}), f32 copy for {nc} ({}); \
+             wick agrees with them for {}/{n} and {}/{n} tokens",
             if ok_file { "match" } else { "differs" },
-            if ok_f32 { "match" } else { "differs" }
+            if ok_f32 { "match" } else { "differs" },
+            same(&file.generated),
+            same(&f32_ref.generated),
         );
         if !ok_file && !ok_f32 {
             failures.push(format!(
@@ -183,7 +187,7 @@ fn default_model_matches_llama_cpp() {
         path.display(),
         wick_core::default_model::INSTALL_HINT
     );
-    check("gemma3-270m", &path);
+    check("gemma-3-270m-q4_k_m", &path);
 }
 
 #[test]

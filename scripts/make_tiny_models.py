@@ -1,0 +1,278 @@
+#!/usr/bin/env python3
+"""Writes two tiny random-weight GGUF models for wick's end-to-end tests.
+
+    pip install numpy gguf==0.19.0
+    python3 scripts/make_tiny_models.py [OUTDIR]      # OUTDIR defaults to target/tiny-models
+
+Output (deterministic: fixed numpy seeds, same bytes on every run; 2.0 and 2.4 MB):
+
+  tiny-llama.gguf   arch `llama`: n_embd 256, 4 layers, 8 heads / 4 kv heads (GQA), head_dim 32,
+                    n_ff 512, vocab 512, rope freq_base 1e4 (llama.cpp rope type NORM: adjacent
+                    pairs), rms eps 1e-5, context_length 2048, untied output.
+  tiny-qwen3.gguf   arch `qwen3`: n_embd 256, 4 layers, 8 heads / 2 kv heads, head_dim 64 (q dim
+                    512 != n_embd), n_ff 512, vocab 512, rope freq_base 1e6 (rope type NEOX: halves),
+                    rms eps 1e-6, context_length 2048, per-head attn_q_norm / attn_k_norm (64 F32),
+                    untied output.
+
+Tensor types (norms always F32):
+
+  tensor              tiny-llama   tiny-qwen3
+  token_embd          Q8_0         Q6_K
+  attn_q              Q4_0         Q5_0
+  attn_k              Q5_1         Q8_0
+  attn_v              Q8_0         F16
+  attn_output         Q4_1         Q4_K
+  ffn_gate            Q4_K         Q5_K
+  ffn_up              Q5_K         Q4_1
+  ffn_down            Q6_K         Q4_0
+  output              F16          BF16
+
+The files carry no vocabulary: `tokenizer.ggml.model` = "none" plus `<arch>.vocab_size` = 512,
+which llama.cpp accepts (it adds 512 dummy tokens; no BOS/EOS). Prompts are token ids.
+
+Legacy quants (Q4_0..Q8_0), F16 and BF16 use `gguf.quants.quantize`. gguf 0.19 has no quantizer
+for K-quants, so Q4_K / Q5_K / Q6_K are made by the simple min/max quantizers below (not
+llama.cpp's optimising ones): per 32- (Q4_K/Q5_K) or 16-element (Q6_K) sub-block a scale (and
+min) is chosen from the range, the sub-block scales are quantized to 6 bits (Q6_K: int8) against
+an f16 super-block scale, and the values are rounded to the nearest level. Every quantized
+tensor is checked by dequantizing it again with `gguf.quants.dequantize` (a packing error would
+show as a large reconstruction error).
+
+Weights are Gaussian with std 1/sqrt(fan_in) (embeddings std 1; output std 3.5/sqrt(n_embd) so
+logits have a spread like a real model's), norm weights 1 + 0.1*N(0,1).
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import numpy as np
+import gguf
+from gguf import GGMLQuantizationType as T
+from gguf import quants
+
+REPO = Path(__file__).resolve().parent.parent
+QK_K = 256
+
+
+# ---------------------------------------------------------------------------------------------
+# K-quant quantizers (simple, range based). Input: f32 array (rows, cols), cols % 256 == 0.
+# Output: uint8 array (rows, cols // 256 * block_bytes) in ggml's block layout.
+# ---------------------------------------------------------------------------------------------
+
+def _f16(x: np.ndarray) -> np.ndarray:
+    return x.astype(np.float16)
+
+
+def _safe_div(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    return np.where(b > 0, a / np.where(b > 0, b, 1.0), 0.0)
+
+
+def _pack_scale_min_k4(sc: np.ndarray, mn: np.ndarray) -> np.ndarray:
+    """8 six-bit scales and 8 six-bit mins -> the 12-byte `scales` field of Q4_K/Q5_K."""
+    out = np.zeros(sc.shape[:-1] + (12,), dtype=np.uint8)
+    lo_sc, hi_sc = sc[..., :4], sc[..., 4:]
+    lo_mn, hi_mn = mn[..., :4], mn[..., 4:]
+    out[..., 0:4] = lo_sc | ((hi_sc >> 4) << 6)
+    out[..., 4:8] = lo_mn | ((hi_mn >> 4) << 6)
+    out[..., 8:12] = (hi_sc & 0xF) | ((hi_mn & 0xF) << 4)
+    return out
+
+
+def _affine_k(x: np.ndarray, nmax: int):
+    """Shared part of Q4_K / Q5_K: x (nb, 8, 32) -> (d f16, dmin f16, sc u8, mq u8, q u8)."""
+    mn = np.maximum(0.0, -x.min(axis=2))                     # value = d*sc*q - dmin*mq
+    mx = x.max(axis=2)
+    s = (mx + mn) / nmax
+    d = _f16(s.max(axis=1) / 63.0)
+    dmin = _f16(mn.max(axis=1) / 63.0)
+    d32, dmin32 = d.astype(np.float32), dmin.astype(np.float32)
+    sc = np.clip(np.rint(_safe_div(s, d32[:, None])), 0, 63).astype(np.uint8)
+    mq = np.clip(np.rint(_safe_div(mn, dmin32[:, None])), 0, 63).astype(np.uint8)
+    scale = d32[:, None] * sc
+    offs = dmin32[:, None] * mq
+    q = np.rint(_safe_div(x + offs[..., None], scale[..., None].repeat(32, axis=2)))
+    q = np.clip(q, 0, nmax).astype(np.uint8)
+    return d, dmin, sc, mq, q
+
+
+def _nibbles_k(q: np.ndarray) -> np.ndarray:
+    """q (nb, 256) values -> 128 bytes: chunk c of 64: low nibble = elem c*64+l, high = c*64+32+l."""
+    q = q.reshape(-1, 4, 2, 32)
+    return ((q[:, :, 0, :] & 0xF) | ((q[:, :, 1, :] & 0xF) << 4)).reshape(-1, 128).astype(np.uint8)
+
+
+def quantize_q4_k(x: np.ndarray) -> np.ndarray:
+    rows, cols = x.shape
+    xb = x.reshape(-1, 8, 32).astype(np.float32)
+    d, dmin, sc, mq, q = _affine_k(xb, 15)
+    out = np.concatenate([
+        d.view(np.uint8).reshape(-1, 2), dmin.view(np.uint8).reshape(-1, 2),
+        _pack_scale_min_k4(sc, mq), _nibbles_k(q.reshape(-1, 256)),
+    ], axis=1)
+    assert out.shape[1] == 144
+    return out.reshape(rows, -1)
+
+
+def quantize_q5_k(x: np.ndarray) -> np.ndarray:
+    rows, cols = x.shape
+    xb = x.reshape(-1, 8, 32).astype(np.float32)
+    d, dmin, sc, mq, q = _affine_k(xb, 31)
+    q = q.reshape(-1, 4, 2, 32)                              # (nb, chunk, half, l)
+    hi = (q >> 4) & 1
+    qh = np.zeros((q.shape[0], 32), dtype=np.uint8)
+    for c in range(4):
+        qh |= (hi[:, c, 0, :] << (2 * c)).astype(np.uint8)
+        qh |= (hi[:, c, 1, :] << (2 * c + 1)).astype(np.uint8)
+    out = np.concatenate([
+        d.view(np.uint8).reshape(-1, 2), dmin.view(np.uint8).reshape(-1, 2),
+        _pack_scale_min_k4(sc, mq), qh, _nibbles_k(q.reshape(-1, 256)),
+    ], axis=1)
+    assert out.shape[1] == 176
+    return out.reshape(rows, -1)
+
+
+def quantize_q6_k(x: np.ndarray) -> np.ndarray:
+    rows, cols = x.shape
+    xb = x.reshape(-1, 16, 16).astype(np.float32)
+    s = np.abs(xb).max(axis=2) / 31.0                        # value = d*sc*(q-32), q-32 in [-32,31]
+    d = _f16(s.max(axis=1) / 127.0)
+    d32 = d.astype(np.float32)
+    sc = np.clip(np.rint(_safe_div(s, d32[:, None])), -128, 127).astype(np.int8)
+    scale = (d32[:, None] * sc.astype(np.float32))[..., None].repeat(16, axis=2)
+    q = np.clip(np.rint(_safe_div(xb, scale)), -32, 31).astype(np.int16) + 32
+    q = q.reshape(-1, 2, 4, 32).astype(np.uint8)             # (nb, half, quarter, l)
+    ql = np.concatenate([
+        (q[:, :, 0, :] & 0xF) | ((q[:, :, 2, :] & 0xF) << 4),   # ql[64n + l]
+        (q[:, :, 1, :] & 0xF) | ((q[:, :, 3, :] & 0xF) << 4),   # ql[64n + 32 + l]
+    ], axis=2).reshape(-1, 128)
+    qh = ((q[:, :, 0, :] >> 4) | ((q[:, :, 1, :] >> 4) << 2)
+          | ((q[:, :, 2, :] >> 4) << 4) | ((q[:, :, 3, :] >> 4) << 6)).reshape(-1, 64)
+    out = np.concatenate([
+        ql.astype(np.uint8), qh.astype(np.uint8), sc.view(np.uint8), d.view(np.uint8).reshape(-1, 2),
+    ], axis=1)
+    assert out.shape[1] == 210
+    return out.reshape(rows, -1)
+
+
+K_QUANTIZERS = {T.Q4_K: quantize_q4_k, T.Q5_K: quantize_q5_k, T.Q6_K: quantize_q6_k}
+
+# Max relative RMS reconstruction error accepted per type (sanity check of the packing).
+MAX_REL_ERR = {
+    T.F32: 0.0, T.F16: 1e-3, T.BF16: 5e-3, T.Q8_0: 0.01, T.Q6_K: 0.04,
+    T.Q5_0: 0.06, T.Q5_1: 0.06, T.Q5_K: 0.06, T.Q4_0: 0.12, T.Q4_1: 0.12, T.Q4_K: 0.12,
+}
+
+
+def encode(x: np.ndarray, qtype: T) -> np.ndarray:
+    """Quantize a (rows, cols) f32 array; returns what GGUFWriter.add_tensor takes."""
+    x = np.ascontiguousarray(x, dtype=np.float32)
+    if qtype == T.F32:
+        return x
+    if qtype in K_QUANTIZERS:
+        data = K_QUANTIZERS[qtype](x)
+    else:
+        data = quants.quantize(x, qtype)
+    back = quants.dequantize(data, qtype).reshape(x.shape)
+    rel = float(np.sqrt(np.mean((back - x) ** 2) / np.mean(x ** 2)))
+    if not rel <= MAX_REL_ERR[qtype]:
+        raise AssertionError(f"{qtype.name}: relative reconstruction error {rel:.4f} too large")
+    return data
+
+
+# ---------------------------------------------------------------------------------------------
+# Models
+# ---------------------------------------------------------------------------------------------
+
+CONFIGS = {
+    "tiny-llama": dict(
+        arch="llama", seed=1234, n_embd=256, n_layer=4, n_head=8, n_head_kv=4, head_dim=32,
+        n_ff=512, n_vocab=512, freq_base=10000.0, eps=1e-5, n_ctx=2048, qk_norm=False,
+        types=dict(token_embd=T.Q8_0, attn_q=T.Q4_0, attn_k=T.Q5_1, attn_v=T.Q8_0,
+                   attn_output=T.Q4_1, ffn_gate=T.Q4_K, ffn_up=T.Q5_K, ffn_down=T.Q6_K,
+                   output=T.F16),
+    ),
+    "tiny-qwen3": dict(
+        arch="qwen3", seed=4321, n_embd=256, n_layer=4, n_head=8, n_head_kv=2, head_dim=64,
+        n_ff=512, n_vocab=512, freq_base=1000000.0, eps=1e-6, n_ctx=2048, qk_norm=True,
+        types=dict(token_embd=T.Q6_K, attn_q=T.Q5_0, attn_k=T.Q8_0, attn_v=T.F16,
+                   attn_output=T.Q4_K, ffn_gate=T.Q5_K, ffn_up=T.Q4_1, ffn_down=T.Q4_0,
+                   output=T.BF16),
+    ),
+}
+
+OUTPUT_STD = 3.5  # logits std ~ OUTPUT_STD * rms(norm weights) for unit-rms hidden states
+
+
+def build(name: str, out_path: Path) -> Path:
+    c = CONFIGS[name]
+    rng = np.random.default_rng(c["seed"])
+    E, F, V, H, HKV, D = c["n_embd"], c["n_ff"], c["n_vocab"], c["n_head"], c["n_head_kv"], c["head_dim"]
+    ty = c["types"]
+
+    def mat(rows: int, cols: int, std: float) -> np.ndarray:
+        # numpy (rows, cols) = ggml ne [cols, rows]: `cols` is the input dimension
+        return (rng.standard_normal((rows, cols)) * std).astype(np.float32)
+
+    def norm(n: int) -> np.ndarray:
+        return (1.0 + 0.1 * rng.standard_normal(n)).astype(np.float32)
+
+    w = gguf.GGUFWriter(str(out_path), c["arch"])
+    w.add_name(name)
+    w.add_context_length(c["n_ctx"])
+    w.add_embedding_length(E)
+    w.add_block_count(c["n_layer"])
+    w.add_feed_forward_length(F)
+    w.add_head_count(H)
+    w.add_head_count_kv(HKV)
+    w.add_key_length(D)
+    w.add_value_length(D)
+    w.add_rope_dimension_count(D)
+    w.add_rope_freq_base(c["freq_base"])
+    w.add_layer_norm_rms_eps(c["eps"])
+    w.add_vocab_size(V)
+    w.add_tokenizer_model("none")
+
+    def add(tname: str, data: np.ndarray, qtype: T) -> None:
+        enc = encode(data, qtype)
+        if qtype in (T.F32, T.F16):
+            w.add_tensor(tname, enc)
+        else:
+            w.add_tensor(tname, enc, raw_dtype=qtype)
+
+    add("token_embd.weight", mat(V, E, 1.0), ty["token_embd"])
+    for i in range(c["n_layer"]):
+        p = f"blk.{i}."
+        add(p + "attn_norm.weight", norm(E), T.F32)
+        add(p + "attn_q.weight", mat(H * D, E, E ** -0.5), ty["attn_q"])
+        add(p + "attn_k.weight", mat(HKV * D, E, E ** -0.5), ty["attn_k"])
+        add(p + "attn_v.weight", mat(HKV * D, E, E ** -0.5), ty["attn_v"])
+        if c["qk_norm"]:
+            add(p + "attn_q_norm.weight", norm(D), T.F32)
+            add(p + "attn_k_norm.weight", norm(D), T.F32)
+        add(p + "attn_output.weight", mat(E, H * D, (H * D) ** -0.5), ty["attn_output"])
+        add(p + "ffn_norm.weight", norm(E), T.F32)
+        add(p + "ffn_gate.weight", mat(F, E, E ** -0.5), ty["ffn_gate"])
+        add(p + "ffn_up.weight", mat(F, E, E ** -0.5), ty["ffn_up"])
+        add(p + "ffn_down.weight", mat(E, F, F ** -0.5), ty["ffn_down"])
+    add("output_norm.weight", norm(E), T.F32)
+    add("output.weight", mat(V, E, OUTPUT_STD * E ** -0.5), ty["output"])
+
+    w.write_header_to_file()
+    w.write_kv_data_to_file()
+    w.write_tensors_to_file()
+    w.close()
+    return out_path
+
+
+def main(argv: list[str]) -> None:
+    out_dir = Path(argv[1]) if len(argv) > 1 else REPO / "target" / "tiny-models"
+    out_dir.mkdir(parents=True, exist_ok=True)
+    for name in CONFIGS:
+        path = build(name, out_dir / f"{name}.gguf")
+        print(f"wrote {path} ({path.stat().st_size} bytes)")
+
+
+if __name__ == "__main__":
+    main(sys.argv)
