@@ -98,6 +98,11 @@ pub fn run(args: RunArgs) -> Result<()> {
         m.runtime.gpu.caps.adapter,
         m.runtime.gpu.caps.backend
     );
+    // Compile the plans before timing, so the speeds exclude shader compilation.
+    for chunk in prompt.chunks(cfg.max_batch as usize) {
+        m.runtime.dispatches(chunk.len(), 1);
+    }
+    let per_token = m.runtime.dispatches(1, 1);
     let tokenizer = m.tokenizer.take();
     let mut decoder = tokenizer.as_ref().map(|t| t.stream_decoder());
     let mut stdout = std::io::stdout().lock();
@@ -130,7 +135,7 @@ pub fn run(args: RunArgs) -> Result<()> {
     }
     writeln!(stdout)?;
     eprintln!(
-        "prompt: {} tokens, {:.1} tokens/s | generation: {} tokens, {:.1} tokens/s",
+        "prompt: {} tokens, {:.1} tokens/s | generation: {} tokens, {:.1} tokens/s, {per_token} dispatches per token",
         stats.prompt_tokens,
         stats.prompt_tps(),
         stats.generated,

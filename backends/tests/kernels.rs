@@ -1,0 +1,1094 @@
+//! Every GPU kernel variant against a plain CPU reference, on seeded random data.
+//!
+//! Each variant the adapter can run (shared-memory and subgroup reductions; packed-u32 and native
+//! f16 KV reads) is built from `Variant::source` with the bind-group layout `pipelines.rs` builds,
+//! given the parameter words and dispatch geometry `plan.rs` gives it, and its whole output
+//! buffer is compared with a reference computed here in f64 from the same inputs. Output elements
+//! a dispatch must not write start as a sentinel and must keep its exact bits.
+//!
+//! Per-element bounds, with `u = 2^-24` the f32 unit roundoff:
+//! - matvec / matmul: `2 k u · Σ_j |w_ij x_j|`, the worst-case error of summing k f32 products
+//!   in any order (plus the GPU's own dequantization rounding, a few u per term). One wrongly
+//!   decoded weight moves a result by about `Σ|w x| / k`, far above it for k <= 768.
+//! - get_rows: `8 u · scale · max|row|`: decoding is `d · sc · q - dmin · m` in f32, whose
+//!   rounding is a few ulps of its largest term, and no term exceeds a couple of row maxima.
+//! - rms_norm: `(n + 16) u · |y|`: a sum of n squares (n u), inverseSqrt (2 ulp in Vulkan), and
+//!   a few products.
+//! - rope: `(|x0| + |x1|) · (2^-11 + |θ| (22 + 4 |2i/n_rot · log2 base|) u)`: Vulkan's absolute
+//!   2^-11 for sin/cos, θ rounded in f32, and pow inherited from exp2(y log2 x) (3 + 2|y| ulp).
+//! - attention: `4e-5` absolute. Outputs are convex combinations of V in [-1, 1], so their error
+//!   is that of the probabilities: f32 scores (dot products of length <= 256, |s| < 10) and exp
+//!   at 3 + 2|x| ulp, a few hundred u at most.
+//!   The reference reads the f16 K/V the GPU stored, after kv_store is checked against
+//!   `half::f16::from_f32` bit for bit.
+//! - glu: silu `|y| (4|g| + 16) u` (exp's 3 + 2|x| ulp and a division); gelu adds
+//!   `|g up| (8 + 4|z|) u` for tanh at its (clamped) argument z.
+//! - add, gather_rows, kv_store: exact (f32 add is correctly rounded in Vulkan; the others copy).
+//!
+//! Those bounds hold for any summation order, so they are loose for one wrong element among
+//! hundreds; each case's NMSE must also stay under 1e-10 (1e-6 for rope), where correct f32
+//! kernels give about 1e-14.
+//!
+//! Quantized weights come from `GgmlType::quantize`; half of the blocks then get their code and
+//! sub-scale bytes scrambled (f16 fields kept), so every bit of every field is exercised,
+//! including bits the quantizer never sets (negative q6_K scales, high scale bits).
+//!
+//! Run with `-- --nocapture` to see each case's worst error relative to its bound.
+
+use std::num::NonZeroU64;
+use std::ops::Range;
+use std::sync::OnceLock;
+
+use half::f16;
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use wgpu::util::DeviceExt;
+use wick_backends::Gpu;
+use wick_core::quant::GgmlType;
+use wick_shaders::{
+    Binding, Family, MATMUL_TILE_ROWS, MATVEC_MAX_ROWS, MATVEC_ROWS_PER_WG, Variant,
+    WEIGHT_FORMATS, WG,
+};
+
+/// f32 unit roundoff.
+const U: f64 = f32::EPSILON as f64 / 2.0;
+/// Bytes of every kernel's uniform block (8 words), as in `pipelines.rs`.
+const PARAMS_BYTES: u64 = 32;
+/// Most workgroups in one dispatch dimension, as in `plan.rs`.
+const MAX_GROUPS: u32 = 65535;
+/// Largest NMSE a case may show: RMS error 1e-5 of the reference's RMS, about 170 u. Correct f32
+/// kernels land near 1e-14; this catches a small systematic error (one wrong weight among
+/// thousands) that the worst-case per-element bounds leave room for.
+const NMSE: f64 = 1e-10;
+/// Rope's sin and cos may be off by 2^-11 absolute (Vulkan), so its RMS error may reach 1e-3.
+const ROPE_NMSE: f64 = 1e-6;
+/// Fills output elements a dispatch must leave alone.
+const SENTINEL: f32 = -1234.5;
+
+/// One device for the whole file: opening lavapipe costs more than most cases.
+fn gpu() -> &'static Gpu {
+    static GPU: OnceLock<Gpu> = OnceLock::new();
+    GPU.get_or_init(|| {
+        let gpu = Gpu::new().expect("no GPU adapter; install a Vulkan driver such as lavapipe");
+        eprintln!(
+            "adapter: {} ({}), subgroups {}, f16 {}",
+            gpu.caps.adapter, gpu.caps.backend, gpu.caps.subgroups, gpu.caps.f16
+        );
+        gpu
+    })
+}
+
+struct Kernel {
+    label: String,
+    layout: wgpu::BindGroupLayout,
+    /// One per entry point, in `Family::entry_points` order.
+    pipelines: Vec<wgpu::ComputePipeline>,
+}
+
+/// Builds `variant` the way `pipelines.rs` does, so the layouts under test are the runtime's.
+fn kernel(variant: Variant) -> Kernel {
+    let device = &gpu().device;
+    let label = variant.to_string();
+    let entries: Vec<_> = variant
+        .family
+        .bindings()
+        .iter()
+        .enumerate()
+        .map(|(i, b)| wgpu::BindGroupLayoutEntry {
+            binding: i as u32,
+            visibility: wgpu::ShaderStages::COMPUTE,
+            ty: wgpu::BindingType::Buffer {
+                ty: match b {
+                    Binding::Uniform => wgpu::BufferBindingType::Uniform,
+                    Binding::Read => wgpu::BufferBindingType::Storage { read_only: true },
+                    Binding::ReadWrite => wgpu::BufferBindingType::Storage { read_only: false },
+                },
+                has_dynamic_offset: false,
+                min_binding_size: match b {
+                    Binding::Uniform => NonZeroU64::new(PARAMS_BYTES),
+                    _ => None,
+                },
+            },
+            count: None,
+        })
+        .collect();
+    let layout = device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
+        label: Some(&label),
+        entries: &entries,
+    });
+    let pipeline_layout = device.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
+        label: Some(&label),
+        bind_group_layouts: &[Some(&layout)],
+        immediate_size: 0,
+    });
+    let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
+        label: Some(&label),
+        source: wgpu::ShaderSource::Wgsl(variant.source().into()),
+    });
+    let pipelines = variant
+        .family
+        .entry_points()
+        .iter()
+        .map(|ep| {
+            device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
+                label: Some(&format!("{label}.{ep}")),
+                layout: Some(&pipeline_layout),
+                module: &module,
+                entry_point: Some(ep),
+                compilation_options: Default::default(),
+                cache: None,
+            })
+        })
+        .collect();
+    Kernel {
+        label,
+        layout,
+        pipelines,
+    }
+}
+
+/// Every variant of `family` this adapter can run; the others are named as skipped.
+fn kernels(family: Family) -> Vec<Kernel> {
+    let caps = &gpu().caps;
+    let mut seen: Vec<Variant> = Vec::new();
+    for subgroups in [false, true] {
+        for f16 in [false, true] {
+            let v = Variant::new(family, subgroups, f16);
+            if !seen.contains(&v) {
+                seen.push(v);
+            }
+        }
+    }
+    seen.into_iter()
+        .filter(|v| {
+            let missing: Vec<&str> = [
+                (v.subgroups && !caps.subgroups, "SUBGROUP"),
+                (v.f16 && !caps.f16, "SHADER_F16"),
+            ]
+            .into_iter()
+            .filter_map(|(m, name)| m.then_some(name))
+            .collect();
+            if !missing.is_empty() {
+                eprintln!("skipped {v}: the device lacks {}", missing.join(" and "));
+            }
+            missing.is_empty()
+        })
+        .map(kernel)
+        .collect()
+}
+
+/// A storage buffer holding `bytes`, padded to whole words as `weights.rs` pads weights.
+fn buffer(bytes: &[u8]) -> wgpu::Buffer {
+    let mut padded = bytes.to_vec();
+    padded.resize(bytes.len().div_ceil(4) * 4, 0);
+    gpu()
+        .device
+        .create_buffer_init(&wgpu::util::BufferInitDescriptor {
+            label: None,
+            contents: &padded,
+            usage: wgpu::BufferUsages::STORAGE
+                | wgpu::BufferUsages::COPY_SRC
+                | wgpu::BufferUsages::COPY_DST,
+        })
+}
+
+fn buffer_f32(values: &[f32]) -> wgpu::Buffer {
+    buffer(bytemuck::cast_slice(values))
+}
+
+fn read_bytes(buf: &wgpu::Buffer) -> Vec<u8> {
+    let gpu = gpu();
+    let staging = gpu.device.create_buffer(&wgpu::BufferDescriptor {
+        label: Some("readback"),
+        size: buf.size(),
+        usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
+        mapped_at_creation: false,
+    });
+    let mut encoder = gpu.device.create_command_encoder(&Default::default());
+    encoder.copy_buffer_to_buffer(buf, 0, &staging, 0, buf.size());
+    gpu.queue.submit([encoder.finish()]);
+    let slice = staging.slice(..);
+    let (tx, rx) = std::sync::mpsc::channel();
+    slice.map_async(wgpu::MapMode::Read, move |r| {
+        let _ = tx.send(r);
+    });
+    gpu.wait().expect("device poll");
+    rx.recv().expect("map callback").expect("map readback");
+    let bytes = slice.get_mapped_range().expect("mapped range").to_vec();
+    staging.unmap();
+    bytes
+}
+
+fn read_f32(buf: &wgpu::Buffer) -> Vec<f32> {
+    bytemuck::pod_collect_to_vec(&read_bytes(buf))
+}
+
+/// Records and submits one dispatch with its own parameter block; `buffers` bind from 1 on.
+fn dispatch(
+    k: &Kernel,
+    entry: usize,
+    params: [u32; 8],
+    buffers: &[&wgpu::Buffer],
+    groups: (u32, u32),
+) {
+    let gpu = gpu();
+    let uniform = gpu
+        .device
+        .create_buffer_init(&wgpu::util::BufferInitDescriptor {
+            label: Some("params"),
+            contents: bytemuck::cast_slice(&params),
+            usage: wgpu::BufferUsages::UNIFORM,
+        });
+    let mut entries = vec![wgpu::BindGroupEntry {
+        binding: 0,
+        resource: uniform.as_entire_binding(),
+    }];
+    entries.extend(
+        buffers
+            .iter()
+            .enumerate()
+            .map(|(j, b)| wgpu::BindGroupEntry {
+                binding: j as u32 + 1,
+                resource: b.as_entire_binding(),
+            }),
+    );
+    let bind_group = gpu.device.create_bind_group(&wgpu::BindGroupDescriptor {
+        label: Some(&k.label),
+        layout: &k.layout,
+        entries: &entries,
+    });
+    let mut encoder = gpu.device.create_command_encoder(&Default::default());
+    {
+        let mut pass = encoder.begin_compute_pass(&Default::default());
+        pass.set_pipeline(&k.pipelines[entry]);
+        pass.set_bind_group(0, &bind_group, &[]);
+        pass.dispatch_workgroups(groups.0, groups.1, 1);
+    }
+    gpu.queue.submit([encoder.finish()]);
+}
+
+/// Workgroups for `n` items of `per_group` each, folded into two dimensions, as in `plan.rs`.
+fn fold(n: u64, per_group: u64) -> (u32, u32) {
+    let groups = n.div_ceil(per_group).max(1);
+    if groups <= u64::from(MAX_GROUPS) {
+        (groups as u32, 1)
+    } else {
+        (MAX_GROUPS, groups.div_ceil(u64::from(MAX_GROUPS)) as u32)
+    }
+}
+
+/// The Step buffer: a header (n_rows, n_out, 0, 0), then (token, pos, slot, out_row) per row.
+fn step_buffer(n_rows: usize, n_out: usize, rows: &[[u32; 4]]) -> wgpu::Buffer {
+    let mut words = vec![n_rows as u32, n_out as u32, 0, 0];
+    words.extend(rows.iter().flatten());
+    buffer(bytemuck::cast_slice(&words))
+}
+
+fn uniform_vec(rng: &mut StdRng, n: usize, lo: f32, hi: f32) -> Vec<f32> {
+    (0..n).map(|_| rng.random_range(lo..hi)).collect()
+}
+
+/// What one output element must be.
+#[derive(Clone, Copy)]
+enum Want {
+    /// Within `bound` of `value`.
+    Near { value: f64, bound: f64 },
+    /// Exactly these bits (copies, exact arithmetic, and elements that must stay untouched).
+    Bits(u32),
+}
+
+fn untouched() -> Want {
+    Want::Bits(SENTINEL.to_bits())
+}
+
+/// Collects every failing case of a test so one run reports all of them.
+struct Failures {
+    cases: Vec<String>,
+    /// Bound on a case's normalised mean squared error over its Near elements.
+    max_nmse: f64,
+}
+
+impl Failures {
+    fn new(max_nmse: f64) -> Self {
+        Failures {
+            cases: Vec::new(),
+            max_nmse,
+        }
+    }
+
+    fn check(&mut self, label: &str, got: &[f32], want: &[Want]) {
+        assert_eq!(got.len(), want.len(), "{label}: output length");
+        let mut bad = 0usize;
+        let mut first_bad = None;
+        // Worst error relative to its bound, over the Near elements: how much margin is left.
+        let mut worst = (0.0f64, None);
+        let (mut err2, mut ref2) = (0.0f64, 0.0f64);
+        for (i, (&g, w)) in got.iter().zip(want).enumerate() {
+            let ok = match *w {
+                Want::Near { value, bound } => {
+                    let err = (f64::from(g) - value).abs();
+                    err2 += err * err;
+                    ref2 += value * value;
+                    let ratio = err / bound.max(f64::MIN_POSITIVE);
+                    if ratio > worst.0 || ratio.is_nan() {
+                        worst = (ratio, Some(i));
+                    }
+                    err <= bound
+                }
+                Want::Bits(bits) => g.to_bits() == bits,
+            };
+            if !ok {
+                bad += 1;
+                first_bad.get_or_insert(i);
+            }
+        }
+        let nmse = if ref2 > 0.0 { err2 / ref2 } else { 0.0 };
+        let show = |i: usize| match want[i] {
+            Want::Near { value, bound } => {
+                format!("[{i}] got {} want {value} ± {bound:.3e}", got[i])
+            }
+            Want::Bits(bits) => format!(
+                "[{i}] got {} ({:#010x}) want exactly {} ({bits:#010x})",
+                got[i],
+                got[i].to_bits(),
+                f32::from_bits(bits)
+            ),
+        };
+        if bad == 0 && nmse <= self.max_nmse {
+            eprintln!(
+                "ok   {label}: worst err/bound {:.3}, nmse {nmse:.2e}",
+                worst.0
+            );
+        } else {
+            let msg = format!(
+                "FAIL {label}: {bad}/{} elements wrong{}{}; nmse {nmse:.2e} (max {:.0e})",
+                got.len(),
+                first_bad.map_or(String::new(), |i| format!("; first {}", show(i))),
+                worst
+                    .1
+                    .map_or(String::new(), |i| format!("; worst {}", show(i))),
+                self.max_nmse
+            );
+            eprintln!("{msg}");
+            self.cases.push(msg);
+        }
+    }
+
+    fn finish(self) {
+        assert!(
+            self.cases.is_empty(),
+            "{} failing cases:\n{}",
+            self.cases.len(),
+            self.cases.join("\n")
+        );
+    }
+}
+
+/// The bytes of a block holding its f16 scales (one run in every format); the rest (codes and
+/// packed sub-scales) may take any bits. None for float formats, whose random bits could be NaN.
+fn f16_fields(ty: GgmlType) -> Option<Range<usize>> {
+    match ty {
+        GgmlType::Q8_0 | GgmlType::Q4_0 | GgmlType::Q5_0 => Some(0..2),
+        GgmlType::Q4_1 | GgmlType::Q5_1 | GgmlType::Q4_K | GgmlType::Q5_K => Some(0..4),
+        GgmlType::Q6_K => Some(208..210),
+        _ => None,
+    }
+}
+
+/// A random `rows x k` weight in `ty`: its bytes and their CPU dequantization.
+fn random_weight(rng: &mut StdRng, ty: GgmlType, rows: usize, k: usize) -> (Vec<u8>, Vec<f32>) {
+    let values = uniform_vec(rng, rows * k, -1.0, 1.0);
+    let mut bytes = ty.quantize(&values).expect("quantize");
+    if let Some(keep) = f16_fields(ty) {
+        for block in bytes.chunks_exact_mut(ty.block_bytes() as usize) {
+            if rng.random_bool(0.5) {
+                for (i, b) in block.iter_mut().enumerate() {
+                    if !keep.contains(&i) {
+                        *b ^= rng.random::<u8>();
+                    }
+                }
+            }
+        }
+    }
+    let deq = ty.dequantize_to_vec(&bytes, rows * k).expect("dequantize");
+    assert!(deq.iter().all(|v| v.is_finite()));
+    (bytes, deq)
+}
+
+/// Input width for a format: K-quants need whole 256-element super-blocks.
+fn width(ty: GgmlType, k_quant: usize, other: usize) -> usize {
+    if ty.block_elems() == 256 {
+        k_quant
+    } else {
+        other
+    }
+}
+
+/// One product case: weight rows `[first, first + part)` of `m` total are this dispatch's part
+/// and land at output columns `first..`; `rows` batch rows of x with strides as given.
+struct MatCase {
+    m: usize,
+    first: usize,
+    part: usize,
+    rows: usize,
+    k: usize,
+    x_stride: usize,
+    y_stride: usize,
+}
+
+fn run_products(matvec: bool, cases: impl Fn(GgmlType) -> Vec<MatCase>) {
+    let mut f = Failures::new(NMSE);
+    let mut rng = StdRng::seed_from_u64(if matvec { 1 } else { 2 });
+    for ty in WEIGHT_FORMATS {
+        let family = if matvec {
+            Family::Matvec(ty)
+        } else {
+            Family::Matmul(ty)
+        };
+        let ks = kernels(family);
+        for c in cases(ty) {
+            assert!(!matvec || c.rows as u32 <= MATVEC_MAX_ROWS);
+            let (bytes, w) = random_weight(&mut rng, ty, c.m, c.k);
+            let rb = wick_shaders::row_bytes(ty, c.k as u64) as usize;
+            assert_eq!(rb * c.m, bytes.len());
+            let part = buffer(&bytes[c.first * rb..(c.first + c.part) * rb]);
+            // Stride padding gets values too: reading it would show.
+            let x = uniform_vec(&mut rng, c.rows * c.x_stride, -1.0, 1.0);
+            let x_buf = buffer_f32(&x);
+            let mut want = vec![untouched(); c.rows * c.y_stride];
+            for r in 0..c.rows {
+                for i in c.first..c.first + c.part {
+                    let (mut dot, mut mag) = (0.0f64, 0.0f64);
+                    for j in 0..c.k {
+                        let t = f64::from(w[i * c.k + j]) * f64::from(x[r * c.x_stride + j]);
+                        dot += t;
+                        mag += t.abs();
+                    }
+                    want[r * c.y_stride + i] = Want::Near {
+                        value: dot,
+                        bound: 2.0 * c.k as f64 * U * mag,
+                    };
+                }
+            }
+            let params = [
+                c.k as u32,
+                c.part as u32,
+                rb as u32,
+                c.first as u32,
+                c.rows as u32,
+                c.x_stride as u32,
+                c.y_stride as u32,
+                0,
+            ];
+            let groups = if matvec {
+                fold(c.part as u64, u64::from(MATVEC_ROWS_PER_WG))
+            } else {
+                (
+                    (c.part as u32).div_ceil(WG),
+                    (c.rows as u32).div_ceil(MATMUL_TILE_ROWS),
+                )
+            };
+            for kern in &ks {
+                let y = buffer_f32(&vec![SENTINEL; c.rows * c.y_stride]);
+                dispatch(kern, 0, params, &[&part, &x_buf, &y], groups);
+                let label = format!(
+                    "{} m={} part={}..{} rows={} k={} x_stride={} y_stride={}",
+                    kern.label,
+                    c.m,
+                    c.first,
+                    c.first + c.part,
+                    c.rows,
+                    c.k,
+                    c.x_stride,
+                    c.y_stride
+                );
+                f.check(&label, &read_f32(&y), &want);
+            }
+        }
+    }
+    f.finish();
+}
+
+fn whole(m: usize, rows: usize, k: usize) -> MatCase {
+    MatCase {
+        m,
+        first: 0,
+        part: m,
+        rows,
+        k,
+        x_stride: k,
+        y_stride: m,
+    }
+}
+
+/// Decode batches of 1, 3 and 4 rows; m = 37 and 300 leave partial workgroups of 8 rows; k
+/// = 320 or 768 gives the 8 lanes of a row several chunks each (unevenly for 320). The split
+/// case is the last of three parts: output offset 200 in rows of 300.
+#[test]
+fn matvec() {
+    run_products(true, |ty| {
+        let k_small = width(ty, 512, 96);
+        let k_big = width(ty, 768, 320);
+        vec![
+            whole(37, 1, k_small),
+            whole(300, 3, k_big),
+            MatCase {
+                m: 300,
+                first: 200,
+                part: 100,
+                rows: 4,
+                k: k_small,
+                x_stride: k_small,
+                y_stride: 300,
+            },
+        ]
+    });
+}
+
+/// Prefill chunks of 5, 33 and 70 rows (partial 32-row tiles); m = 37, 300 and a 100-row part
+/// at offset 200 (partial 64-feature tiles). One case has an x stride wider than k.
+#[test]
+fn matmul() {
+    run_products(false, |ty| {
+        let k_small = width(ty, 512, 64);
+        let k_big = width(ty, 768, 96);
+        vec![
+            whole(37, 5, k_small),
+            MatCase {
+                x_stride: k_big + 32,
+                ..whole(300, 33, k_big)
+            },
+            MatCase {
+                m: 300,
+                first: 200,
+                part: 100,
+                rows: 70,
+                k: k_small,
+                x_stride: k_small,
+                y_stride: 300,
+            },
+        ]
+    });
+}
+
+/// A 50-row table in two parts ([10, 40) and [40, 50), one dispatch each as `plan.rs` does),
+/// tokens from both parts, and a token in neither (3) whose row must stay untouched. The output
+/// is checked after each part, so a part that writes a token it does not hold is caught even if
+/// the other part would overwrite that row.
+#[test]
+fn get_rows() {
+    let mut f = Failures::new(NMSE);
+    let mut rng = StdRng::seed_from_u64(3);
+    let n_vocab = 50;
+    let parts = [(10usize, 30usize), (40, 10)];
+    let tokens = [12u32, 39, 3, 40, 10, 49, 25];
+    let scale = 1.7f32;
+    let rows = tokens.len();
+    let step_rows: Vec<[u32; 4]> = tokens.iter().map(|&t| [t, 0, 0, 0]).collect();
+    let step = step_buffer(rows, 1, &step_rows);
+    for ty in WEIGHT_FORMATS {
+        let ks = kernels(Family::GetRows(ty));
+        let k = width(ty, 512, 96);
+        let (bytes, table) = random_weight(&mut rng, ty, n_vocab, k);
+        let rb = wick_shaders::row_bytes(ty, k as u64) as usize;
+        for kern in &ks {
+            let y = buffer_f32(&vec![SENTINEL; rows * k]);
+            let mut want = vec![untouched(); rows * k];
+            for &(first, n) in &parts {
+                let part = buffer(&bytes[first * rb..(first + n) * rb]);
+                let params = [
+                    k as u32,
+                    first as u32,
+                    n as u32,
+                    rb as u32,
+                    rows as u32,
+                    k as u32,
+                    scale.to_bits(),
+                    0,
+                ];
+                dispatch(kern, 0, params, &[&part, &step, &y], (rows as u32, 1));
+                for (r, &t) in tokens.iter().enumerate() {
+                    let t = t as usize;
+                    if !(first..first + n).contains(&t) {
+                        continue;
+                    }
+                    let row = &table[t * k..][..k];
+                    let max = row.iter().fold(0.0f64, |a, &v| a.max(f64::from(v).abs()));
+                    for (j, &v) in row.iter().enumerate() {
+                        want[r * k + j] = Want::Near {
+                            value: f64::from(scale) * f64::from(v),
+                            bound: 8.0 * U * f64::from(scale) * max,
+                        };
+                    }
+                }
+                let label = format!(
+                    "{} k={k} part={first}..{} tokens={tokens:?}",
+                    kern.label,
+                    first + n
+                );
+                f.check(&label, &read_f32(&y), &want);
+            }
+        }
+    }
+    f.finish();
+}
+
+/// Whole rows (n = 300, 37, and 1000 > WG elements per thread) and per-head groups (QK-norm: 80
+/// of a 320-wide row).
+#[test]
+fn rms_norm() {
+    let mut f = Failures::new(NMSE);
+    let mut rng = StdRng::seed_from_u64(4);
+    let ks = kernels(Family::RmsNorm);
+    // (group size, batch rows, row width, eps)
+    for (n, rows, row_width, eps) in [
+        (300usize, 3usize, 300usize, 1e-6f32),
+        (37, 2, 37, 1e-5),
+        (1000, 1, 1000, 1e-6),
+        (80, 3, 320, 1e-6),
+    ] {
+        let groups = rows * row_width / n;
+        let x = uniform_vec(&mut rng, rows * row_width, -2.0, 2.0);
+        let w = uniform_vec(&mut rng, n, 0.5, 1.5);
+        let want: Vec<Want> = (0..x.len())
+            .map(|i| {
+                let g = &x[i / n * n..][..n];
+                let ms = g.iter().map(|&v| f64::from(v).powi(2)).sum::<f64>() / n as f64;
+                let y = f64::from(x[i]) / (ms + f64::from(eps)).sqrt() * f64::from(w[i % n]);
+                Want::Near {
+                    value: y,
+                    bound: (n as f64 + 16.0) * U * y.abs(),
+                }
+            })
+            .collect();
+        let (w_buf, x_buf) = (buffer_f32(&w), buffer_f32(&x));
+        let params = [n as u32, groups as u32, eps.to_bits(), 0, 0, 0, 0, 0];
+        for kern in &ks {
+            let y = buffer_f32(&vec![SENTINEL; x.len()]);
+            dispatch(
+                kern,
+                0,
+                params,
+                &[&w_buf, &x_buf, &y],
+                fold(groups as u64, 1),
+            );
+            let label = format!("{} n={n} groups={groups} eps={eps:e}", kern.label);
+            f.check(&label, &read_f32(&y), &want);
+        }
+    }
+    f.finish();
+}
+
+/// Normal and NeoX pairing, partial (n_rot < head_dim: the tail stays as it was) and full
+/// rotation, positions up to 999, two frequency bases and a frequency scale. The x buffer holds
+/// one more row than the dispatch covers; that row must not move.
+#[test]
+fn rope() {
+    let mut f = Failures::new(ROPE_NMSE);
+    let mut rng = StdRng::seed_from_u64(5);
+    let ks = kernels(Family::Rope);
+    let (n_heads, head_dim) = (3usize, 64usize);
+    let row_width = n_heads * head_dim;
+    let positions = [0u32, 7, 513, 999];
+    let rows = positions.len();
+    let step_rows: Vec<[u32; 4]> = positions.iter().map(|&p| [0, p, 0, 0]).collect();
+    let step = step_buffer(rows, 1, &step_rows);
+    // (n_rot, neox, freq_base, freq_scale)
+    for (n_rot, neox, base, fscale) in [
+        (32usize, false, 10000.0f32, 1.0f32),
+        (32, true, 1e6, 0.25),
+        (64, true, 10000.0, 1.0),
+        (64, false, 500000.0, 0.5),
+    ] {
+        let x = uniform_vec(&mut rng, (rows + 1) * row_width, -1.0, 1.0);
+        let mut want: Vec<Want> = x.iter().map(|v| Want::Bits(v.to_bits())).collect();
+        let half_rot = n_rot / 2;
+        for (r, &pos) in positions.iter().enumerate() {
+            for h in 0..n_heads {
+                let base_i = r * row_width + h * head_dim;
+                for i in 0..half_rot {
+                    let expo = -2.0 * i as f64 / n_rot as f64;
+                    let theta = f64::from(pos) * f64::from(fscale) * f64::from(base).powf(expo);
+                    let (a, b) = if neox {
+                        (base_i + i, base_i + i + half_rot)
+                    } else {
+                        (base_i + 2 * i, base_i + 2 * i + 1)
+                    };
+                    let (x0, x1) = (f64::from(x[a]), f64::from(x[b]));
+                    let (s, c) = theta.sin_cos();
+                    let pow_ulps = 3.0 + 2.0 * (expo * f64::from(base).log2()).abs();
+                    let angle_err = 2f64.powi(-11) + theta.abs() * (16.0 + 2.0 * pow_ulps) * U;
+                    let bound = (x0.abs() + x1.abs()) * angle_err;
+                    want[a] = Want::Near {
+                        value: x0 * c - x1 * s,
+                        bound,
+                    };
+                    want[b] = Want::Near {
+                        value: x0 * s + x1 * c,
+                        bound,
+                    };
+                }
+            }
+        }
+        let params = [
+            n_heads as u32,
+            head_dim as u32,
+            n_rot as u32,
+            u32::from(neox),
+            base.to_bits(),
+            fscale.to_bits(),
+            rows as u32,
+            row_width as u32,
+        ];
+        let threads = (rows * n_heads * half_rot) as u64;
+        for kern in &ks {
+            let xb = buffer_f32(&x);
+            dispatch(kern, 0, params, &[&step, &xb], fold(threads, u64::from(WG)));
+            let label = format!(
+                "{} n_rot={n_rot} neox={neox} base={base} freq_scale={fscale}",
+                kern.label
+            );
+            f.check(&label, &read_f32(&xb), &want);
+        }
+    }
+    f.finish();
+}
+
+/// kv_store then attention, as one step runs them, over a cache of 2 slots x 160 positions
+/// already holding earlier rows (stored by a first kv_store dispatch). The step has 5 real rows
+/// at positions 140, 100, 65 (slot 0) and 90, 0 (slot 1), in a bucket of 8 whose padding rows
+/// point at unwritten cache positions: kv_store must skip them and attention must not write
+/// their outputs. Slot 0 also holds positions after 100 and 65, which causality must hide.
+/// GQA with 8 heads over 2 KV heads; head_dim 64 and 256; windows 0 (all), 37 and 100, so
+/// queries see 1 to 3 tiles of 64 positions, some starting mid-tile.
+#[test]
+fn kv_store_attention() {
+    let mut f = Failures::new(NMSE);
+    let mut rng = StdRng::seed_from_u64(6);
+    let store = kernels(Family::KvStore);
+    let attend = kernels(Family::Attention);
+    let (n_heads, n_kv, slots, ctx) = (8usize, 2usize, 2usize, 160usize);
+    let filled = [141usize, 91]; // positions held per slot after the step
+    let queries: [(u32, u32); 5] = [(140, 0), (100, 0), (65, 0), (90, 1), (0, 1)];
+    let bucket = 8;
+    // f16 NaN halves: a read of an unwritten position poisons the result.
+    const CACHE_SENTINEL: u16 = 0x7e00;
+    for head_dim in [64usize, 256] {
+        let kv_width = n_kv * head_dim;
+        let pairs = head_dim / 2;
+        // Source K and V rows for every (slot, pos) that will be in the cache.
+        let mut source = || -> Vec<Vec<f32>> {
+            filled
+                .iter()
+                .map(|&n| uniform_vec(&mut rng, n * kv_width, -1.0, 1.0))
+                .collect()
+        };
+        let (k_src, v_src) = (source(), source());
+        let cache_words = slots * n_kv * ctx * pairs;
+        let sentinel_word = u32::from(CACHE_SENTINEL) * 0x10001;
+        let k_cache = buffer(bytemuck::cast_slice(&vec![sentinel_word; cache_words]));
+        let v_cache = buffer(bytemuck::cast_slice(&vec![sentinel_word; cache_words]));
+
+        // Rows of one kv_store batch: their step rows and K / V tensors (stride = width).
+        let batch = |pairs_sp: &[(u32, u32)], pad_to: usize| {
+            let mut rows = Vec::new();
+            let (mut k, mut v) = (Vec::new(), Vec::new());
+            for &(pos, slot) in pairs_sp {
+                rows.push([0, pos, slot, 0]);
+                let at = pos as usize * kv_width;
+                k.extend_from_slice(&k_src[slot as usize][at..at + kv_width]);
+                v.extend_from_slice(&v_src[slot as usize][at..at + kv_width]);
+            }
+            for _ in pairs_sp.len()..pad_to {
+                // Padding rows aim at unwritten positions with garbage inputs.
+                rows.push([0, 150, 1, 0]);
+                k.extend(std::iter::repeat_n(7.0f32, kv_width));
+                v.extend(std::iter::repeat_n(7.0f32, kv_width));
+            }
+            (rows, k, v)
+        };
+        let store_params = [
+            n_kv as u32,
+            head_dim as u32,
+            ctx as u32,
+            kv_width as u32,
+            kv_width as u32,
+            0,
+            0,
+            0,
+        ];
+        let store_groups = |rows: usize| fold((rows * n_kv * pairs) as u64, u64::from(WG));
+
+        // Earlier steps: everything but the query rows, in one batch.
+        let history: Vec<(u32, u32)> = (0..slots)
+            .flat_map(|s| (0..filled[s] as u32).map(move |p| (p, s as u32)))
+            .filter(|ps| !queries.contains(ps))
+            .collect();
+        let (rows, k, v) = batch(&history, history.len());
+        let step = step_buffer(rows.len(), 0, &rows);
+        let (kb, vb) = (buffer_f32(&k), buffer_f32(&v));
+        dispatch(
+            &store[0],
+            0,
+            store_params,
+            &[&step, &kb, &vb, &k_cache, &v_cache],
+            store_groups(rows.len()),
+        );
+
+        // This step: the queries' own K / V first, then attention over the cache.
+        let (rows, k, v) = batch(&queries, bucket);
+        let step = step_buffer(queries.len(), 1, &rows);
+        let (kb, vb) = (buffer_f32(&k), buffer_f32(&v));
+        dispatch(
+            &store[0],
+            0,
+            store_params,
+            &[&step, &kb, &vb, &k_cache, &v_cache],
+            store_groups(bucket),
+        );
+
+        // The cache must be the sources rounded to f16 where written and untouched elsewhere.
+        let k_got: Vec<u16> = bytemuck::pod_collect_to_vec(&read_bytes(&k_cache));
+        let v_got: Vec<u16> = bytemuck::pod_collect_to_vec(&read_bytes(&v_cache));
+        for (name, src, got) in [("k", &k_src, &k_got), ("v", &v_src, &v_got)] {
+            let mut want = vec![CACHE_SENTINEL; got.len()];
+            for s in 0..slots {
+                for p in 0..filled[s] {
+                    for h in 0..n_kv {
+                        for d in 0..head_dim {
+                            let at = ((s * n_kv + h) * ctx + p) * head_dim + d;
+                            want[at] =
+                                f16::from_f32(src[s][p * kv_width + h * head_dim + d]).to_bits();
+                        }
+                    }
+                }
+            }
+            let wrong: Vec<usize> = (0..got.len()).filter(|&i| got[i] != want[i]).collect();
+            let label = format!("{} head_dim={head_dim} {name} cache", store[0].label);
+            if let Some(&i) = wrong.first() {
+                let msg = format!(
+                    "FAIL {label}: {} of {} halves wrong; first [{i}] got {:#06x} want {:#06x}",
+                    wrong.len(),
+                    got.len(),
+                    got[i],
+                    want[i]
+                );
+                eprintln!("{msg}");
+                f.cases.push(msg);
+            } else {
+                eprintln!("ok   {label}: bit-exact");
+            }
+        }
+        let cache_val = |c: &[u16], s: usize, h: usize, t: usize, d: usize| {
+            f64::from(f16::from_bits(c[((s * n_kv + h) * ctx + t) * head_dim + d]).to_f32())
+        };
+
+        let q_width = n_heads * head_dim;
+        let q = uniform_vec(&mut rng, bucket * q_width, -3.0, 3.0);
+        let q_buf = buffer_f32(&q);
+        let scale = 1.0 / (head_dim as f32).sqrt();
+        for window in [0u32, 37, 100] {
+            let mut want = vec![untouched(); bucket * q_width];
+            for (r, &(pos, slot)) in queries.iter().enumerate() {
+                let (pos, s) = (pos as usize, slot as usize);
+                let lo = if window > 0 && pos + 1 > window as usize {
+                    pos + 1 - window as usize
+                } else {
+                    0
+                };
+                for h in 0..n_heads {
+                    let kvh = h / (n_heads / n_kv);
+                    let qh = &q[r * q_width + h * head_dim..][..head_dim];
+                    let scores: Vec<f64> = (lo..=pos)
+                        .map(|t| {
+                            (0..head_dim)
+                                .map(|d| f64::from(qh[d] * scale) * cache_val(&k_got, s, kvh, t, d))
+                                .sum()
+                        })
+                        .collect();
+                    let max = scores.iter().fold(f64::NEG_INFINITY, |a, &b| a.max(b));
+                    let e: Vec<f64> = scores.iter().map(|s| (s - max).exp()).collect();
+                    let sum: f64 = e.iter().sum();
+                    for d in 0..head_dim {
+                        let o: f64 = (lo..=pos)
+                            .zip(&e)
+                            .map(|(t, p)| p * cache_val(&v_got, s, kvh, t, d))
+                            .sum::<f64>()
+                            / sum;
+                        want[r * q_width + h * head_dim + d] = Want::Near {
+                            value: o,
+                            bound: 4e-5,
+                        };
+                    }
+                }
+            }
+            let params = [
+                n_heads as u32,
+                n_kv as u32,
+                head_dim as u32,
+                ctx as u32,
+                window,
+                scale.to_bits(),
+                q_width as u32,
+                q_width as u32,
+            ];
+            for kern in &attend {
+                let y = buffer_f32(&vec![SENTINEL; bucket * q_width]);
+                dispatch(
+                    kern,
+                    0,
+                    params,
+                    &[&step, &q_buf, &k_cache, &v_cache, &y],
+                    (n_heads as u32, bucket as u32),
+                );
+                let label = format!("{} head_dim={head_dim} window={window}", kern.label);
+                f.check(&label, &read_f32(&y), &want);
+            }
+        }
+    }
+    f.finish();
+}
+
+/// Both entry points over 3 rows of 300 (not a multiple of 64), gates in [-8, 8] to reach the
+/// activations' tails; the buffer's tail past n must stay untouched.
+#[test]
+fn glu() {
+    let mut f = Failures::new(NMSE);
+    let mut rng = StdRng::seed_from_u64(7);
+    let ks = kernels(Family::Glu);
+    let n = 3 * 300;
+    let gate = uniform_vec(&mut rng, n, -8.0, 8.0);
+    let up = uniform_vec(&mut rng, n, -2.0, 2.0);
+    let (g_buf, u_buf) = (buffer_f32(&gate), buffer_f32(&up));
+    let tail = 70;
+    for (entry, name) in ["geglu", "swiglu"].iter().enumerate() {
+        let mut want = vec![untouched(); n + tail];
+        for i in 0..n {
+            let (g, u) = (f64::from(gate[i]), f64::from(up[i]));
+            want[i] = if entry == 0 {
+                let z = 0.7978845608028654 * (g + 0.044715 * g * g * g);
+                let y = 0.5 * g * (1.0 + z.tanh()) * u;
+                Want::Near {
+                    value: y,
+                    bound: (g * u).abs() * (8.0 + 4.0 * z.abs().min(15.0)) * U + y.abs() * 16.0 * U,
+                }
+            } else {
+                let y = g / (1.0 + (-g).exp()) * u;
+                Want::Near {
+                    value: y,
+                    bound: y.abs() * (4.0 * g.abs() + 16.0) * U,
+                }
+            };
+        }
+        let params = [n as u32, 0, 0, 0, 0, 0, 0, 0];
+        for kern in &ks {
+            let y = buffer_f32(&vec![SENTINEL; n + tail]);
+            dispatch(
+                kern,
+                entry,
+                params,
+                &[&g_buf, &u_buf, &y],
+                fold(n as u64, u64::from(WG)),
+            );
+            f.check(
+                &format!("{}.{name} n={n}", kern.label),
+                &read_f32(&y),
+                &want,
+            );
+        }
+    }
+    f.finish();
+}
+
+/// A plain add, a bias broadcast over rows of 300, and an add of 65535 x 64 + 100 elements,
+/// whose dispatch folds into two dimensions (so `flat_group` is exercised).
+#[test]
+fn add() {
+    let mut f = Failures::new(NMSE);
+    let mut rng = StdRng::seed_from_u64(8);
+    let ks = kernels(Family::Add);
+    let big = MAX_GROUPS as usize * WG as usize + 100;
+    // (n, b_len)
+    for (n, b_len) in [(900usize, 900usize), (900, 300), (big, big)] {
+        let a = uniform_vec(&mut rng, n, -1.0, 1.0);
+        let b = uniform_vec(&mut rng, b_len, -1.0, 1.0);
+        let (a_buf, b_buf) = (buffer_f32(&a), buffer_f32(&b));
+        let tail = 30;
+        let mut want = vec![untouched(); n + tail];
+        for i in 0..n {
+            want[i] = Want::Bits((a[i] + b[i % b_len]).to_bits());
+        }
+        let params = [n as u32, b_len as u32, 0, 0, 0, 0, 0, 0];
+        let groups = fold(n as u64, u64::from(WG));
+        for kern in &ks {
+            let y = buffer_f32(&vec![SENTINEL; n + tail]);
+            dispatch(kern, 0, params, &[&a_buf, &b_buf, &y], groups);
+            let label = format!("{} n={n} b_len={b_len} groups={groups:?}", kern.label);
+            f.check(&label, &read_f32(&y), &want);
+        }
+    }
+    f.finish();
+}
+
+/// Picks output rows (one repeated, out of order) from a batch of 6 rows of 300 into a bucket
+/// of 4 outputs; the output buffer's spare row must stay untouched.
+#[test]
+fn gather_rows() {
+    let mut f = Failures::new(NMSE);
+    let mut rng = StdRng::seed_from_u64(9);
+    let ks = kernels(Family::GatherRows);
+    let (width, batch) = (300usize, 6usize);
+    let out_rows = [5u32, 0, 3, 3];
+    let x = uniform_vec(&mut rng, batch * width, -1.0, 1.0);
+    let x_buf = buffer_f32(&x);
+    let step_rows: Vec<[u32; 4]> = (0..batch)
+        .map(|r| [0, r as u32, 0, out_rows.get(r).copied().unwrap_or(0)])
+        .collect();
+    let step = step_buffer(batch, out_rows.len(), &step_rows);
+    let mut want = vec![untouched(); (out_rows.len() + 1) * width];
+    for (i, &o) in out_rows.iter().enumerate() {
+        for j in 0..width {
+            want[i * width + j] = Want::Bits(x[o as usize * width + j].to_bits());
+        }
+    }
+    let outputs = out_rows.len();
+    let params = [width as u32, outputs as u32, 0, 0, 0, 0, 0, 0];
+    for kern in &ks {
+        let y = buffer_f32(&vec![SENTINEL; want.len()]);
+        dispatch(
+            kern,
+            0,
+            params,
+            &[&step, &x_buf, &y],
+            fold((outputs * width) as u64, u64::from(WG)),
+        );
+        f.check(
+            &format!("{} width={width} out_rows={out_rows:?}", kern.label),
+            &read_f32(&y),
+            &want,
+        );
+    }
+    f.finish();
+}
+
+/// Every kernel family has a test above: this match has no wildcard, so a new family does not
+/// compile until it is listed here (and, so listed, gets a test). New weight formats need
+/// nothing: the product and get_rows tests walk `WEIGHT_FORMATS`.
+#[test]
+fn every_family_is_tested() {
+    let tested = |f: Family| match f {
+        Family::Matvec(ty) | Family::Matmul(ty) | Family::GetRows(ty) => {
+            WEIGHT_FORMATS.contains(&ty)
+        }
+        Family::RmsNorm
+        | Family::Rope
+        | Family::KvStore
+        | Family::Attention
+        | Family::Glu
+        | Family::Add
+        | Family::GatherRows => true,
+    };
+    for v in Variant::all() {
+        assert!(tested(v.family), "{v} has no test in kernels.rs");
+    }
+}
