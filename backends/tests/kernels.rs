@@ -521,14 +521,15 @@ fn whole(m: usize, rows: usize, k: usize) -> MatCase {
     }
 }
 
-/// Decode batches of 1, 3 and 4 rows; m = 37 and 300 leave partial workgroups of 8 rows; k
-/// = 320 or 768 gives the 8 lanes of a row several chunks each (unevenly for 320). The split
-/// case is the last of three parts: output offset 200 in rows of 300.
+/// Decode batches of 1, 3 and 4 rows; m = 37 leaves a partial workgroup of 2 rows; k = 1376
+/// (43 chunks) or 1792 (56 chunks) gives the 32 lanes of a row one or two chunks each, unevenly,
+/// and k = 96 leaves most lanes idle. The split case is the last of three parts: output offset
+/// 200 in rows of 300.
 #[test]
 fn matvec() {
     run_products(true, |ty| {
         let k_small = width(ty, 512, 96);
-        let k_big = width(ty, 768, 320);
+        let k_big = width(ty, 1792, 1376);
         vec![
             whole(37, 1, k_small),
             whole(300, 3, k_big),

@@ -9,8 +9,8 @@ use wick_core::quant::GgmlType;
 pub const WG: u32 = 64;
 /// Most batch rows the matvec kernel handles; larger batches use matmul.
 pub const MATVEC_MAX_ROWS: u32 = 4;
-/// Weight rows one matvec workgroup covers (8 threads each).
-pub const MATVEC_ROWS_PER_WG: u32 = 8;
+/// Weight rows one matvec workgroup covers (32 threads each).
+pub const MATVEC_ROWS_PER_WG: u32 = 2;
 /// Rows of x one matmul workgroup covers.
 pub const MATMUL_TILE_ROWS: u32 = 32;
 /// Largest head dimension the attention kernel handles.

@@ -20,6 +20,8 @@ struct Step {
 }
 
 const WG: u32 = 64u;
+// Threads that share one weight row in matvec (see `lanes_sum`).
+const LANES: u32 = 32u;
 
 // Dispatches wider than 65535 workgroups fold into a second dimension.
 fn flat_group(wid: vec3<u32>, nwg: vec3<u32>) -> u32 {

@@ -37,8 +37,11 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
             xs[e / 8u][e % 8u] = v;
         }
         workgroupBarrier();
+        let at = chunk_at(row_byte, c);
+        let s = chunk_scale(at.x, at.y);
         for (var q = 0u; q < 8u; q++) {
-            let w = load_row4(row_byte, c, q);
+            let sq = select(s.zw, s.xy, q < 4u);
+            let w = sq.x * chunk_q4(at.x, at.y, q) + sq.y;
             for (var r = 0u; r < TILE_ROWS; r++) {
                 acc[r] += dot(w, xs[r][q]);
             }

@@ -1,8 +1,7 @@
 // y[r, off + i] = sum_k W[i, k] * x[r, k] for up to 4 batch rows (decode). Each weight row is
-// shared by LANES threads that stride over its 32-element chunks; a chunk is decoded once and
-// applied to every batch row, and the lanes' partial sums (a vec4, one per batch row) are then
-// combined with `lanes_sum`.
-const LANES: u32 = 8u;
+// shared by LANES threads that stride over its 32-element chunks; a chunk's scale is decoded once
+// and its values are applied to every batch row, and the lanes' partial sums (a vec4, one per
+// batch row) are then combined with `lanes_sum`.
 const ROWS_PER_WG: u32 = WG / LANES;
 
 struct Params {
@@ -30,10 +29,14 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     if i < p.m {
         let row_byte = i * p.row_bytes;
         for (var c = lane; c < p.k / 32u; c += LANES) {
+            let at = chunk_at(row_byte, c);
+            let s = chunk_scale(at.x, at.y);
             for (var q = 0u; q < 8u; q++) {
-                let w = load_row4(row_byte, c, q);
+                let w = chunk_q4(at.x, at.y, q);
+                let sq = select(s.zw, s.xy, q < 4u);
                 for (var r = 0u; r < p.rows; r++) {
-                    acc[r] += dot(w, x[(r * p.x_stride + c * 32u) / 4u + q]);
+                    let xv = x[(r * p.x_stride + c * 32u) / 4u + q];
+                    acc[r] += sq.x * dot(w, xv) + sq.y * dot(xv, vec4<f32>(1.0));
                 }
             }
         }

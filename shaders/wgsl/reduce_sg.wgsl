@@ -32,12 +32,23 @@ fn block_max(v: f32, tid: u32) -> f32 {
     return total;
 }
 
-// Sum over each aligned group of 8 threads (LANES) with butterfly shuffles; subgroups hold at
-// least 8 invocations on every adapter wick targets.
+// Sum over each aligned group of LANES threads: butterfly shuffles inside each subgroup, then
+// shared memory across the subgroups of a group when subgroups are narrower than LANES (8 on
+// lavapipe, 32 on NVIDIA and Apple, 64 on some AMD).
+var<workgroup> red4: array<vec4<f32>, WG>;
+
 fn lanes_sum(v: vec4<f32>, tid: u32) -> vec4<f32> {
+    let step = min(subgroupAdd(1u), LANES);
     var s = v;
-    s += subgroupShuffleXor(s, 4u);
-    s += subgroupShuffleXor(s, 2u);
-    s += subgroupShuffleXor(s, 1u);
-    return s;
+    for (var off = 1u; off < step; off = off * 2u) {
+        s += subgroupShuffleXor(s, off);
+    }
+    red4[tid] = s;
+    workgroupBarrier();
+    var total = vec4<f32>(0.0);
+    for (var k = 0u; k < LANES; k += step) {
+        total += red4[tid - tid % LANES + k];
+    }
+    workgroupBarrier();
+    return total;
 }

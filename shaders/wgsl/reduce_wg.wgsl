@@ -30,17 +30,17 @@ fn block_max(v: f32, tid: u32) -> f32 {
     return total;
 }
 
-// Sum over each aligned group of 8 threads (LANES), through shared memory.
+// Sum over each aligned group of LANES threads, through shared memory.
 var<workgroup> red4: array<vec4<f32>, WG>;
 
 fn lanes_sum(v: vec4<f32>, tid: u32) -> vec4<f32> {
     red4[tid] = v;
     workgroupBarrier();
-    for (var s = 4u; s > 0u; s = s / 2u) {
-        if tid % 8u < s {
+    for (var s = LANES / 2u; s > 0u; s = s / 2u) {
+        if tid % LANES < s {
             red4[tid] = red4[tid] + red4[tid + s];
         }
         workgroupBarrier();
     }
-    return red4[tid - tid % 8u];
+    return red4[tid - tid % LANES];
 }

@@ -23,9 +23,22 @@ fn bytes4(w: u32) -> vec4<u32> {
     return (vec4<u32>(w) >> vec4<u32>(0u, 8u, 16u, 24u)) & vec4<u32>(0xffu);
 }
 
-// Elements 4q..4q+3 of the 32-element chunk `c` of a row that starts at byte `row_byte`. Decoders
-// work on four elements at a time so no kernel needs a private array.
-fn load_row4(row_byte: u32, c: u32, q: u32) -> vec4<f32> {
+// Each decoder splits a 32-element chunk j of the block at byte b into a scale and offset
+// (`chunk_scale`: (scale, offset) for elements 0..15, then for 16..31) and quantized values four
+// at a time (`chunk_q4`, q = 0..7), so kernels can hoist the scale out of their inner loops and no
+// kernel needs a private array. Element value = scale * value + offset.
+
+// Byte offset of the block holding chunk `c` of a row starting at `row_byte`, and the chunk's
+// index within that block.
+fn chunk_at(row_byte: u32, c: u32) -> vec2<u32> {
     let per_block = BLOCK_ELEMS / 32u;
-    return dequant4(row_byte + (c / per_block) * BLOCK_BYTES, c % per_block, q);
+    return vec2<u32>(row_byte + (c / per_block) * BLOCK_BYTES, c % per_block);
+}
+
+// Elements 4q..4q+3 of chunk `c` of a row, dequantized.
+fn load_row4(row_byte: u32, c: u32, q: u32) -> vec4<f32> {
+    let at = chunk_at(row_byte, c);
+    let s = chunk_scale(at.x, at.y);
+    let p = select(s.zw, s.xy, q < 4u);
+    return p.x * chunk_q4(at.x, at.y, q) + p.y;
 }

@@ -1,5 +1,10 @@
 // q4_1: f16 d, f16 m, 16 bytes of nibbles placed as in q4_0; x = d * q + m.
-fn dequant4(b: u32, j: u32, q: u32) -> vec4<f32> {
+fn chunk_scale(b: u32, j: u32) -> vec4<f32> {
+    let dm = vec2<f32>(load_f16(b), load_f16(b + 2u));
+    return vec4<f32>(dm, dm);
+}
+
+fn chunk_q4(b: u32, j: u32, q: u32) -> vec4<f32> {
     let w = load_u32(b + 4u + 4u * (q % 4u)) >> (4u * (q / 4u));
-    return load_f16(b) * vec4<f32>(bytes4(w) & vec4<u32>(0xfu)) + load_f16(b + 2u);
+    return vec4<f32>(bytes4(w) & vec4<u32>(0xfu));
 }

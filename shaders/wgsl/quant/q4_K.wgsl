@@ -1,8 +1,13 @@
 // q4_K: 256 elements in 8 sub-blocks of 32: f16 d, f16 dmin, 12 bytes of 6-bit scales and mins,
 // 128 bytes of nibbles. Sub-blocks 2g and 2g+1 share bytes 32g..32g+31 (low, then high nibbles).
 // x = d * sc * q - dmin * m.
-fn dequant4(b: u32, j: u32, q: u32) -> vec4<f32> {
+fn chunk_scale(b: u32, j: u32) -> vec4<f32> {
     let sm = scale_min_k4(b + 4u, j);
+    let s = vec2<f32>(load_f16(b) * sm.x, -load_f16(b + 2u) * sm.y);
+    return vec4<f32>(s, s);
+}
+
+fn chunk_q4(b: u32, j: u32, q: u32) -> vec4<f32> {
     let w = load_u32(b + 16u + 32u * (j / 2u) + 4u * q) >> (4u * (j % 2u));
-    return load_f16(b) * sm.x * vec4<f32>(bytes4(w) & vec4<u32>(0xfu)) - load_f16(b + 2u) * sm.y;
+    return vec4<f32>(bytes4(w) & vec4<u32>(0xfu));
 }

@@ -1,9 +1,13 @@
 // q5_K: as q4_K plus 32 bytes qh of fifth bits after the scales: element l of sub-block j takes
 // bit j of qh[l]. x = d * sc * q - dmin * m.
-fn dequant4(b: u32, j: u32, q: u32) -> vec4<f32> {
+fn chunk_scale(b: u32, j: u32) -> vec4<f32> {
     let sm = scale_min_k4(b + 4u, j);
+    let s = vec2<f32>(load_f16(b) * sm.x, -load_f16(b + 2u) * sm.y);
+    return vec4<f32>(s, s);
+}
+
+fn chunk_q4(b: u32, j: u32, q: u32) -> vec4<f32> {
     let w = load_u32(b + 48u + 32u * (j / 2u) + 4u * q) >> (4u * (j % 2u));
     let h = (bytes4(load_u32(b + 16u + 4u * q) >> j) & vec4<u32>(1u)) << vec4<u32>(4u);
-    let v = (bytes4(w) & vec4<u32>(0xfu)) | h;
-    return load_f16(b) * sm.x * vec4<f32>(v) - load_f16(b + 2u) * sm.y;
+    return vec4<f32>((bytes4(w) & vec4<u32>(0xfu)) | h);
 }
