@@ -2,7 +2,9 @@
 //! built ahead, so a step only writes the batch description and replays them in one pass.
 
 use wick_core::graph::{Glu, Graph, Op, Rows, TensorId};
-use wick_shaders::{Family, MATMUL_TILE_ROWS, MATVEC_MAX_ROWS, MATVEC_ROWS_PER_WG, WG};
+use wick_shaders::{
+    ATTENTION_DECODE_SPLITS, Family, MATMUL_TILE_ROWS, MATVEC_MAX_ROWS, MATVEC_ROWS_PER_WG, WG,
+};
 
 use crate::pipelines::{PARAMS_BYTES, Pipelines};
 use crate::{Gpu, GpuWeight};
@@ -18,7 +20,19 @@ pub struct Resources<'a> {
     pub tensor_buffer: &'a [usize],
     pub kv: &'a [(wgpu::Buffer, wgpu::Buffer)],
     pub step: &'a wgpu::Buffer,
+    /// Attention's split partials, shared by every layer.
+    pub attn_partials: &'a wgpu::Buffer,
     pub ctx: u32,
+}
+
+/// Split-K factor of attention for a bucket of `rows`: decode steps split each row's positions
+/// among several workgroups; prefill chunks already have a workgroup per row and head.
+pub fn attention_splits(rows: u32) -> u32 {
+    if rows <= MATVEC_MAX_ROWS {
+        ATTENTION_DECODE_SPLITS
+    } else {
+        1
+    }
 }
 
 struct Dispatch {
@@ -208,6 +222,7 @@ impl Plan {
                 }
                 Op::Attention { q, params: p, out } => {
                     let (kc, vc) = &res.kv[p.layer];
+                    let splits = attention_splits(rows_of(q));
                     pending.push(Pending {
                         family: Family::Attention,
                         entry: 0,
@@ -219,9 +234,16 @@ impl Plan {
                             p.window,
                             p.scale.to_bits(),
                             cols(q),
-                            cols(out),
+                            splits,
                         ],
-                        buffers: vec![res.step, act(q), kc, vc, act(out)],
+                        buffers: vec![res.step, act(q), kc, vc, res.attn_partials],
+                        groups: (p.n_heads * splits, rows_of(q)),
+                    });
+                    pending.push(Pending {
+                        family: Family::AttentionCombine,
+                        entry: 0,
+                        params: [p.n_heads, p.head_dim, splits, cols(out), 0, 0, 0, 0],
+                        buffers: vec![res.step, res.attn_partials, act(out)],
                         groups: (p.n_heads, rows_of(q)),
                     });
                 }

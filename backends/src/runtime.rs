@@ -6,9 +6,9 @@ use std::collections::HashMap;
 
 use wick_core::generate::{BatchRow, Forward};
 use wick_core::gguf::GgufFile;
-use wick_core::graph::{Graph, Rows};
+use wick_core::graph::{Graph, Op, Rows};
 
-use crate::plan::{Plan, Resources};
+use crate::plan::{Plan, Resources, attention_splits};
 use crate::{BackendError, Gpu, GpuWeight, Pipelines};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -31,6 +31,7 @@ pub struct Runtime {
     tensor_buffer: Vec<usize>,
     kv: Vec<(wgpu::Buffer, wgpu::Buffer)>,
     step: wgpu::Buffer,
+    attn_partials: wgpu::Buffer,
     staging: wgpu::Buffer,
     plans: HashMap<(u32, u32), Plan>,
     n_vocab: u64,
@@ -139,6 +140,36 @@ impl Runtime {
             usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_DST,
             mapped_at_creation: false,
         });
+        // Attention partials: (head_dim + 2) floats per row, head and split, for the larger of a
+        // full batch without splits and a decode bucket with them.
+        let per_row_split = graph
+            .ops
+            .iter()
+            .filter_map(|op| match op {
+                Op::Attention { params, .. } => {
+                    Some(u64::from(params.n_heads) * u64::from(params.head_dim + 2))
+                }
+                _ => None,
+            })
+            .max()
+            .unwrap_or(1);
+        let decode_rows = wick_shaders::MATVEC_MAX_ROWS.min(cfg.max_batch);
+        let partial_rows = u64::from(cfg.max_batch * attention_splits(cfg.max_batch))
+            .max(u64::from(decode_rows * attention_splits(decode_rows)));
+        let partial_bytes = partial_rows * per_row_split * 4;
+        if partial_bytes > gpu.max_part_bytes() {
+            return Err(BackendError::TooLarge {
+                what: "attention partials".into(),
+                bytes: partial_bytes,
+                limit: gpu.max_part_bytes(),
+            });
+        }
+        let attn_partials = gpu.device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some("attention partials"),
+            size: partial_bytes,
+            usage: wgpu::BufferUsages::STORAGE,
+            mapped_at_creation: false,
+        });
         let n_vocab = graph.tensors[graph.logits].cols;
         let staging = gpu.device.create_buffer(&wgpu::BufferDescriptor {
             label: Some("logits readback"),
@@ -156,6 +187,7 @@ impl Runtime {
             tensor_buffer,
             kv,
             step,
+            attn_partials,
             staging,
             plans: HashMap::new(),
             n_vocab,
@@ -187,6 +219,7 @@ impl Runtime {
                 tensor_buffer: &self.tensor_buffer,
                 kv: &self.kv,
                 step: &self.step,
+                attn_partials: &self.attn_partials,
                 ctx: self.cfg.ctx,
             };
             let plan = Plan::compile(

@@ -761,13 +761,15 @@ fn rope() {
 /// point at unwritten cache positions: kv_store must skip them and attention must not write
 /// their outputs. Slot 0 also holds positions after 100 and 65, which causality must hide.
 /// GQA with 8 heads over 2 KV heads; head_dim 64 and 256; windows 0 (all), 37 and 100, so
-/// queries see 1 to 3 tiles of 64 positions, some starting mid-tile.
+/// queries see 1 to 3 tiles of 64 positions, some starting mid-tile. Attention runs split-K in
+/// 1, 3 and 32 parts (many of them empty), merged by attention_combine.
 #[test]
 fn kv_store_attention() {
     let mut f = Failures::new(NMSE);
     let mut rng = StdRng::seed_from_u64(6);
     let store = kernels(Family::KvStore);
     let attend = kernels(Family::Attention);
+    let combine = kernels(Family::AttentionCombine);
     let (n_heads, n_kv, slots, ctx) = (8usize, 2usize, 2usize, 160usize);
     let filled = [141usize, 91]; // positions held per slot after the step
     let queries: [(u32, u32); 5] = [(140, 0), (100, 0), (65, 0), (90, 1), (0, 1)];
@@ -923,27 +925,53 @@ fn kv_store_attention() {
                     }
                 }
             }
-            let params = [
-                n_heads as u32,
-                n_kv as u32,
-                head_dim as u32,
-                ctx as u32,
-                window,
-                scale.to_bits(),
-                q_width as u32,
-                q_width as u32,
-            ];
-            for kern in &attend {
-                let y = buffer_f32(&vec![SENTINEL; bucket * q_width]);
-                dispatch(
-                    kern,
+            for splits in [1u32, 3, 32] {
+                let params = [
+                    n_heads as u32,
+                    n_kv as u32,
+                    head_dim as u32,
+                    ctx as u32,
+                    window,
+                    scale.to_bits(),
+                    q_width as u32,
+                    splits,
+                ];
+                let combine_params = [
+                    n_heads as u32,
+                    head_dim as u32,
+                    splits,
+                    q_width as u32,
                     0,
-                    params,
-                    &[&step, &q_buf, &k_cache, &v_cache, &y],
-                    (n_heads as u32, bucket as u32),
-                );
-                let label = format!("{} head_dim={head_dim} window={window}", kern.label);
-                f.check(&label, &read_f32(&y), &want);
+                    0,
+                    0,
+                    0,
+                ];
+                let partials = buffer_f32(&vec![
+                    SENTINEL;
+                    bucket * n_heads * splits as usize * (head_dim + 2)
+                ]);
+                for kern in &attend {
+                    let y = buffer_f32(&vec![SENTINEL; bucket * q_width]);
+                    dispatch(
+                        kern,
+                        0,
+                        params,
+                        &[&step, &q_buf, &k_cache, &v_cache, &partials],
+                        (n_heads as u32 * splits, bucket as u32),
+                    );
+                    dispatch(
+                        &combine[0],
+                        0,
+                        combine_params,
+                        &[&step, &partials, &y],
+                        (n_heads as u32, bucket as u32),
+                    );
+                    let label = format!(
+                        "{} + {} head_dim={head_dim} window={window} splits={splits}",
+                        kern.label, combine[0].label
+                    );
+                    f.check(&label, &read_f32(&y), &want);
+                }
             }
         }
     }
@@ -1085,6 +1113,7 @@ fn every_family_is_tested() {
         | Family::Rope
         | Family::KvStore
         | Family::Attention
+        | Family::AttentionCombine
         | Family::Glu
         | Family::Add
         | Family::GatherRows => true,

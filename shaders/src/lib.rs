@@ -15,6 +15,8 @@ pub const MATVEC_ROWS_PER_WG: u32 = 2;
 pub const MATMUL_TILE_ROWS: u32 = 32;
 /// Largest head dimension the attention kernel handles.
 pub const ATTENTION_MAX_HEAD_DIM: u32 = 256;
+/// Workgroups that share one row's attention in decode steps (split-K).
+pub const ATTENTION_DECODE_SPLITS: u32 = 32;
 
 /// Weight formats the GPU kernels decode.
 pub const WEIGHT_FORMATS: [GgmlType; 11] = [
@@ -42,7 +44,10 @@ pub enum Family {
     RmsNorm,
     Rope,
     KvStore,
+    /// Split-K attention partials over the KV cache.
     Attention,
+    /// Merges attention's split partials into the output.
+    AttentionCombine,
     /// GeGLU (`geglu`) and SwiGLU (`swiglu`) entry points.
     Glu,
     Add,
@@ -120,6 +125,7 @@ impl Family {
             Family::Rope => "rope",
             Family::KvStore => "kv_store",
             Family::Attention => "attention",
+            Family::AttentionCombine => "attention_combine",
             Family::Glu => "glu",
             Family::Add => "add",
             Family::GatherRows => "gather_rows",
@@ -142,6 +148,7 @@ impl Family {
             Family::Rope => include_str!("../wgsl/rope.wgsl"),
             Family::KvStore => include_str!("../wgsl/kv_store.wgsl"),
             Family::Attention => include_str!("../wgsl/attention.wgsl"),
+            Family::AttentionCombine => include_str!("../wgsl/attention_combine.wgsl"),
             Family::Glu => include_str!("../wgsl/glu.wgsl"),
             Family::Add => include_str!("../wgsl/add.wgsl"),
             Family::GatherRows => include_str!("../wgsl/gather_rows.wgsl"),
@@ -179,6 +186,7 @@ impl Family {
             Family::Rope => &[Uniform, Read, ReadWrite],
             Family::KvStore => &[Uniform, Read, Read, Read, ReadWrite, ReadWrite],
             Family::Attention => &[Uniform, Read, Read, Read, Read, ReadWrite],
+            Family::AttentionCombine => &[Uniform, Read, Read, ReadWrite],
             Family::Glu | Family::Add => &[Uniform, Read, Read, ReadWrite],
             Family::GatherRows => &[Uniform, Read, Read, ReadWrite],
         }
@@ -207,6 +215,7 @@ impl Variant {
             Family::Rope,
             Family::KvStore,
             Family::Attention,
+            Family::AttentionCombine,
             Family::Glu,
             Family::Add,
             Family::GatherRows,

@@ -1,7 +1,10 @@
 // Causal attention with GQA over the f16 KV cache, as a tiled online softmax: one workgroup per
-// (head, row); each tile of WG cache positions gets one score per thread, then the running max,
-// sum and output are rescaled (flash-attention style), so memory stays O(head_dim).
-// Sliding-window layers see only positions p with pos - p < window.
+// (head, row, split); each tile of WG cache positions gets one score per thread, then the running
+// max, sum and output are rescaled (flash-attention style), so memory stays O(head_dim).
+// A row's visible positions are divided among n_splits workgroups (split-K, so a decode step
+// with few rows still fills the GPU); each writes its unnormalised partial (max, sum, output)
+// and `attention_combine` merges them. Sliding-window layers see only positions p with
+// pos - p < window.
 const MAX_PAIRS: u32 = 2u;   // head_dim <= 2 * 2 * WG
 
 struct Params {
@@ -12,20 +15,22 @@ struct Params {
     window: u32,     // 0: unlimited
     scale: f32,
     q_stride: u32,
-    y_stride: u32,
+    n_splits: u32,
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> step: Step;
 @group(0) @binding(2) var<storage, read> q: array<f32>;
-@group(0) @binding(5) var<storage, read_write> y: array<f32>;
+// Per (row, head, split): max, sum, then head_dim unnormalised outputs.
+@group(0) @binding(5) var<storage, read_write> partial: array<f32>;
 
 var<workgroup> qs: array<vec2<f32>, 128>;
 var<workgroup> probs: array<f32, WG>;
 
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) tid: u32) {
-    let h = wid.x;
+    let h = wid.x % p.n_heads;
+    let split = wid.x / p.n_heads;
     let r = wid.y;
     if r >= step.n_rows {
         return;
@@ -44,7 +49,10 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     if p.window > 0u && info.pos + 1u > p.window {
         lo = info.pos + 1u - p.window;
     }
-    let hi = info.pos + 1u;
+    // This split's share of [lo, pos], whole tiles except the last.
+    let per = ((info.pos + 1u - lo + p.n_splits - 1u) / p.n_splits + WG - 1u) / WG * WG;
+    lo = min(lo + split * per, info.pos + 1u);
+    let hi = min(lo + per, info.pos + 1u);
     var m = -3.0e38;
     var l = 0.0;
     var acc: array<vec2<f32>, MAX_PAIRS>;
@@ -80,13 +88,16 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
         m = m_new;
         workgroupBarrier();
     }
-    let yb = r * p.y_stride + h * p.head_dim;
+    let pb = ((r * p.n_heads + h) * p.n_splits + split) * (p.head_dim + 2u);
+    if tid == 0u {
+        partial[pb] = m;
+        partial[pb + 1u] = l;
+    }
     for (var i = 0u; i < MAX_PAIRS; i++) {
         let d = tid + i * WG;
         if d < pairs {
-            let o = acc[i] / l;
-            y[yb + 2u * d] = o.x;
-            y[yb + 2u * d + 1u] = o.y;
+            partial[pb + 2u + 2u * d] = acc[i].x;
+            partial[pb + 3u + 2u * d] = acc[i].y;
         }
     }
 }
