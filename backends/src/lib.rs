@@ -11,6 +11,7 @@ mod weights;
 
 pub use error::BackendError;
 pub use gpu::{Capabilities, Gpu};
-pub use pipelines::Pipelines;
+pub use pipelines::{Kernel, Pipelines};
+pub use plan::fold;
 pub use runtime::{Runtime, RuntimeConfig};
 pub use weights::{GpuWeight, WeightPart};

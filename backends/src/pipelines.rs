@@ -27,64 +27,67 @@ impl Pipelines {
         let variant = Variant::new(family, gpu.caps.subgroups, gpu.caps.f16);
         self.kernels
             .entry(variant)
-            .or_insert_with(|| build(gpu, &variant))
+            .or_insert_with(|| Kernel::build(gpu, &variant))
     }
 }
 
-fn build(gpu: &Gpu, variant: &Variant) -> Kernel {
-    let label = variant.to_string();
-    let entries: Vec<wgpu::BindGroupLayoutEntry> = variant
-        .family
-        .bindings()
-        .iter()
-        .enumerate()
-        .map(|(i, b)| wgpu::BindGroupLayoutEntry {
-            binding: i as u32,
-            visibility: wgpu::ShaderStages::COMPUTE,
-            ty: wgpu::BindingType::Buffer {
-                ty: match b {
-                    Binding::Uniform => wgpu::BufferBindingType::Uniform,
-                    Binding::Read => wgpu::BufferBindingType::Storage { read_only: true },
-                    Binding::ReadWrite => wgpu::BufferBindingType::Storage { read_only: false },
+impl Kernel {
+    /// Compiles `variant` with an explicit bind-group layout from its family's bindings.
+    pub fn build(gpu: &Gpu, variant: &Variant) -> Kernel {
+        let label = variant.to_string();
+        let entries: Vec<wgpu::BindGroupLayoutEntry> = variant
+            .family
+            .bindings()
+            .iter()
+            .enumerate()
+            .map(|(i, b)| wgpu::BindGroupLayoutEntry {
+                binding: i as u32,
+                visibility: wgpu::ShaderStages::COMPUTE,
+                ty: wgpu::BindingType::Buffer {
+                    ty: match b {
+                        Binding::Uniform => wgpu::BufferBindingType::Uniform,
+                        Binding::Read => wgpu::BufferBindingType::Storage { read_only: true },
+                        Binding::ReadWrite => wgpu::BufferBindingType::Storage { read_only: false },
+                    },
+                    has_dynamic_offset: false,
+                    // Storage sizes depend on the bucket; wgpu checks them against the shader at dispatch.
+                    min_binding_size: match b {
+                        Binding::Uniform => NonZeroU64::new(PARAMS_BYTES),
+                        _ => None,
+                    },
                 },
-                has_dynamic_offset: false,
-                // Storage sizes depend on the bucket; wgpu checks them against the shader at dispatch.
-                min_binding_size: match b {
-                    Binding::Uniform => NonZeroU64::new(PARAMS_BYTES),
-                    _ => None,
-                },
-            },
-            count: None,
-        })
-        .collect();
-    let device = &gpu.device;
-    let layout = device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
-        label: Some(&label),
-        entries: &entries,
-    });
-    let pipeline_layout = device.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
-        label: Some(&label),
-        bind_group_layouts: &[Some(&layout)],
-        immediate_size: 0,
-    });
-    let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
-        label: Some(&label),
-        source: wgpu::ShaderSource::Wgsl(variant.source().into()),
-    });
-    let pipelines = variant
-        .family
-        .entry_points()
-        .iter()
-        .map(|ep| {
-            device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
-                label: Some(&format!("{label}.{ep}")),
-                layout: Some(&pipeline_layout),
-                module: &module,
-                entry_point: Some(ep),
-                compilation_options: Default::default(),
-                cache: None,
+                count: None,
             })
-        })
-        .collect();
-    Kernel { layout, pipelines }
+            .collect();
+        let device = &gpu.device;
+        let layout = device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
+            label: Some(&label),
+            entries: &entries,
+        });
+        let pipeline_layout = device.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
+            label: Some(&label),
+            bind_group_layouts: &[Some(&layout)],
+            immediate_size: 0,
+        });
+        let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
+            label: Some(&label),
+            source: wgpu::ShaderSource::Wgsl(variant.source().into()),
+        });
+        let pipelines = variant
+            .family
+            .entry_points()
+            .iter()
+            .map(|ep| {
+                device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
+                    label: Some(&format!("{label}.{ep}")),
+                    layout: Some(&pipeline_layout),
+                    module: &module,
+                    entry_point: Some(ep),
+                    compilation_options: Default::default(),
+                    cache: None,
+                })
+            })
+            .collect();
+        Kernel { layout, pipelines }
+    }
 }

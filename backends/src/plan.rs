@@ -57,7 +57,7 @@ struct Pending<'a> {
 }
 
 /// Workgroups for `n` independent items of `per_group` each, folded into two dimensions.
-fn fold(n: u64, per_group: u64) -> (u32, u32) {
+pub fn fold(n: u64, per_group: u64) -> (u32, u32) {
     let groups = n.div_ceil(per_group).max(1);
     if groups <= u64::from(MAX_GROUPS) {
         (groups as u32, 1)

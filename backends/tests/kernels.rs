@@ -35,7 +35,6 @@
 //!
 //! Run with `-- --nocapture` to see each case's worst error relative to its bound.
 
-use std::num::NonZeroU64;
 use std::ops::Range;
 use std::sync::OnceLock;
 
@@ -43,19 +42,14 @@ use half::f16;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use wgpu::util::DeviceExt;
-use wick_backends::Gpu;
+use wick_backends::{Gpu, fold};
 use wick_core::quant::GgmlType;
 use wick_shaders::{
-    Binding, Family, MATMUL_TILE_ROWS, MATVEC_MAX_ROWS, MATVEC_ROWS_PER_WG, Variant,
-    WEIGHT_FORMATS, WG,
+    Family, MATMUL_TILE_ROWS, MATVEC_MAX_ROWS, MATVEC_ROWS_PER_WG, Variant, WEIGHT_FORMATS, WG,
 };
 
 /// f32 unit roundoff.
 const U: f64 = f32::EPSILON as f64 / 2.0;
-/// Bytes of every kernel's uniform block (8 words), as in `pipelines.rs`.
-const PARAMS_BYTES: u64 = 32;
-/// Most workgroups in one dispatch dimension, as in `plan.rs`.
-const MAX_GROUPS: u32 = 65535;
 /// Largest NMSE a case may show: RMS error 1e-5 of the reference's RMS, about 170 u. Correct f32
 /// kernels land near 1e-14; this catches a small systematic error (one wrong weight among
 /// thousands) that the worst-case per-element bounds leave room for.
@@ -85,65 +79,13 @@ struct Kernel {
     pipelines: Vec<wgpu::ComputePipeline>,
 }
 
-/// Builds `variant` the way `pipelines.rs` does, so the layouts under test are the runtime's.
+/// Builds `variant` with the runtime's own code, so the layouts under test are the runtime's.
 fn kernel(variant: Variant) -> Kernel {
-    let device = &gpu().device;
-    let label = variant.to_string();
-    let entries: Vec<_> = variant
-        .family
-        .bindings()
-        .iter()
-        .enumerate()
-        .map(|(i, b)| wgpu::BindGroupLayoutEntry {
-            binding: i as u32,
-            visibility: wgpu::ShaderStages::COMPUTE,
-            ty: wgpu::BindingType::Buffer {
-                ty: match b {
-                    Binding::Uniform => wgpu::BufferBindingType::Uniform,
-                    Binding::Read => wgpu::BufferBindingType::Storage { read_only: true },
-                    Binding::ReadWrite => wgpu::BufferBindingType::Storage { read_only: false },
-                },
-                has_dynamic_offset: false,
-                min_binding_size: match b {
-                    Binding::Uniform => NonZeroU64::new(PARAMS_BYTES),
-                    _ => None,
-                },
-            },
-            count: None,
-        })
-        .collect();
-    let layout = device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
-        label: Some(&label),
-        entries: &entries,
-    });
-    let pipeline_layout = device.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
-        label: Some(&label),
-        bind_group_layouts: &[Some(&layout)],
-        immediate_size: 0,
-    });
-    let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
-        label: Some(&label),
-        source: wgpu::ShaderSource::Wgsl(variant.source().into()),
-    });
-    let pipelines = variant
-        .family
-        .entry_points()
-        .iter()
-        .map(|ep| {
-            device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
-                label: Some(&format!("{label}.{ep}")),
-                layout: Some(&pipeline_layout),
-                module: &module,
-                entry_point: Some(ep),
-                compilation_options: Default::default(),
-                cache: None,
-            })
-        })
-        .collect();
+    let built = wick_backends::Kernel::build(gpu(), &variant);
     Kernel {
-        label,
-        layout,
-        pipelines,
+        label: variant.to_string(),
+        layout: built.layout,
+        pipelines: built.pipelines,
     }
 }
 
@@ -265,16 +207,6 @@ fn dispatch(
         pass.dispatch_workgroups(groups.0, groups.1, 1);
     }
     gpu.queue.submit([encoder.finish()]);
-}
-
-/// Workgroups for `n` items of `per_group` each, folded into two dimensions, as in `plan.rs`.
-fn fold(n: u64, per_group: u64) -> (u32, u32) {
-    let groups = n.div_ceil(per_group).max(1);
-    if groups <= u64::from(MAX_GROUPS) {
-        (groups as u32, 1)
-    } else {
-        (MAX_GROUPS, groups.div_ceil(u64::from(MAX_GROUPS)) as u32)
-    }
 }
 
 /// The Step buffer: a header (n_rows, n_out, 0, 0), then (token, pos, slot, out_row) per row.
@@ -1036,7 +968,7 @@ fn add() {
     let mut f = Failures::new(NMSE);
     let mut rng = StdRng::seed_from_u64(8);
     let ks = kernels(Family::Add);
-    let big = MAX_GROUPS as usize * WG as usize + 100;
+    let big = 65535 * WG as usize + 100;
     // (n, b_len)
     for (n, b_len) in [(900usize, 900usize), (900, 300), (big, big)] {
         let a = uniform_vec(&mut rng, n, -1.0, 1.0);
