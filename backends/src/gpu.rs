@@ -9,6 +9,8 @@ pub struct Capabilities {
     pub backend: String,
     pub subgroups: bool,
     pub f16: bool,
+    /// Timestamp queries inside compute passes (profiling).
+    pub timestamps: bool,
     pub max_binding: u64,
     pub max_buffer: u64,
     pub uniform_align: u64,
@@ -40,6 +42,12 @@ impl Gpu {
         if offered.contains(wgpu::Features::SHADER_F16) && !off("WICK_NO_F16") {
             features |= wgpu::Features::SHADER_F16;
         }
+        // Timestamps around each dispatch, for profiles.
+        let timestamps =
+            wgpu::Features::TIMESTAMP_QUERY | wgpu::Features::TIMESTAMP_QUERY_INSIDE_PASSES;
+        if offered.contains(timestamps) {
+            features |= timestamps;
+        }
         let limits = adapter.limits();
         let (device, queue) = pollster::block_on(adapter.request_device(&wgpu::DeviceDescriptor {
             label: Some("wick"),
@@ -54,6 +62,7 @@ impl Gpu {
             backend: format!("{:?}", info.backend),
             subgroups: features.contains(wgpu::Features::SUBGROUP),
             f16: features.contains(wgpu::Features::SHADER_F16),
+            timestamps: features.contains(timestamps),
             max_binding: limits.max_storage_buffer_binding_size,
             max_buffer: limits.max_buffer_size,
             uniform_align: u64::from(limits.min_uniform_buffer_offset_alignment),

@@ -6,6 +6,7 @@ mod error;
 mod gpu;
 mod pipelines;
 mod plan;
+mod profile;
 mod runtime;
 mod weights;
 
@@ -13,5 +14,6 @@ pub use error::BackendError;
 pub use gpu::{Capabilities, Gpu};
 pub use pipelines::{Kernel, Pipelines};
 pub use plan::fold;
-pub use runtime::{Runtime, RuntimeConfig};
+pub use profile::KernelTime;
+pub use runtime::{CpuTime, Runtime, RuntimeConfig};
 pub use weights::{GpuWeight, WeightPart};

@@ -3,7 +3,8 @@
 
 use wick_core::graph::{Glu, Graph, Op, Rows, TensorId};
 use wick_shaders::{
-    ATTENTION_DECODE_SPLITS, Family, MATMUL_TILE_ROWS, MATVEC_MAX_ROWS, MATVEC_ROWS_PER_WG, WG,
+    ATTENTION_DECODE_SPLITS, Family, MATMUL_TILE_ROWS, MATVEC_MAX_ROWS, MATVEC_ROWS_PER_WG,
+    Variant, WG,
 };
 
 use crate::pipelines::{PARAMS_BYTES, Pipelines};
@@ -39,6 +40,8 @@ struct Dispatch {
     pipeline: wgpu::ComputePipeline,
     bind_group: wgpu::BindGroup,
     groups: (u32, u32),
+    /// The kernel variant, for profiles.
+    label: String,
 }
 
 pub struct Plan {
@@ -325,6 +328,7 @@ impl Plan {
                         pipeline: kernel.pipelines[p.entry].clone(),
                         bind_group,
                         groups: p.groups,
+                        label: Variant::new(p.family, gpu.caps.subgroups, gpu.caps.f16).to_string(),
                     }
                 })
                 .collect();
@@ -335,16 +339,29 @@ impl Plan {
     }
 
     /// Records every dispatch in one compute pass.
-    pub fn encode(&self, encoder: &mut wgpu::CommandEncoder) {
+    /// Records every dispatch in one compute pass; with `timestamps`, writes a GPU timestamp
+    /// before and after dispatch i at queries 2i and 2i + 1.
+    pub fn encode(&self, encoder: &mut wgpu::CommandEncoder, timestamps: Option<&wgpu::QuerySet>) {
         let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
             label: Some("step"),
             timestamp_writes: None,
         });
-        for d in &self.dispatches {
+        for (i, d) in self.dispatches.iter().enumerate() {
+            if let Some(q) = timestamps {
+                pass.write_timestamp(q, 2 * i as u32);
+            }
             pass.set_pipeline(&d.pipeline);
             pass.set_bind_group(0, &d.bind_group, &[]);
             pass.dispatch_workgroups(d.groups.0, d.groups.1, 1);
+            if let Some(q) = timestamps {
+                pass.write_timestamp(q, 2 * i as u32 + 1);
+            }
         }
+    }
+
+    /// The kernel variant of each dispatch, in order.
+    pub fn labels(&self) -> impl Iterator<Item = &str> {
+        self.dispatches.iter().map(|d| d.label.as_str())
     }
 
     pub fn len(&self) -> usize {

@@ -9,6 +9,7 @@ use wick_core::gguf::GgufFile;
 use wick_core::graph::{Graph, Op, Rows};
 
 use crate::plan::{Plan, Resources, attention_splits};
+use crate::profile::{KernelTime, Profiler};
 use crate::{BackendError, Gpu, GpuWeight, Pipelines};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -35,6 +36,15 @@ pub struct Runtime {
     staging: wgpu::Buffer,
     plans: HashMap<(u32, u32), Plan>,
     n_vocab: u64,
+    cpu: CpuTime,
+    profiler: Option<Profiler>,
+}
+
+/// CPU time spent preparing, encoding and submitting steps (not waiting for the GPU).
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct CpuTime {
+    pub steps: u64,
+    pub busy: std::time::Duration,
 }
 
 const STEP_HEADER_WORDS: usize = 4;
@@ -191,11 +201,32 @@ impl Runtime {
             staging,
             plans: HashMap::new(),
             n_vocab,
+            cpu: CpuTime::default(),
+            profiler: None,
         })
     }
 
     pub fn n_vocab(&self) -> u64 {
         self.n_vocab
+    }
+
+    /// Times every dispatch of the following steps on the GPU (each step then waits for the GPU).
+    pub fn enable_profiling(&mut self) -> Result<(), BackendError> {
+        self.profiler = Some(Profiler::new(&self.gpu)?);
+        Ok(())
+    }
+
+    /// GPU time per kernel variant since profiling began or the last call, largest first.
+    pub fn take_profile(&mut self) -> Vec<KernelTime> {
+        self.profiler
+            .as_mut()
+            .map(Profiler::take)
+            .unwrap_or_default()
+    }
+
+    /// CPU time of the steps run so far, and resets the count.
+    pub fn take_cpu_time(&mut self) -> CpuTime {
+        std::mem::take(&mut self.cpu)
     }
 
     /// Dispatches per step for a batch of `rows` tokens and `outputs` logit rows.
@@ -256,6 +287,7 @@ impl Forward for Runtime {
                 max_outputs: cfg.max_seqs,
             });
         }
+        let start = std::time::Instant::now();
         let key = Self::bucket(rows.len(), outputs.len());
         let mut words = vec![0u32; STEP_HEADER_WORDS + ROW_WORDS * key.0 as usize];
         words[0] = rows.len() as u32;
@@ -307,11 +339,23 @@ impl Forward for Runtime {
             .create_command_encoder(&wgpu::CommandEncoderDescriptor {
                 label: Some("step"),
             });
-        self.plans[&key].encode(&mut encoder);
+        let plan = &self.plans[&key];
+        let timestamps = self.profiler.as_ref().and_then(|p| p.queries(plan));
+        plan.encode(&mut encoder, timestamps);
+        if let (Some(p), Some(_)) = (&self.profiler, timestamps) {
+            p.resolve(plan, &mut encoder);
+        }
         if logits_bytes > 0 {
             encoder.copy_buffer_to_buffer(logits, 0, &self.staging, 0, logits_bytes);
         }
         self.gpu.queue.submit([encoder.finish()]);
+        self.cpu.steps += 1;
+        self.cpu.busy += start.elapsed();
+        if let Some(p) = self.profiler.as_mut()
+            && p.queries(&self.plans[&key]).is_some()
+        {
+            p.collect(&self.gpu, &self.plans[&key])?;
+        }
         if logits_bytes == 0 {
             return Ok(Vec::new());
         }

@@ -43,6 +43,10 @@ pub struct RunArgs {
     /// Prompt tokens processed per step (rounded up to a power of two).
     #[arg(short, long, default_value_t = 256)]
     batch_size: u32,
+    /// Time every kernel on the GPU (timestamp queries; each step then waits for the GPU) and
+    /// print the totals per kernel variant on stderr.
+    #[arg(long)]
+    profile: bool,
 }
 
 pub fn run(args: RunArgs) -> Result<()> {
@@ -103,6 +107,10 @@ pub fn run(args: RunArgs) -> Result<()> {
         m.runtime.dispatches(chunk.len(), 1);
     }
     let per_token = m.runtime.dispatches(1, 1);
+    m.runtime.take_cpu_time();
+    if args.profile {
+        m.runtime.enable_profiling()?;
+    }
     let tokenizer = m.tokenizer.take();
     let mut decoder = tokenizer.as_ref().map(|t| t.stream_decoder());
     let mut stdout = std::io::stdout().lock();
@@ -134,12 +142,42 @@ pub fn run(args: RunArgs) -> Result<()> {
         stdout.write_all(d.flush().as_bytes())?;
     }
     writeln!(stdout)?;
+    let cpu = m.runtime.take_cpu_time();
     eprintln!(
-        "prompt: {} tokens, {:.1} tokens/s | generation: {} tokens, {:.1} tokens/s, {per_token} dispatches per token",
+        "prompt: {} tokens, {:.1} tokens/s | generation: {} tokens, {:.1} tokens/s | \
+         {per_token} dispatches and {:.0} us of CPU (encode + submit) per step",
         stats.prompt_tokens,
         stats.prompt_tps(),
         stats.generated,
-        stats.gen_tps()
+        stats.gen_tps(),
+        cpu.busy.as_secs_f64() * 1e6 / cpu.steps.max(1) as f64
     );
+    if args.profile {
+        print_profile(&m.runtime.take_profile());
+    }
     Ok(())
+}
+
+fn print_profile(rows: &[wick_backends::KernelTime]) {
+    let total: f64 = rows.iter().map(|r| r.total_ms).sum();
+    eprintln!(
+        "{:<28} {:>10} {:>10} {:>8} {:>14}",
+        "kernel", "dispatches", "total ms", "share", "us / dispatch"
+    );
+    for r in rows {
+        eprintln!(
+            "{:<28} {:>10} {:>10.2} {:>7.1}% {:>14.1}",
+            r.kernel,
+            r.dispatches,
+            r.total_ms,
+            100.0 * r.total_ms / total.max(1e-9),
+            1e3 * r.total_ms / r.dispatches.max(1) as f64
+        );
+    }
+    eprintln!(
+        "{:<28} {:>10} {:>10.2}",
+        "all",
+        rows.iter().map(|r| r.dispatches).sum::<u64>(),
+        total
+    );
 }

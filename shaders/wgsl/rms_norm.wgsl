@@ -1,5 +1,6 @@
 // y = x / sqrt(mean(x^2) + eps) * w over groups of n elements (a whole row, or one head for
-// QK-norm). One workgroup per group.
+// QK-norm); n is a multiple of 4, read as vec4 so a decode row takes few loads per thread. One
+// workgroup per group.
 struct Params {
     n: u32,
     groups: u32,      // groups in the batch (rows x groups per row)
@@ -8,9 +9,9 @@ struct Params {
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read> w: array<f32>;
-@group(0) @binding(2) var<storage, read> x: array<f32>;
-@group(0) @binding(3) var<storage, read_write> y: array<f32>;
+@group(0) @binding(1) var<storage, read> w: array<vec4<f32>>;
+@group(0) @binding(2) var<storage, read> x: array<vec4<f32>>;
+@group(0) @binding(3) var<storage, read_write> y: array<vec4<f32>>;
 
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
@@ -19,14 +20,15 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     if g >= p.groups {
         return;
     }
-    let base = g * p.n;
+    let n4 = p.n / 4u;
+    let base = g * n4;
     var ss = 0.0;
-    for (var i = tid; i < p.n; i += WG) {
+    for (var i = tid; i < n4; i += WG) {
         let v = x[base + i];
-        ss += v * v;
+        ss += dot(v, v);
     }
     let inv = inverseSqrt(block_sum(ss, tid) / f32(p.n) + p.eps);
-    for (var i = tid; i < p.n; i += WG) {
+    for (var i = tid; i < n4; i += WG) {
         y[base + i] = x[base + i] * inv * w[i];
     }
 }

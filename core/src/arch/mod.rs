@@ -135,8 +135,9 @@ impl HParams {
             ctx_train: meta.opt_u32(&key("context_length"))?.unwrap_or(4096),
             sliding_window: meta.opt_u32(&key("attention.sliding_window"))?.unwrap_or(0),
         };
+        // Kernels read heads as vec4 and rotate pairs.
         if hp.head_dim == 0
-            || !hp.head_dim.is_multiple_of(2)
+            || !hp.head_dim.is_multiple_of(4)
             || hp.n_rot > hp.head_dim
             || !hp.n_rot.is_multiple_of(2)
         {

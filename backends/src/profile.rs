@@ -1,0 +1,118 @@
+//! Per-kernel GPU time from timestamp queries written around every dispatch of a step.
+
+use std::collections::HashMap;
+
+use crate::plan::Plan;
+use crate::{BackendError, Gpu};
+
+/// Most dispatches a profiled step may have: two queries each, in wgpu's largest query set.
+const MAX_DISPATCHES: u32 = wgpu::QUERY_SET_MAX_QUERIES / 2;
+
+pub struct Profiler {
+    queries: wgpu::QuerySet,
+    resolve: wgpu::Buffer,
+    readback: wgpu::Buffer,
+    period_ns: f64,
+    /// Per kernel variant: dispatches and total nanoseconds.
+    totals: HashMap<String, (u64, f64)>,
+}
+
+/// One row of a profile: a kernel variant, its dispatches and their total GPU time.
+#[derive(Clone, Debug, PartialEq)]
+pub struct KernelTime {
+    pub kernel: String,
+    pub dispatches: u64,
+    pub total_ms: f64,
+}
+
+impl Profiler {
+    pub fn new(gpu: &Gpu) -> Result<Profiler, BackendError> {
+        if !gpu.caps.timestamps {
+            return Err(BackendError::Unsupported(format!(
+                "{} cannot write timestamps inside compute passes, so it cannot be profiled",
+                gpu.caps.adapter
+            )));
+        }
+        let bytes = u64::from(2 * MAX_DISPATCHES) * 8;
+        let buffer = |label, usage| {
+            gpu.device.create_buffer(&wgpu::BufferDescriptor {
+                label: Some(label),
+                size: bytes,
+                usage,
+                mapped_at_creation: false,
+            })
+        };
+        Ok(Profiler {
+            queries: gpu.device.create_query_set(&wgpu::QuerySetDescriptor {
+                label: Some("profile"),
+                ty: wgpu::QueryType::Timestamp,
+                count: 2 * MAX_DISPATCHES,
+            }),
+            resolve: buffer(
+                "profile resolve",
+                wgpu::BufferUsages::QUERY_RESOLVE | wgpu::BufferUsages::COPY_SRC,
+            ),
+            readback: buffer(
+                "profile readback",
+                wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
+            ),
+            period_ns: f64::from(gpu.queue.get_timestamp_period()),
+            totals: HashMap::new(),
+        })
+    }
+
+    /// The query set to pass to [`Plan::encode`] when the plan fits.
+    pub fn queries(&self, plan: &Plan) -> Option<&wgpu::QuerySet> {
+        (plan.len() as u32 <= MAX_DISPATCHES).then_some(&self.queries)
+    }
+
+    /// Records the copy of this step's timestamps, after the plan's pass.
+    pub fn resolve(&self, plan: &Plan, encoder: &mut wgpu::CommandEncoder) {
+        let n = 2 * plan.len() as u32;
+        encoder.resolve_query_set(&self.queries, 0..n, &self.resolve, 0);
+        encoder.copy_buffer_to_buffer(&self.resolve, 0, &self.readback, 0, u64::from(n) * 8);
+    }
+
+    /// Adds the finished step's times to the totals; the GPU must be idle.
+    pub fn collect(&mut self, gpu: &Gpu, plan: &Plan) -> Result<(), BackendError> {
+        let bytes = 2 * plan.len() as u64 * 8;
+        let slice = self.readback.slice(0..bytes);
+        let (tx, rx) = std::sync::mpsc::channel();
+        slice.map_async(wgpu::MapMode::Read, move |r| {
+            let _ = tx.send(r);
+        });
+        gpu.wait()?;
+        rx.recv()
+            .map_err(|e| BackendError::Gpu(e.to_string()))?
+            .map_err(|e| BackendError::Gpu(e.to_string()))?;
+        {
+            let view = slice
+                .get_mapped_range()
+                .map_err(|e| BackendError::Gpu(e.to_string()))?;
+            let stamps: &[u64] = bytemuck::cast_slice(&view);
+            for (i, label) in plan.labels().enumerate() {
+                let ns = stamps[2 * i + 1].saturating_sub(stamps[2 * i]) as f64 * self.period_ns;
+                let e = self.totals.entry(label.to_string()).or_default();
+                e.0 += 1;
+                e.1 += ns;
+            }
+        }
+        self.readback.unmap();
+        Ok(())
+    }
+
+    /// The totals so far, largest first, and resets them.
+    pub fn take(&mut self) -> Vec<KernelTime> {
+        let mut rows: Vec<KernelTime> = self
+            .totals
+            .drain()
+            .map(|(kernel, (dispatches, ns))| KernelTime {
+                kernel,
+                dispatches,
+                total_ms: ns / 1e6,
+            })
+            .collect();
+        rows.sort_by(|a, b| b.total_ms.total_cmp(&a.total_ms));
+        rows
+    }
+}
