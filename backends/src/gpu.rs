@@ -79,6 +79,27 @@ impl Gpu {
         self.caps.max_binding.min(self.caps.max_buffer) & !3
     }
 
+    /// Maps the first `bytes` of a MAP_READ buffer once the GPU is idle and copies them out.
+    pub fn read<T: bytemuck::Pod>(
+        &self,
+        buffer: &wgpu::Buffer,
+        bytes: u64,
+    ) -> Result<Vec<T>, BackendError> {
+        let gpu_err = |e: &dyn std::fmt::Display| BackendError::Gpu(e.to_string());
+        let slice = buffer.slice(0..bytes);
+        let (tx, rx) = std::sync::mpsc::channel();
+        slice.map_async(wgpu::MapMode::Read, move |r| {
+            let _ = tx.send(r);
+        });
+        self.wait()?;
+        rx.recv()
+            .map_err(|e| gpu_err(&e))?
+            .map_err(|e| gpu_err(&e))?;
+        let out = bytemuck::pod_collect_to_vec(&slice.get_mapped_range().map_err(|e| gpu_err(&e))?);
+        buffer.unmap();
+        Ok(out)
+    }
+
     /// Blocks until the queue is idle.
     pub fn wait(&self) -> Result<(), BackendError> {
         self.device

@@ -73,31 +73,15 @@ impl Profiler {
         encoder.copy_buffer_to_buffer(&self.resolve, 0, &self.readback, 0, u64::from(n) * 8);
     }
 
-    /// Adds the finished step's times to the totals; the GPU must be idle.
+    /// Adds the step's times to the totals, once the GPU has run it.
     pub fn collect(&mut self, gpu: &Gpu, plan: &Plan) -> Result<(), BackendError> {
-        let bytes = 2 * plan.len() as u64 * 8;
-        let slice = self.readback.slice(0..bytes);
-        let (tx, rx) = std::sync::mpsc::channel();
-        slice.map_async(wgpu::MapMode::Read, move |r| {
-            let _ = tx.send(r);
-        });
-        gpu.wait()?;
-        rx.recv()
-            .map_err(|e| BackendError::Gpu(e.to_string()))?
-            .map_err(|e| BackendError::Gpu(e.to_string()))?;
-        {
-            let view = slice
-                .get_mapped_range()
-                .map_err(|e| BackendError::Gpu(e.to_string()))?;
-            let stamps: &[u64] = bytemuck::cast_slice(&view);
-            for (i, label) in plan.labels().enumerate() {
-                let ns = stamps[2 * i + 1].saturating_sub(stamps[2 * i]) as f64 * self.period_ns;
-                let e = self.totals.entry(label.to_string()).or_default();
-                e.0 += 1;
-                e.1 += ns;
-            }
+        let stamps: Vec<u64> = gpu.read(&self.readback, 2 * plan.len() as u64 * 8)?;
+        for (i, label) in plan.labels().enumerate() {
+            let ns = stamps[2 * i + 1].saturating_sub(stamps[2 * i]) as f64 * self.period_ns;
+            let e = self.totals.entry(label.to_string()).or_default();
+            e.0 += 1;
+            e.1 += ns;
         }
-        self.readback.unmap();
         Ok(())
     }
 

@@ -359,22 +359,7 @@ impl Forward for Runtime {
         if logits_bytes == 0 {
             return Ok(Vec::new());
         }
-        let slice = self.staging.slice(0..logits_bytes);
-        let (tx, rx) = std::sync::mpsc::channel();
-        slice.map_async(wgpu::MapMode::Read, move |r| {
-            let _ = tx.send(r);
-        });
-        self.gpu.wait()?;
-        rx.recv()
-            .map_err(|e| BackendError::Gpu(e.to_string()))?
-            .map_err(|e| BackendError::Gpu(e.to_string()))?;
-        let view = slice
-            .get_mapped_range()
-            .map_err(|e| BackendError::Gpu(e.to_string()))?;
-        let out = bytemuck::cast_slice::<u8, f32>(&view).to_vec();
-        drop(view);
-        self.staging.unmap();
-        Ok(out)
+        self.gpu.read(&self.staging, logits_bytes)
     }
 }
 

