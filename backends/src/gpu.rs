@@ -1,5 +1,7 @@
 //! The adapter, the device opened with the adapter's real limits, and what it can do.
 
+use std::sync::{Arc, Mutex};
+
 use crate::BackendError;
 
 /// What the adapter offers, read once when the device opens.
@@ -20,6 +22,8 @@ pub struct Gpu {
     pub device: wgpu::Device,
     pub queue: wgpu::Queue,
     pub caps: Capabilities,
+    /// The first wgpu error not yet reported; wgpu's default handler would panic instead.
+    error: Arc<Mutex<Option<String>>>,
 }
 
 impl Gpu {
@@ -67,10 +71,18 @@ impl Gpu {
             max_buffer: limits.max_buffer_size,
             uniform_align: u64::from(limits.min_uniform_buffer_offset_alignment),
         };
+        let error = Arc::new(Mutex::new(None));
+        let slot = Arc::clone(&error);
+        device.on_uncaptured_error(Arc::new(move |e: wgpu::Error| {
+            if let Ok(mut slot) = slot.lock() {
+                slot.get_or_insert_with(|| e.to_string().replace('\n', " "));
+            }
+        }));
         Ok(Gpu {
             device,
             queue,
             caps,
+            error,
         })
     }
 
@@ -100,11 +112,15 @@ impl Gpu {
         Ok(out)
     }
 
-    /// Blocks until the queue is idle.
+    /// Blocks until the queue is idle, then reports the first wgpu error since the last call.
     pub fn wait(&self) -> Result<(), BackendError> {
         self.device
             .poll(wgpu::PollType::wait_indefinitely())
-            .map(|_| ())
-            .map_err(|e| BackendError::Gpu(e.to_string()))
+            .map_err(|e| BackendError::Gpu(e.to_string()))?;
+        match self.error.lock().map(|mut e| e.take()) {
+            Ok(None) => Ok(()),
+            Ok(Some(e)) => Err(BackendError::Gpu(e)),
+            Err(_) => Err(BackendError::Gpu("a wgpu error handler panicked".into())),
+        }
     }
 }

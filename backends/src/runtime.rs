@@ -187,6 +187,7 @@ impl Runtime {
             usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
             mapped_at_creation: false,
         });
+        gpu.wait()?;
         Ok(Runtime {
             gpu,
             cfg,
