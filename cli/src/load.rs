@@ -20,16 +20,8 @@ pub struct Loaded {
 pub fn model_path(arg: Option<PathBuf>) -> Result<PathBuf> {
     match arg {
         Some(p) => Ok(p),
-        None => {
-            let p = wick_core::default_model::path();
-            anyhow::ensure!(
-                p.exists(),
-                "the default model is not installed at {} (install it with: {}), or pass -m FILE",
-                p.display(),
-                wick_core::default_model::INSTALL_HINT
-            );
-            Ok(p)
-        }
+        None => wick_core::default_model::installed()
+            .map_err(|e| anyhow::anyhow!("{e}, or pass -m FILE")),
     }
 }
 

@@ -13,14 +13,7 @@ use wick_core::gguf::{GgufError, GgufFile, Value};
 use wick_core::quant::GgmlType;
 
 fn model_path() -> PathBuf {
-    let path = wick_core::default_model::path();
-    assert!(
-        path.is_file(),
-        "the default model is missing at {}: install it with {}, or point WICK_MODEL at a copy",
-        path.display(),
-        wick_core::default_model::INSTALL_HINT
-    );
-    path
+    wick_core::default_model::installed().unwrap_or_else(|e| panic!("{e}"))
 }
 
 /// The real model, parsed once and shared by the tests of this binary.

@@ -42,14 +42,7 @@ struct SpecialCase {
 }
 
 fn model_path() -> PathBuf {
-    let path = wick_core::default_model::path();
-    assert!(
-        path.is_file(),
-        "the default model is missing at {}: install it with {}, or point WICK_MODEL at a copy",
-        path.display(),
-        wick_core::default_model::INSTALL_HINT
-    );
-    path
+    wick_core::default_model::installed().unwrap_or_else(|e| panic!("{e}"))
 }
 
 fn vocab_path(name: &str) -> PathBuf {

@@ -180,13 +180,7 @@ fn tiny_model(name: &str) -> PathBuf {
 
 #[test]
 fn default_model_matches_llama_cpp() {
-    let path = wick_core::default_model::path();
-    assert!(
-        path.exists(),
-        "the default model is missing at {}: {}",
-        path.display(),
-        wick_core::default_model::INSTALL_HINT
-    );
+    let path = wick_core::default_model::installed().unwrap_or_else(|e| panic!("{e}"));
     check("gemma-3-270m-q4_k_m", &path);
 }
 
