@@ -34,6 +34,9 @@ pub struct RunArgs {
     /// Sample among the most likely tokens whose probabilities add up to p (1: all).
     #[arg(long, default_value_t = 0.95)]
     top_p: f32,
+    /// Drop tokens less likely than this times the most likely one (0: none).
+    #[arg(long, default_value_t = 0.05)]
+    min_p: f32,
     /// Random seed for sampling (default: from the clock; printed on stderr).
     #[arg(long)]
     seed: Option<u64>,
@@ -55,6 +58,9 @@ pub fn run(args: RunArgs) -> Result<()> {
     }
     if !(0.0..=1.0).contains(&args.top_p) || args.top_p == 0.0 {
         bail!("--top-p must be in (0, 1], got {}", args.top_p);
+    }
+    if !(0.0..=1.0).contains(&args.min_p) {
+        bail!("--min-p must be in [0, 1], got {}", args.min_p);
     }
     let path = load::model_path(args.model)?;
     let cfg = RuntimeConfig {
@@ -92,7 +98,9 @@ pub fn run(args: RunArgs) -> Result<()> {
         temperature: args.temp,
         top_k: args.top_k,
         top_p: args.top_p,
+        min_p: args.min_p,
         seed,
+        ..Default::default()
     });
     eprintln!(
         "wick: {} ({}, {} layers) on {} ({}), seed {seed}",

@@ -87,7 +87,7 @@ pub fn generate<F: Forward>(
     let start = Instant::now();
     let mut pos = prompt.len() as u32;
     loop {
-        let token = sampler.sample(&logits);
+        let token = sampler.sample(&mut logits);
         if is_eog(token) {
             break;
         }

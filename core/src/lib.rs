@@ -8,4 +8,5 @@ pub mod gguf;
 pub mod graph;
 pub mod quant;
 pub mod sampling;
+pub mod scheduler;
 pub mod tokenizer;

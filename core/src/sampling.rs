@@ -1,10 +1,12 @@
-//! Choosing the next token from logits: greedy, or temperature with top-k and top-p filtering
-//! from a seeded generator so runs repeat.
+//! Choosing the next token from logits: logit biases and repetition penalties, then greedy, or
+//! temperature with top-k, top-p and min-p filtering from a seeded generator so runs repeat.
+
+use std::collections::HashMap;
 
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct SamplingParams {
     /// 0 picks the most likely token.
     pub temperature: f32,
@@ -12,16 +14,39 @@ pub struct SamplingParams {
     pub top_k: usize,
     /// Keep the smallest set of tokens whose probability reaches p (1: all).
     pub top_p: f32,
+    /// Drop tokens less likely than min_p times the most likely one (0: none).
+    pub min_p: f32,
     pub seed: u64,
+    /// Subtracted once from the logit of every token generated so far (OpenAI's meaning).
+    pub presence_penalty: f32,
+    /// Subtracted from a token's logit once per time it was generated so far.
+    pub frequency_penalty: f32,
+    /// Added to the logits of these tokens before anything else.
+    pub logit_bias: Vec<(u32, f32)>,
 }
 
 impl Default for SamplingParams {
+    /// llama.cpp's defaults.
     fn default() -> Self {
         SamplingParams {
-            temperature: 0.0,
+            temperature: 0.8,
             top_k: 40,
             top_p: 0.95,
+            min_p: 0.05,
             seed: 0,
+            presence_penalty: 0.0,
+            frequency_penalty: 0.0,
+            logit_bias: Vec::new(),
+        }
+    }
+}
+
+impl SamplingParams {
+    /// Always the most likely token.
+    pub fn greedy() -> Self {
+        SamplingParams {
+            temperature: 0.0,
+            ..Default::default()
         }
     }
 }
@@ -29,6 +54,8 @@ impl Default for SamplingParams {
 pub struct Sampler {
     params: SamplingParams,
     rng: StdRng,
+    /// How often each token was picked, for the penalties.
+    counts: HashMap<u32, u32>,
 }
 
 /// Index of the largest value; the first one on ties, as llama.cpp's greedy sampler.
@@ -45,13 +72,23 @@ pub fn argmax(logits: &[f32]) -> usize {
 impl Sampler {
     pub fn new(params: SamplingParams) -> Self {
         Sampler {
-            params,
             rng: StdRng::seed_from_u64(params.seed),
+            params,
+            counts: HashMap::new(),
         }
     }
 
-    pub fn sample(&mut self, logits: &[f32]) -> u32 {
-        let p = self.params;
+    /// Picks a token from `logits`, which the biases and penalties modify in place, and counts
+    /// it for the penalties of the following picks.
+    pub fn sample(&mut self, logits: &mut [f32]) -> u32 {
+        self.adjust(logits);
+        let token = self.pick(logits);
+        *self.counts.entry(token).or_default() += 1;
+        token
+    }
+
+    fn pick(&mut self, logits: &[f32]) -> u32 {
+        let p = &self.params;
         if p.temperature <= 0.0 || p.top_k == 1 {
             return argmax(logits) as u32;
         }
@@ -84,6 +121,9 @@ impl Sampler {
                 }
             }
         }
+        // Probabilities are sorted, so min-p keeps a prefix; the first token always stays.
+        let floor = p.min_p * probs[0];
+        keep = keep.min(probs.iter().take_while(|&&x| x >= floor).count().max(1));
         let total: f32 = probs[..keep].iter().sum();
         let mut r = self.rng.random::<f32>() * total;
         for (i, &x) in probs[..keep].iter().enumerate() {
@@ -94,6 +134,22 @@ impl Sampler {
         }
         cand[keep - 1].0 as u32
     }
+
+    fn adjust(&self, logits: &mut [f32]) {
+        let p = &self.params;
+        for &(t, bias) in &p.logit_bias {
+            if let Some(l) = logits.get_mut(t as usize) {
+                *l += bias;
+            }
+        }
+        if p.presence_penalty != 0.0 || p.frequency_penalty != 0.0 {
+            for (&t, &n) in &self.counts {
+                if let Some(l) = logits.get_mut(t as usize) {
+                    *l -= p.presence_penalty + p.frequency_penalty * n as f32;
+                }
+            }
+        }
+    }
 }
 
 #[cfg(test)]
@@ -102,8 +158,8 @@ mod tests {
 
     #[test]
     fn greedy_takes_the_first_maximum() {
-        let mut s = Sampler::new(SamplingParams::default());
-        assert_eq!(s.sample(&[0.1, 3.0, -1.0, 3.0]), 1);
+        let mut s = Sampler::new(SamplingParams::greedy());
+        assert_eq!(s.sample(&mut [0.1, 3.0, -1.0, 3.0]), 1);
     }
 
     #[test]
@@ -113,9 +169,10 @@ mod tests {
             top_k: 1,
             top_p: 1.0,
             seed: 3,
+            ..Default::default()
         });
         for _ in 0..20 {
-            assert_eq!(s.sample(&[0.0, 1.0, 0.5]), 1);
+            assert_eq!(s.sample(&mut [0.0, 1.0, 0.5]), 1);
         }
     }
 
@@ -126,11 +183,15 @@ mod tests {
             temperature: 1.0,
             top_k: 0,
             top_p: 1.0,
+            min_p: 0.0,
             seed: 7,
+            ..Default::default()
         };
         let draw = |n| {
-            let mut s = Sampler::new(params);
-            (0..n).map(|_| s.sample(&logits)).collect::<Vec<_>>()
+            let mut s = Sampler::new(params.clone());
+            (0..n)
+                .map(|_| s.sample(&mut logits.clone()))
+                .collect::<Vec<_>>()
         };
         let a = draw(4000);
         assert_eq!(a, draw(4000));
@@ -149,10 +210,51 @@ mod tests {
             temperature: 1.0,
             top_k: 0,
             top_p: 0.5,
+            min_p: 0.0,
             seed: 1,
+            ..Default::default()
         });
         for _ in 0..200 {
-            assert_eq!(s.sample(&logits), 0);
+            assert_eq!(s.sample(&mut logits.clone()), 0);
         }
+    }
+
+    #[test]
+    fn min_p_drops_tokens_far_below_the_best() {
+        // Probabilities 0.5, 0.45, 0.05: min_p 0.2 keeps the first two.
+        let logits = [0.5f32.ln(), 0.45f32.ln(), 0.05f32.ln()];
+        let mut s = Sampler::new(SamplingParams {
+            temperature: 1.0,
+            top_k: 0,
+            top_p: 1.0,
+            min_p: 0.2,
+            seed: 5,
+            ..Default::default()
+        });
+        let draws: Vec<u32> = (0..2000).map(|_| s.sample(&mut logits.clone())).collect();
+        assert!(!draws.contains(&2));
+        assert!(draws.contains(&0) && draws.contains(&1));
+    }
+
+    #[test]
+    fn logit_bias_and_penalties_move_greedy_choices() {
+        let mut s = Sampler::new(SamplingParams {
+            logit_bias: vec![(0, -100.0), (7, 3.0)],
+            ..SamplingParams::greedy()
+        });
+        assert_eq!(s.sample(&mut [5.0, 4.0, 1.0]), 1, "bias bans token 0");
+        assert_eq!(s.sample(&mut [5.0, 4.0, 1.0, 0.0, 0.0, 0.0, 0.0, 3.0]), 7);
+
+        let mut s = Sampler::new(SamplingParams {
+            frequency_penalty: 1.0,
+            presence_penalty: 0.5,
+            ..SamplingParams::greedy()
+        });
+        let logits = [3.0f32, 1.0, 0.0];
+        assert_eq!(s.sample(&mut logits.clone()), 0);
+        // 3 - 0.5 - 1 = 1.5 still leads.
+        assert_eq!(s.sample(&mut logits.clone()), 0);
+        // 3 - 0.5 - 2 = 0.5 < 1.
+        assert_eq!(s.sample(&mut logits.clone()), 1);
     }
 }

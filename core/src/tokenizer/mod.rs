@@ -170,7 +170,7 @@ impl Tokenizer {
     }
 
     /// A decoder that turns ids into text one at a time, for printing generated text.
-    pub fn stream_decoder(&self) -> StreamDecoder<'_> {
+    pub fn stream_decoder(&self) -> StreamDecoder<&Tokenizer> {
         StreamDecoder::new(self)
     }
 

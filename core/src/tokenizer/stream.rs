@@ -1,5 +1,7 @@
 //! Decoding generated tokens one at a time.
 
+use std::ops::Deref;
+
 use super::Tokenizer;
 
 /// Turns token ids into text as they are generated, returning only text that is complete.
@@ -9,13 +11,16 @@ use super::Tokenizer;
 /// trailing incomplete UTF-8 sequence until the bytes that complete it arrive, so everything
 /// [`push`](Self::push) returns followed by [`flush`](Self::flush) equals
 /// [`Tokenizer::decode`] of the same ids.
-pub struct StreamDecoder<'t> {
-    tokenizer: &'t Tokenizer,
+///
+/// `T` is how the tokenizer is held: a reference, or an `Arc` where the decoder must own it (a
+/// server response that outlives its handler).
+pub struct StreamDecoder<T: Deref<Target = Tokenizer>> {
+    tokenizer: T,
     pending: Vec<u8>,
 }
 
-impl<'t> StreamDecoder<'t> {
-    pub fn new(tokenizer: &'t Tokenizer) -> Self {
+impl<T: Deref<Target = Tokenizer>> StreamDecoder<T> {
+    pub fn new(tokenizer: T) -> Self {
         StreamDecoder {
             tokenizer,
             pending: Vec::new(),

@@ -1,0 +1,561 @@
+//! Continuous batching over KV-cache slots: every step decodes one token for each generating
+//! request and fills the rest of the batch with prompt tokens, so a new request joins without
+//! waiting for others to finish. A slot keeps the tokens of its cache after its request ends; a
+//! later request that starts with them reuses them and only processes the rest.
+
+use std::collections::VecDeque;
+use std::sync::mpsc::{Receiver, RecvTimeoutError};
+use std::time::Duration;
+
+use crate::generate::{BatchRow, Forward};
+use crate::sampling::{Sampler, SamplingParams};
+
+/// Where a request's events go. Implemented by the server over a channel to the HTTP response.
+pub trait Sink: Send {
+    /// Delivers an event; false when the receiver is gone, which ends the request.
+    fn send(&mut self, event: Event) -> bool;
+    /// Whether the receiver is gone (the client disconnected).
+    fn is_closed(&self) -> bool;
+}
+
+pub struct Request {
+    /// Prompt tokens; not empty.
+    pub prompt: Vec<u32>,
+    /// Most tokens to generate.
+    pub max_tokens: usize,
+    pub sampling: SamplingParams,
+    pub sink: Box<dyn Sink>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Event {
+    /// The request has a slot: `cached` of its prompt tokens were already in the slot's cache.
+    Started {
+        cached: usize,
+    },
+    Token(u32),
+    Finished(Finish),
+    /// The request could not run; nothing more follows.
+    Failed(String),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Finish {
+    /// The model ended its turn (an end-of-generation token, not sent as a token).
+    Stop,
+    /// `max_tokens` generated, or the context is full.
+    Length,
+}
+
+/// Runs requests on `model` in `slots` sequences of `ctx` positions each.
+pub struct Scheduler<F: Forward> {
+    model: F,
+    ctx: usize,
+    slots: Vec<Slot>,
+    queue: VecDeque<Request>,
+    is_eog: Box<dyn Fn(u32) -> bool + Send>,
+    /// Counts admissions, to find the least recently used free slot.
+    clock: u64,
+}
+
+#[derive(Default)]
+struct Slot {
+    /// Tokens whose keys and values are in this slot's cache, from position 0.
+    cached: Vec<u32>,
+    last_used: u64,
+    active: Option<Active>,
+}
+
+struct Active {
+    prompt: Vec<u32>,
+    max_tokens: usize,
+    sampler: Sampler,
+    sink: Box<dyn Sink>,
+    generated: usize,
+    /// The sampled token not yet in the cache, once the prompt is done.
+    next: Option<u32>,
+}
+
+impl<F: Forward> Scheduler<F>
+where
+    F::Error: std::fmt::Display,
+{
+    pub fn new(
+        model: F,
+        slots: usize,
+        ctx: usize,
+        is_eog: impl Fn(u32) -> bool + Send + 'static,
+    ) -> Self {
+        Scheduler {
+            model,
+            ctx,
+            slots: (0..slots).map(|_| Slot::default()).collect(),
+            queue: VecDeque::new(),
+            is_eog: Box::new(is_eog),
+            clock: 0,
+        }
+    }
+
+    /// Serves requests from `requests` until the channel closes and all work is done.
+    pub fn run(mut self, requests: Receiver<Request>) {
+        let mut open = true;
+        while open || self.busy() {
+            if !self.busy() {
+                match requests.recv() {
+                    Ok(r) => self.submit(r),
+                    Err(_) => open = false,
+                }
+            }
+            loop {
+                match requests.recv_timeout(Duration::ZERO) {
+                    Ok(r) => self.submit(r),
+                    Err(RecvTimeoutError::Timeout) => break,
+                    Err(RecvTimeoutError::Disconnected) => {
+                        open = false;
+                        break;
+                    }
+                }
+            }
+            self.step();
+        }
+    }
+
+    /// Queues a request; it starts at the next step with a free slot.
+    pub fn submit(&mut self, request: Request) {
+        self.queue.push_back(request);
+    }
+
+    /// Whether any request is queued or running.
+    pub fn busy(&self) -> bool {
+        !self.queue.is_empty() || self.slots.iter().any(|s| s.active.is_some())
+    }
+
+    /// The tokens in each slot's cache.
+    pub fn cached(&self) -> Vec<&[u32]> {
+        self.slots.iter().map(|s| s.cached.as_slice()).collect()
+    }
+
+    /// Admits queued requests, drops those whose clients left, and runs one batch.
+    pub fn step(&mut self) {
+        self.queue.retain(|r| !r.sink.is_closed());
+        for slot in &mut self.slots {
+            if slot.active.as_ref().is_some_and(|a| a.sink.is_closed()) {
+                slot.active = None;
+            }
+        }
+        self.admit();
+        let (rows, outputs, owners) = self.batch();
+        if rows.is_empty() {
+            return;
+        }
+        match self.model.forward(&rows, &outputs) {
+            Ok(logits) => self.advance(&rows, &owners, logits),
+            Err(e) => self.fail(&e.to_string()),
+        }
+    }
+
+    fn admit(&mut self) {
+        while let Some(mut req) = self.queue.pop_front() {
+            if req.prompt.is_empty() || req.prompt.len() >= self.ctx {
+                req.sink.send(Event::Failed(format!(
+                    "the prompt has {} tokens; it must have 1 to {}",
+                    req.prompt.len(),
+                    self.ctx - 1
+                )));
+                continue;
+            }
+            // The free slot sharing the longest prefix; among equals the least recently used,
+            // so other cached prefixes live longer.
+            let best = self
+                .slots
+                .iter()
+                .enumerate()
+                .filter(|(_, s)| s.active.is_none())
+                .max_by_key(|(_, s)| {
+                    (
+                        common_prefix(&s.cached, &req.prompt),
+                        u64::MAX - s.last_used,
+                    )
+                })
+                .map(|(i, _)| i);
+            let Some(i) = best else {
+                self.queue.push_front(req);
+                return;
+            };
+            // At least one prompt token runs, for the logits of the first generated token.
+            let reuse = common_prefix(&self.slots[i].cached, &req.prompt).min(req.prompt.len() - 1);
+            self.clock += 1;
+            let slot = &mut self.slots[i];
+            slot.cached.truncate(reuse);
+            slot.last_used = self.clock;
+            if req.sink.send(Event::Started { cached: reuse }) {
+                slot.active = Some(Active {
+                    sampler: Sampler::new(req.sampling),
+                    prompt: req.prompt,
+                    max_tokens: req.max_tokens,
+                    sink: req.sink,
+                    generated: 0,
+                    next: None,
+                });
+            }
+        }
+    }
+
+    /// One row per generating slot, then prompt tokens up to the batch size. Returns the rows,
+    /// the rows whose logits are wanted and the slot of each wanted row.
+    fn batch(&self) -> (Vec<BatchRow>, Vec<usize>, Vec<usize>) {
+        let mut rows = Vec::new();
+        let mut outputs = Vec::new();
+        let mut owners = Vec::new();
+        for (i, slot) in self.slots.iter().enumerate() {
+            if let Some(token) = slot.active.as_ref().and_then(|a| a.next) {
+                outputs.push(rows.len());
+                owners.push(i);
+                rows.push(BatchRow {
+                    token,
+                    pos: slot.cached.len() as u32,
+                    seq: i as u32,
+                });
+            }
+        }
+        for (i, slot) in self.slots.iter().enumerate() {
+            let Some(a) = slot.active.as_ref().filter(|a| a.next.is_none()) else {
+                continue;
+            };
+            let room = self.model.max_batch() - rows.len();
+            if room == 0 {
+                break;
+            }
+            let start = slot.cached.len();
+            let end = a.prompt.len().min(start + room);
+            for (pos, &token) in a.prompt.iter().enumerate().take(end).skip(start) {
+                rows.push(BatchRow {
+                    token,
+                    pos: pos as u32,
+                    seq: i as u32,
+                });
+            }
+            if end == a.prompt.len() {
+                outputs.push(rows.len() - 1);
+                owners.push(i);
+            }
+        }
+        (rows, outputs, owners)
+    }
+
+    fn advance(&mut self, rows: &[BatchRow], owners: &[usize], mut logits: Vec<f32>) {
+        for r in rows {
+            self.slots[r.seq as usize].cached.push(r.token);
+        }
+        if owners.is_empty() {
+            return;
+        }
+        let n_vocab = logits.len() / owners.len();
+        for (&i, logits) in owners.iter().zip(logits.chunks_mut(n_vocab)) {
+            let slot = &mut self.slots[i];
+            let a = slot
+                .active
+                .as_mut()
+                .expect("an output row belongs to an active slot");
+            let token = a.sampler.sample(logits);
+            let finish = if (self.is_eog)(token) {
+                Some(Finish::Stop)
+            } else if !a.sink.send(Event::Token(token)) {
+                slot.active = None;
+                continue;
+            } else {
+                a.generated += 1;
+                a.next = Some(token);
+                // The token just sent goes into the cache at the next step, at this position.
+                let full = slot.cached.len() >= self.ctx;
+                (a.generated >= a.max_tokens || full).then_some(Finish::Length)
+            };
+            if let Some(f) = finish {
+                a.sink.send(Event::Finished(f));
+                slot.active = None;
+            }
+        }
+    }
+
+    /// A failed step leaves the caches in an unknown state: every running request fails and
+    /// every cache is forgotten.
+    fn fail(&mut self, message: &str) {
+        for slot in &mut self.slots {
+            if let Some(mut a) = slot.active.take() {
+                a.sink.send(Event::Failed(message.to_string()));
+            }
+            slot.cached.clear();
+        }
+    }
+}
+
+fn common_prefix(a: &[u32], b: &[u32]) -> usize {
+    a.iter().zip(b).take_while(|(x, y)| x == y).count()
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Arc, Mutex};
+
+    use super::*;
+
+    const VOCAB: usize = 16;
+    const EOG: u32 = 15;
+
+    /// A stand-in model with a real KV cache's semantics: a row stores its token at its position
+    /// and its logits depend on every token of its sequence up to that position. Reading a
+    /// position nobody wrote panics, so a wrong prefix reuse shows.
+    struct Mock {
+        kv: Vec<Vec<Option<u32>>>,
+        max_batch: usize,
+        rows_run: usize,
+        fail: bool,
+    }
+
+    impl Mock {
+        fn new(seqs: usize, ctx: usize, max_batch: usize) -> Self {
+            Mock {
+                kv: vec![vec![None; ctx]; seqs],
+                max_batch,
+                rows_run: 0,
+                fail: false,
+            }
+        }
+    }
+
+    impl Forward for Mock {
+        type Error = String;
+
+        fn forward(&mut self, rows: &[BatchRow], outputs: &[usize]) -> Result<Vec<f32>, String> {
+            if self.fail {
+                return Err("device lost".into());
+            }
+            assert!(rows.len() <= self.max_batch);
+            self.rows_run += rows.len();
+            for r in rows {
+                self.kv[r.seq as usize][r.pos as usize] = Some(r.token);
+            }
+            let mut logits = Vec::new();
+            for &o in outputs {
+                let r = rows[o];
+                let mut h: u64 = 1469598103934665603;
+                for p in 0..=r.pos as usize {
+                    let t = self.kv[r.seq as usize][p].expect("read an unwritten cache position");
+                    h = (h ^ u64::from(t)).wrapping_mul(1099511628211);
+                }
+                // EOG is held back a little, so generations have some length.
+                logits.extend((0..VOCAB as u64).map(|v| {
+                    let x =
+                        (h ^ v.wrapping_mul(0x9e3779b97f4a7c15)).wrapping_mul(0xff51afd7ed558ccd);
+                    let bias = if v == u64::from(EOG) { -0.3 } else { 0.0 };
+                    (x >> 40) as f32 / (1u64 << 24) as f32 + bias
+                }));
+            }
+            Ok(logits)
+        }
+
+        fn max_batch(&self) -> usize {
+            self.max_batch
+        }
+    }
+
+    #[derive(Clone, Default)]
+    struct Recorder {
+        events: Arc<Mutex<Vec<Event>>>,
+        /// Closes after this many tokens, like a client that disconnects.
+        close_after: Option<usize>,
+    }
+
+    impl Recorder {
+        fn tokens(&self) -> Vec<u32> {
+            let events = self.events.lock().unwrap();
+            events
+                .iter()
+                .filter_map(|e| match e {
+                    Event::Token(t) => Some(*t),
+                    _ => None,
+                })
+                .collect()
+        }
+
+        fn last(&self) -> Event {
+            self.events
+                .lock()
+                .unwrap()
+                .last()
+                .cloned()
+                .expect("an event")
+        }
+
+        fn cached(&self) -> usize {
+            match self.events.lock().unwrap().first() {
+                Some(Event::Started { cached }) => *cached,
+                e => panic!("first event {e:?}"),
+            }
+        }
+    }
+
+    impl Sink for Recorder {
+        fn send(&mut self, event: Event) -> bool {
+            self.events.lock().unwrap().push(event);
+            !self.is_closed()
+        }
+
+        fn is_closed(&self) -> bool {
+            self.close_after.is_some_and(|n| self.tokens().len() >= n)
+        }
+    }
+
+    fn request(prompt: Vec<u32>, max_tokens: usize) -> (Request, Recorder) {
+        let rec = Recorder::default();
+        let req = Request {
+            prompt,
+            max_tokens,
+            sampling: SamplingParams::greedy(),
+            sink: Box::new(rec.clone()),
+        };
+        (req, rec)
+    }
+
+    fn scheduler(slots: usize, ctx: usize, max_batch: usize) -> Scheduler<Mock> {
+        Scheduler::new(Mock::new(slots, ctx, max_batch), slots, ctx, |t| t == EOG)
+    }
+
+    fn drain(s: &mut Scheduler<Mock>) {
+        for _ in 0..10_000 {
+            if !s.busy() {
+                return;
+            }
+            s.step();
+        }
+        panic!("the scheduler did not finish");
+    }
+
+    fn prompt(seed: u32, len: usize) -> Vec<u32> {
+        (0..len as u32).map(|i| (seed * 7 + i * 3) % 14).collect()
+    }
+
+    #[test]
+    fn batched_requests_generate_what_each_generates_alone() {
+        let prompts: Vec<Vec<u32>> = (0..5).map(|i| prompt(i, 5 + 9 * i as usize)).collect();
+        let alone: Vec<Vec<u32>> = prompts
+            .iter()
+            .map(|p| {
+                let mut s = scheduler(1, 128, 8);
+                let (req, rec) = request(p.clone(), 20);
+                s.submit(req);
+                drain(&mut s);
+                rec.tokens()
+            })
+            .collect();
+        assert!(alone.iter().any(|t| t.len() > 3));
+        // Four slots for five requests and a batch smaller than the longest prompt: prompts are
+        // split over steps that also decode, and the fifth request waits for a slot.
+        let mut s = scheduler(4, 128, 8);
+        let recs: Vec<Recorder> = prompts
+            .iter()
+            .map(|p| {
+                let (req, rec) = request(p.clone(), 20);
+                s.submit(req);
+                rec
+            })
+            .collect();
+        drain(&mut s);
+        for (rec, want) in recs.iter().zip(&alone) {
+            assert_eq!(&rec.tokens(), want);
+            assert!(matches!(rec.last(), Event::Finished(_)));
+        }
+    }
+
+    #[test]
+    fn a_shared_prefix_is_processed_once() {
+        let mut s = scheduler(2, 256, 16);
+        let system = prompt(3, 100);
+        let (req, first) = request(system.clone(), 4);
+        s.submit(req);
+        drain(&mut s);
+        assert_eq!(first.cached(), 0);
+        assert!(first.tokens().len() > 1);
+        assert_eq!(s.model.rows_run, 100 + first.tokens().len() - 1);
+
+        // The same prompt again: only its last token runs.
+        let before = s.model.rows_run;
+        let (req, again) = request(system.clone(), 4);
+        s.submit(req);
+        drain(&mut s);
+        assert_eq!(again.cached(), 99);
+        assert_eq!(again.tokens(), first.tokens());
+        assert_eq!(s.model.rows_run - before, 1 + again.tokens().len() - 1);
+
+        // The conversation goes on: the previous answer plus a new turn.
+        let mut next = system.clone();
+        next.extend(again.tokens());
+        next.extend([1, 2, 3]);
+        let before = s.model.rows_run;
+        let (req, turn) = request(next.clone(), 4);
+        s.submit(req);
+        drain(&mut s);
+        let reused = 100 + again.tokens().len() - 1;
+        assert_eq!(turn.cached(), reused);
+        assert_eq!(
+            s.model.rows_run - before,
+            next.len() - reused + turn.tokens().len() - 1
+        );
+
+        // And it matches a cold run of the same prompt.
+        let mut cold = scheduler(1, 256, 16);
+        let (req, fresh) = request(next, 4);
+        cold.submit(req);
+        drain(&mut cold);
+        assert_eq!(fresh.tokens(), turn.tokens());
+    }
+
+    #[test]
+    fn a_closed_client_frees_its_slot_for_the_queue() {
+        let mut s = scheduler(1, 128, 8);
+        let (mut req, gone) = request(prompt(1, 6), 50);
+        let gone = Recorder {
+            close_after: Some(2),
+            ..gone
+        };
+        req.sink = Box::new(gone.clone());
+        s.submit(req);
+        let (req, waiting) = request(prompt(2, 6), 3);
+        s.submit(req);
+        drain(&mut s);
+        assert_eq!(gone.tokens().len(), 2);
+        assert!(!matches!(gone.last(), Event::Finished(_)));
+        assert_eq!(waiting.tokens().len(), 3);
+        assert_eq!(waiting.last(), Event::Finished(Finish::Length));
+    }
+
+    #[test]
+    fn generation_stops_at_the_end_of_the_context() {
+        let mut s = scheduler(1, 12, 8);
+        let (req, rec) = request(prompt(4, 10), 100);
+        s.submit(req);
+        drain(&mut s);
+        // Positions 10 and 11 take the first two generated tokens; the third has no room.
+        assert_eq!(rec.tokens().len(), 3);
+        assert_eq!(rec.last(), Event::Finished(Finish::Length));
+    }
+
+    #[test]
+    fn bad_prompts_and_failed_steps_are_reported() {
+        let mut s = scheduler(1, 12, 8);
+        let (req, long) = request(prompt(4, 12), 1);
+        s.submit(req);
+        let (req, empty) = request(Vec::new(), 1);
+        s.submit(req);
+        drain(&mut s);
+        assert!(matches!(long.last(), Event::Failed(m) if m.contains("12 tokens")));
+        assert!(matches!(empty.last(), Event::Failed(_)));
+
+        s.model.fail = true;
+        let (req, rec) = request(prompt(4, 5), 4);
+        s.submit(req);
+        drain(&mut s);
+        assert_eq!(rec.last(), Event::Failed("device lost".into()));
+        assert!(s.cached().iter().all(|c| c.is_empty()));
+    }
+}
