@@ -11,6 +11,7 @@ use wick_core::gguf::GgufFile;
 use wick_core::tokenizer::Tokenizer;
 
 pub struct Loaded {
+    pub file: GgufFile,
     pub runtime: Runtime,
     pub tokenizer: Option<Tokenizer>,
     pub hparams: HParams,
@@ -52,6 +53,7 @@ pub fn load(path: &Path, cfg: RuntimeConfig) -> Result<Loaded> {
     .with_context(|| path.display().to_string())?;
     bar.finish_and_clear();
     Ok(Loaded {
+        file,
         runtime,
         tokenizer,
         hparams: model.hparams,
