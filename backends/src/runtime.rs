@@ -211,6 +211,60 @@ impl Runtime {
         self.n_vocab
     }
 
+    /// Bytes of every buffer the runtime allocated on the GPU: its peak use, since buffers are
+    /// made once at load (plans add only bind groups).
+    pub fn allocated_bytes(&self) -> u64 {
+        let weights = self.weights.iter().flat_map(|w| &w.parts);
+        weights.map(|p| p.buffer.size()).sum::<u64>()
+            + self.activations.iter().map(wgpu::Buffer::size).sum::<u64>()
+            + self
+                .kv
+                .iter()
+                .map(|(k, v)| k.size() + v.size())
+                .sum::<u64>()
+            + self.step.size()
+            + self.attn_partials.size()
+            + self.staging.size()
+    }
+
+    /// Bytes a decode step of one token reads from memory at `depth` cached positions: every
+    /// weight but the embedding table (one row of it), and the keys and values of each layer
+    /// (f16), all layers over the whole depth.
+    pub fn decode_bytes(&self, depth: u64) -> u64 {
+        let mut used = vec![false; self.weights.len()];
+        let mut bytes = 0;
+        for op in &self.graph.ops {
+            let w = match *op {
+                Op::MatMul { w, .. } => w,
+                Op::RmsNorm { weight, .. } => weight,
+                Op::AddBias { bias, .. } => bias,
+                Op::Embed { table, .. } => {
+                    let t = &self.weights[table];
+                    bytes += t
+                        .parts
+                        .first()
+                        .map_or(0, |p| p.buffer.size() / p.rows.max(1));
+                    continue;
+                }
+                _ => continue,
+            };
+            if !std::mem::replace(&mut used[w], true) {
+                bytes += self.weights[w]
+                    .parts
+                    .iter()
+                    .map(|p| p.buffer.size())
+                    .sum::<u64>();
+            }
+        }
+        let kv_per_position: u64 = self
+            .graph
+            .kv
+            .iter()
+            .map(|s| 2 * u64::from(s.n_kv_heads) * u64::from(s.head_dim) * 2)
+            .sum();
+        bytes + kv_per_position * depth
+    }
+
     /// Times every dispatch of the following steps on the GPU (each step then waits for the GPU).
     pub fn enable_profiling(&mut self) -> Result<(), BackendError> {
         self.profiler = Some(Profiler::new(&self.gpu)?);

@@ -1,5 +1,6 @@
 //! The `wick` command.
 
+mod bench;
 mod info;
 mod load;
 mod run;
@@ -28,6 +29,9 @@ enum Command {
     /// Serve a model over an OpenAI-compatible HTTP API (/v1/chat/completions, /v1/completions,
     /// /v1/models, /health).
     Serve(serve::ServeArgs),
+    /// Measure prompt processing and generation speed at several depths (llama-bench's pp and
+    /// tg), with time to first token, context scaling, bandwidth use and GPU memory.
+    Bench(bench::BenchArgs),
     /// Print a GGUF file's architecture, hyperparameters, tensor types and size.
     Info(info::InfoArgs),
 }
@@ -37,6 +41,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Run(args) => run::run(args),
         Command::Info(args) => info::info(args),
+        Command::Bench(args) => bench::bench(args),
         Command::Serve(args) => {
             // wgpu's adapter probing logs errors for backends that are absent (EGL on a
             // headless Linux): keep its crates to warnings and up unless RUST_LOG asks.

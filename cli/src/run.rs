@@ -166,7 +166,7 @@ pub fn run(args: RunArgs) -> Result<()> {
     Ok(())
 }
 
-fn print_profile(rows: &[wick_backends::KernelTime]) {
+pub(crate) fn print_profile(rows: &[wick_backends::KernelTime]) {
     let total: f64 = rows.iter().map(|r| r.total_ms).sum();
     eprintln!(
         "{:<28} {:>10} {:>10} {:>8} {:>14}",

@@ -1,0 +1,54 @@
+//! `wick bench` on a tiny file without a vocabulary: its JSON report holds every measure.
+
+use std::path::Path;
+use std::process::Command;
+
+#[test]
+fn bench_reports_every_measure_as_json() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
+    let model = root.join("target/tiny-models/tiny-llama.gguf");
+    assert!(
+        model.exists(),
+        "{} is missing: run scripts/test.sh",
+        model.display()
+    );
+    let out = Command::new(env!("CARGO_BIN_EXE_wick"))
+        .args(["bench", "-m"])
+        .arg(&model)
+        .args(["-p", "24", "-n", "4", "-d", "0,40", "-r", "2", "-b", "16"])
+        .args(["--bandwidth", "100", "-o", "json"])
+        .env("XDG_RUNTIME_DIR", std::env::temp_dir())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let results = report["results"].as_array().unwrap();
+    let tests: Vec<(&str, u64)> = results
+        .iter()
+        .map(|r| (r["test"].as_str().unwrap(), r["depth"].as_u64().unwrap()))
+        .collect();
+    assert_eq!(tests, [("pp24", 0), ("tg4", 0), ("pp24", 40), ("tg4", 40)]);
+    for r in results {
+        let samples = r["samples"].as_array().unwrap();
+        assert_eq!(samples.len(), 2);
+        assert!(samples.iter().all(|s| s.as_f64().unwrap() > 0.0));
+        let tps = r["tokens_per_second"].as_f64().unwrap();
+        assert!(r["min"].as_f64().unwrap() <= tps && tps <= r["max"].as_f64().unwrap());
+        if r["test"] == "pp24" {
+            // The prompt took TTFT ms: 24 tokens at the measured rate.
+            let ttft = r["ttft_ms"].as_f64().unwrap();
+            assert!((ttft * tps / 1e3 - 24.0).abs() < 24.0 * 0.5, "{r}");
+        } else {
+            // More cached positions to read at the deeper test.
+            assert!(r["decode_bytes_per_token"].as_u64().unwrap() > 0);
+            assert!(r["bue"].as_f64().unwrap() > 0.0);
+        }
+    }
+    let bytes = |i: usize| results[i]["decode_bytes_per_token"].as_u64().unwrap();
+    assert!(bytes(3) > bytes(1));
+    assert!(report["csr"].as_f64().unwrap() > 0.0);
+    assert!(report["dispatches_per_token"].as_u64().unwrap() > 10);
+    assert!(report["gpu_bytes_allocated"].as_u64().unwrap() > 1 << 20);
+    assert!(report["cpu_us_per_token"].as_f64().unwrap() > 0.0);
+}
