@@ -42,6 +42,8 @@ struct Dispatch {
     groups: (u32, u32),
     /// The kernel variant, for profiles.
     label: String,
+    /// Weight bytes the dispatch reads (matrix products), for bandwidth in profiles.
+    weight_bytes: u64,
 }
 
 pub struct Plan {
@@ -329,6 +331,10 @@ impl Plan {
                         bind_group,
                         groups: p.groups,
                         label: Variant::new(p.family, gpu.caps.subgroups, gpu.caps.f16).to_string(),
+                        weight_bytes: match p.family {
+                            Family::Matvec(_) | Family::Matmul(_) => p.buffers[0].size(),
+                            _ => 0,
+                        },
                     }
                 })
                 .collect();
@@ -338,7 +344,6 @@ impl Plan {
         }
     }
 
-    /// Records every dispatch in one compute pass.
     /// Records every dispatch in one compute pass; with `timestamps`, writes a GPU timestamp
     /// before and after dispatch i at queries 2i and 2i + 1.
     pub fn encode(&self, encoder: &mut wgpu::CommandEncoder, timestamps: Option<&wgpu::QuerySet>) {
@@ -360,8 +365,11 @@ impl Plan {
     }
 
     /// The kernel variant of each dispatch, in order.
-    pub fn labels(&self) -> impl Iterator<Item = &str> {
-        self.dispatches.iter().map(|d| d.label.as_str())
+    /// Each dispatch's kernel variant and the weight bytes it reads.
+    pub fn labels(&self) -> impl Iterator<Item = (&str, u64)> {
+        self.dispatches
+            .iter()
+            .map(|d| (d.label.as_str(), d.weight_bytes))
     }
 
     pub fn len(&self) -> usize {

@@ -13,8 +13,8 @@ pub struct Profiler {
     resolve: wgpu::Buffer,
     readback: wgpu::Buffer,
     period_ns: f64,
-    /// Per kernel variant: dispatches and total nanoseconds.
-    totals: HashMap<String, (u64, f64)>,
+    /// Per kernel variant: dispatches, total nanoseconds and weight bytes read.
+    totals: HashMap<String, (u64, f64, u64)>,
 }
 
 /// One row of a profile: a kernel variant, its dispatches and their total GPU time.
@@ -23,6 +23,15 @@ pub struct KernelTime {
     pub kernel: String,
     pub dispatches: u64,
     pub total_ms: f64,
+    /// Weight bytes the dispatches read (0 for kernels without a weight matrix).
+    pub weight_bytes: u64,
+}
+
+impl KernelTime {
+    /// Weight bytes read per second of GPU time, in GB/s.
+    pub fn weight_gbps(&self) -> Option<f64> {
+        (self.weight_bytes > 0).then(|| self.weight_bytes as f64 / (self.total_ms * 1e6))
+    }
 }
 
 impl Profiler {
@@ -76,11 +85,12 @@ impl Profiler {
     /// Adds the step's times to the totals, once the GPU has run it.
     pub fn collect(&mut self, gpu: &Gpu, plan: &Plan) -> Result<(), BackendError> {
         let stamps: Vec<u64> = gpu.read(&self.readback, 2 * plan.len() as u64 * 8)?;
-        for (i, label) in plan.labels().enumerate() {
+        for (i, (label, bytes)) in plan.labels().enumerate() {
             let ns = stamps[2 * i + 1].saturating_sub(stamps[2 * i]) as f64 * self.period_ns;
             let e = self.totals.entry(label.to_string()).or_default();
             e.0 += 1;
             e.1 += ns;
+            e.2 += bytes;
         }
         Ok(())
     }
@@ -90,10 +100,11 @@ impl Profiler {
         let mut rows: Vec<KernelTime> = self
             .totals
             .drain()
-            .map(|(kernel, (dispatches, ns))| KernelTime {
+            .map(|(kernel, (dispatches, ns, weight_bytes))| KernelTime {
                 kernel,
                 dispatches,
                 total_ms: ns / 1e6,
+                weight_bytes,
             })
             .collect();
         rows.sort_by(|a, b| b.total_ms.total_cmp(&a.total_ms));

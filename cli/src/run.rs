@@ -169,17 +169,18 @@ pub fn run(args: RunArgs) -> Result<()> {
 pub(crate) fn print_profile(rows: &[wick_backends::KernelTime]) {
     let total: f64 = rows.iter().map(|r| r.total_ms).sum();
     eprintln!(
-        "{:<28} {:>10} {:>10} {:>8} {:>14}",
-        "kernel", "dispatches", "total ms", "share", "us / dispatch"
+        "{:<28} {:>10} {:>10} {:>8} {:>14} {:>12}",
+        "kernel", "dispatches", "total ms", "share", "us / dispatch", "weight GB/s"
     );
     for r in rows {
         eprintln!(
-            "{:<28} {:>10} {:>10.2} {:>7.1}% {:>14.1}",
+            "{:<28} {:>10} {:>10.2} {:>7.1}% {:>14.1} {:>12}",
             r.kernel,
             r.dispatches,
             r.total_ms,
             100.0 * r.total_ms / total.max(1e-9),
-            1e3 * r.total_ms / r.dispatches.max(1) as f64
+            1e3 * r.total_ms / r.dispatches.max(1) as f64,
+            r.weight_gbps().map_or(String::new(), |g| format!("{g:.0}")),
         );
     }
     eprintln!(
