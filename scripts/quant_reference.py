@@ -15,7 +15,9 @@ The output is deterministic (fixed seed); core/tests/quant_reference.rs reads it
                                                     (m = mbytes = 0 where gguf has no quantizer)
 
 Raw blocks are random bytes except their f16 scale fields, which are set to finite values of
-sensible magnitude (plus a zero and a subnormal) so the expected values are finite.
+sensible magnitude (plus a zero and a subnormal) so the expected values are finite. MXFP4's
+E8M0 exponent byte likewise gets exponents near 1 plus its extremes: 0 and 1 (subnormal scales),
+2 (the smallest normal one) and 252 (the largest whose codes all stay finite).
 """
 
 from __future__ import annotations
@@ -39,15 +41,24 @@ SCALE_FIELDS: dict[T, tuple[list[int], list[int]]] = {
     T.Q4_K: ([0], [2]),
     T.Q5_K: ([0], [2]),
     T.Q6_K: ([208], []),
+    T.Q2_K: ([80], [82]),
+    T.Q3_K: ([108], []),
+    T.IQ4_NL: ([0], []),
+    T.IQ4_XS: ([0], []),
+    T.MXFP4: ([], []),
 }
 
+# Byte offsets of E8M0 exponent fields.
+E8M0_FIELDS: dict[T, list[int]] = {T.MXFP4: [0]}
+
 # Types gguf can quantize; wick's quantizer must reproduce its bytes.
-QUANTIZABLE = {T.F32, T.F16, T.BF16, T.Q4_0, T.Q4_1, T.Q5_0, T.Q5_1, T.Q8_0}
+QUANTIZABLE = {T.F32, T.F16, T.BF16, T.Q4_0, T.Q4_1, T.Q5_0, T.Q5_1, T.Q8_0, T.MXFP4}
 
 NAMES = {
     T.F32: "f32", T.F16: "f16", T.BF16: "bf16",
     T.Q4_0: "q4_0", T.Q4_1: "q4_1", T.Q5_0: "q5_0", T.Q5_1: "q5_1", T.Q8_0: "q8_0",
-    T.Q4_K: "q4_K", T.Q5_K: "q5_K", T.Q6_K: "q6_K",
+    T.Q4_K: "q4_K", T.Q5_K: "q5_K", T.Q6_K: "q6_K", T.Q2_K: "q2_K", T.Q3_K: "q3_K",
+    T.IQ4_NL: "iq4_nl", T.IQ4_XS: "iq4_xs", T.MXFP4: "mxfp4",
 }
 
 
@@ -73,7 +84,7 @@ def float_bits(rng: np.random.Generator, qtype: T) -> np.ndarray:
 
 
 def quant_blocks(rng: np.random.Generator, qtype: T, n_blocks: int) -> np.ndarray:
-    """Random blocks with controlled f16 scales: block 0 has zero scales, block 1 subnormal ones."""
+    """Random blocks with controlled scales: block 0 has zero scales, block 1 subnormal ones."""
     _, type_size = GGML_QUANT_SIZES[qtype]
     blocks = rng.integers(0, 256, (n_blocks, type_size), dtype=np.uint8)
     d_offs, m_offs = SCALE_FIELDS[qtype]
@@ -83,6 +94,10 @@ def quant_blocks(rng: np.random.Generator, qtype: T, n_blocks: int) -> np.ndarra
             vals[0] = 0.0
             vals[1] = np.float16(2.0**-20)
             blocks[:, off:off + 2] = vals.view(np.uint8).reshape(n_blocks, 2)
+    for off in E8M0_FIELDS.get(qtype, []):
+        exps = rng.integers(112, 136, n_blocks, dtype=np.uint8)
+        exps[:4] = [0, 1, 2, 252]
+        blocks[:, off] = exps
     return blocks.reshape(-1)
 
 

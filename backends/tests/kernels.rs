@@ -30,8 +30,9 @@
 //! kernels give about 1e-14.
 //!
 //! Quantized weights come from `GgmlType::quantize`; half of the blocks then get their code and
-//! sub-scale bytes scrambled (f16 fields kept), so every bit of every field is exercised,
-//! including bits the quantizer never sets (negative q6_K scales, high scale bits).
+//! sub-scale bytes scrambled (f16 and E8M0 scale fields kept), so every bit of every field is
+//! exercised, including bits the quantizer never sets (negative q6_K scales, the -32 scale of
+//! q3_K and iq4_xs, q3_K's code -4, high scale bits).
 //!
 //! Run with `-- --nocapture` to see each case's worst error relative to its bound.
 
@@ -316,13 +317,18 @@ impl Failures {
     }
 }
 
-/// The bytes of a block holding its f16 scales (one run in every format); the rest (codes and
-/// packed sub-scales) may take any bits. None for float formats, whose random bits could be NaN.
-fn f16_fields(ty: GgmlType) -> Option<Range<usize>> {
+/// The bytes of a block holding its f16 scales, or mxfp4's E8M0 exponent, whose larger values
+/// overflow (one run in every format); the rest (codes and packed sub-scales) may take any bits.
+/// None for float formats, whose random bits could be NaN.
+fn scale_fields(ty: GgmlType) -> Option<Range<usize>> {
     match ty {
         GgmlType::Q8_0 | GgmlType::Q4_0 | GgmlType::Q5_0 => Some(0..2),
+        GgmlType::IQ4_NL | GgmlType::IQ4_XS => Some(0..2),
         GgmlType::Q4_1 | GgmlType::Q5_1 | GgmlType::Q4_K | GgmlType::Q5_K => Some(0..4),
         GgmlType::Q6_K => Some(208..210),
+        GgmlType::Q2_K => Some(80..84),
+        GgmlType::Q3_K => Some(108..110),
+        GgmlType::MXFP4 => Some(0..1),
         _ => None,
     }
 }
@@ -331,7 +337,7 @@ fn f16_fields(ty: GgmlType) -> Option<Range<usize>> {
 fn random_weight(rng: &mut StdRng, ty: GgmlType, rows: usize, k: usize) -> (Vec<u8>, Vec<f32>) {
     let values = uniform_vec(rng, rows * k, -1.0, 1.0);
     let mut bytes = ty.quantize(&values).expect("quantize");
-    if let Some(keep) = f16_fields(ty) {
+    if let Some(keep) = scale_fields(ty) {
         for block in bytes.chunks_exact_mut(ty.block_bytes() as usize) {
             if rng.random_bool(0.5) {
                 for (i, b) in block.iter_mut().enumerate() {

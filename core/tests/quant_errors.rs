@@ -2,7 +2,7 @@
 
 use wick_core::quant::{GgmlType, QuantError};
 
-const SUPPORTED: [GgmlType; 11] = [
+const SUPPORTED: [GgmlType; 16] = [
     GgmlType::F32,
     GgmlType::F16,
     GgmlType::BF16,
@@ -14,6 +14,11 @@ const SUPPORTED: [GgmlType; 11] = [
     GgmlType::Q4_K,
     GgmlType::Q5_K,
     GgmlType::Q6_K,
+    GgmlType::Q2_K,
+    GgmlType::Q3_K,
+    GgmlType::IQ4_NL,
+    GgmlType::IQ4_XS,
+    GgmlType::MXFP4,
 ];
 
 /// Every GGUF id the type table knows.

@@ -3,7 +3,8 @@
 //!
 //! Matches are bit-exact: both sides widen f16 exactly and apply the same f32 multiplies and
 //! adds in the same order, one rounding each, with no fused multiply-add. Where gguf has a
-//! quantizer (floats and the legacy formats), wick's `quantize` must produce identical bytes.
+//! quantizer (floats, the legacy formats and MXFP4), wick's `quantize` must produce identical
+//! bytes.
 
 use std::path::PathBuf;
 
@@ -172,4 +173,29 @@ fn q5_k_matches_gguf() {
 #[test]
 fn q6_k_matches_gguf() {
     check("q6_K", false);
+}
+
+#[test]
+fn q2_k_matches_gguf() {
+    check("q2_K", false);
+}
+
+#[test]
+fn q3_k_matches_gguf() {
+    check("q3_K", false);
+}
+
+#[test]
+fn iq4_nl_matches_gguf() {
+    check("iq4_nl", false);
+}
+
+#[test]
+fn iq4_xs_matches_gguf() {
+    check("iq4_xs", false);
+}
+
+#[test]
+fn mxfp4_matches_gguf() {
+    check("mxfp4", true);
 }

@@ -6,8 +6,14 @@
 //! - Q4_0 / Q5_0 (`d = A/8`, `A/16`): `d + qmax d eps16`: the end opposite the extreme value
 //!   clips by up to a whole step, as in ggml.
 //! - Q4_1 / Q5_1 (`d = (max - min)/qmax`): `d/2 + qmax d eps16 + |min| eps16`.
-//! - Q4_K / Q5_K: half a step per sub-block, `step ≤ (range + dmin)/qmax + d`, see
-//!   `expected_affine_k_bound`; Q6_K: `step ≤ A_sub/31 + d`.
+//! - Q2_K / Q4_K / Q5_K: half a step per sub-block, `step ≤ (range + dmin)/qmax + d`, see
+//!   `expected_affine_k_bound`; Q3_K / Q6_K: `step ≤ A_sub/qmax + d`, see
+//!   `expected_symmetric_k_bound`.
+//! - IQ4_NL / IQ4_XS: 14 steps (values of the extreme's opposite sign clip from 127 to the
+//!   table's 113), `step ≤ A/127` rounded up to f16 (IQ4_XS: `A_sub/127 + d`, its sub-block
+//!   scale rounded up to a multiple of `d`).
+//! - MXFP4 (`d = 2^(floor(log2 A) - 3)`, table entries 0..12 units of d): half the widest gap,
+//!   `2d`, or the clipping of `A` down to `12d`, whichever is larger.
 //!
 //! Each bound gets a relative slack of 1e-5 of the block's magnitude for f32 rounding.
 
@@ -146,22 +152,30 @@ fn q5_1_round_trip_within_bound() {
     check_blocks(GgmlType::Q5_1, &values, 32, |x| affine_bound(x, 31.0));
 }
 
-/// Worst error per value of a Q4_K/Q5_K super-block: half of the largest sub-block step,
-/// `step_j ≤ need_j / qmax + d` with `need_j ≤ hi_j - lo_j + dmin`, `lo_j = min(0, min x)`,
-/// `dmin ≤ max(-lo) / 63` and `d ≤ max need / (63 qmax)`, each f16 ceiling rounding up at most
-/// `CEIL16` or one subnormal step.
-fn expected_affine_k_bound(x: &[f32], qmax: f32) -> Vec<f32> {
+/// Worst error per value of a Q2_K/Q4_K/Q5_K super-block, per sub-block of `sub`: half of its
+/// step, `step_j ≤ need_j / qmax + d` with `need_j ≤ hi_j - lo_j + dmin`, `lo_j = min(0, min x)`,
+/// `dmin ≤ max(-lo) / smax` and `d ≤ max need / (smax qmax)`, each f16 ceiling rounding up at
+/// most `CEIL16` or one subnormal step.
+fn expected_affine_k_bound(x: &[f32], sub: usize, smax: f32, qmax: f32) -> Vec<f32> {
     let subs: Vec<(f32, f32)> = x
-        .chunks(32)
+        .chunks(sub)
         .map(|s| {
             let lo = s.iter().fold(0.0f32, |a, &v| a.min(v));
             (lo, s.iter().fold(lo, |a, &v| a.max(v)))
         })
         .collect();
-    let dmin = subs.iter().fold(0.0f32, |a, &(lo, _)| a.max(-lo)) / 63.0 * CEIL16 + TINY16;
+    let dmin = subs.iter().fold(0.0f32, |a, &(lo, _)| a.max(-lo)) / smax * CEIL16 + TINY16;
     let need: Vec<f32> = subs.iter().map(|&(lo, hi)| hi - lo + dmin).collect();
-    let d = need.iter().fold(0.0f32, |a, &n| a.max(n)) / (63.0 * qmax) * CEIL16 + TINY16;
+    let d = need.iter().fold(0.0f32, |a, &n| a.max(n)) / (smax * qmax) * CEIL16 + TINY16;
     need.iter().map(|n| (n / qmax + d) / 2.0).collect()
+}
+
+/// Worst error per value of a Q3_K/Q6_K super-block, per sub-block of `sub`: half of its step,
+/// `step_j ≤ A_j / qmax + d` with `d ≤ max A / (qmax smax)` rounded up to f16.
+fn expected_symmetric_k_bound(x: &[f32], sub: usize, smax: f32, qmax: f32) -> Vec<f32> {
+    let amax: Vec<f32> = x.chunks(sub).map(absmax).collect();
+    let d = amax.iter().fold(0.0f32, |a, &m| a.max(m)) / (qmax * smax) * CEIL16 + TINY16;
+    amax.iter().map(|m| (m / qmax + d) / 2.0).collect()
 }
 
 fn check_k(ty: GgmlType, sub: usize, bound: impl Fn(&[f32]) -> Vec<f32>) {
@@ -181,21 +195,67 @@ fn check_k(ty: GgmlType, sub: usize, bound: impl Fn(&[f32]) -> Vec<f32>) {
 }
 
 #[test]
+fn q2_k_round_trip_within_bound() {
+    check_k(GgmlType::Q2_K, 16, |x| {
+        expected_affine_k_bound(x, 16, 15.0, 3.0)
+    });
+}
+
+#[test]
+fn q3_k_round_trip_within_bound() {
+    check_k(GgmlType::Q3_K, 16, |x| {
+        expected_symmetric_k_bound(x, 16, 31.0, 3.0)
+    });
+}
+
+#[test]
 fn q4_k_round_trip_within_bound() {
-    check_k(GgmlType::Q4_K, 32, |x| expected_affine_k_bound(x, 15.0));
+    check_k(GgmlType::Q4_K, 32, |x| {
+        expected_affine_k_bound(x, 32, 63.0, 15.0)
+    });
 }
 
 #[test]
 fn q5_k_round_trip_within_bound() {
-    check_k(GgmlType::Q5_K, 32, |x| expected_affine_k_bound(x, 31.0));
+    check_k(GgmlType::Q5_K, 32, |x| {
+        expected_affine_k_bound(x, 32, 63.0, 31.0)
+    });
 }
 
 #[test]
 fn q6_k_round_trip_within_bound() {
     check_k(GgmlType::Q6_K, 16, |x| {
-        let amax: Vec<f32> = x.chunks(16).map(absmax).collect();
-        let d = amax.iter().fold(0.0f32, |a, &m| a.max(m)) / (31.0 * 127.0) * CEIL16 + TINY16;
-        amax.iter().map(|m| (m / 31.0 + d) / 2.0).collect()
+        expected_symmetric_k_bound(x, 16, 127.0, 31.0)
+    });
+}
+
+#[test]
+fn iq4_nl_round_trip_within_bound() {
+    let values = seeded(GgmlType::IQ4_NL, 64);
+    check_blocks(GgmlType::IQ4_NL, &values, 32, |x| {
+        14.0 * (absmax(x) / 127.0 * CEIL16 + TINY16)
+    });
+}
+
+#[test]
+fn iq4_xs_round_trip_within_bound() {
+    check_k(GgmlType::IQ4_XS, 32, |x| {
+        let amax: Vec<f32> = x.chunks(32).map(absmax).collect();
+        let d = amax.iter().fold(0.0f32, |a, &m| a.max(m)) / (127.0 * 31.0) * CEIL16 + TINY16;
+        amax.iter().map(|m| 14.0 * (m / 127.0 + d)).collect()
+    });
+}
+
+#[test]
+fn mxfp4_round_trip_within_bound() {
+    let values = seeded(GgmlType::MXFP4, 64);
+    check_blocks(GgmlType::MXFP4, &values, 32, |x| {
+        let a = absmax(x);
+        if a == 0.0 {
+            return 0.0;
+        }
+        let d = 2f32.powi(a.log2().floor() as i32 - 3);
+        (2.0 * d).max(a - 12.0 * d)
     });
 }
 
@@ -204,6 +264,8 @@ fn q6_k_round_trip_within_bound() {
 #[test]
 fn k_quants_rms_error_is_small() {
     for (ty, levels) in [
+        (GgmlType::Q2_K, 3.0),
+        (GgmlType::Q3_K, 6.0),
         (GgmlType::Q4_K, 15.0),
         (GgmlType::Q5_K, 31.0),
         (GgmlType::Q6_K, 63.0),
@@ -226,9 +288,9 @@ fn k_quants_rms_error_is_small() {
     }
 }
 
-/// K-quant scales saturate instead of overflowing, and underflow to zero cleanly.
+/// K-quant and non-linear scales saturate instead of overflowing, and underflow to zero cleanly.
 #[test]
-fn k_quants_stay_finite_on_extreme_input() {
+fn scaled_formats_stay_finite_on_extreme_input() {
     let patterns: [&dyn Fn(usize) -> f32; 6] = [
         &|i| if i % 2 == 0 { f32::MAX } else { -f32::MAX },
         &|i| (i as f32 - 128.0) * 1e30,
@@ -237,7 +299,16 @@ fn k_quants_stay_finite_on_extreme_input() {
         &|_| -65504.0 * 63.0,
         &|i| if i < 128 { 1e6 } else { -1e-6 },
     ];
-    for ty in [GgmlType::Q4_K, GgmlType::Q5_K, GgmlType::Q6_K] {
+    for ty in [
+        GgmlType::Q2_K,
+        GgmlType::Q3_K,
+        GgmlType::Q4_K,
+        GgmlType::Q5_K,
+        GgmlType::Q6_K,
+        GgmlType::IQ4_NL,
+        GgmlType::IQ4_XS,
+        GgmlType::MXFP4,
+    ] {
         for p in patterns {
             let values: Vec<f32> = (0..256).map(p).collect();
             round_trip(ty, &values);
@@ -255,6 +326,13 @@ fn k_quants_handle_tiny_values() {
         let out = round_trip(ty, &values);
         for (x, y) in values.iter().zip(&out) {
             assert!((x - y).abs() <= 1e-4, "{ty}: {x} -> {y}");
+        }
+    }
+    // Fewer levels: half a step over [-1e-3, 1e-3], plus the rounded-up offset and scales.
+    for (ty, levels) in [(GgmlType::Q2_K, 3.0), (GgmlType::Q3_K, 6.0)] {
+        let out = round_trip(ty, &values);
+        for (x, y) in values.iter().zip(&out) {
+            assert!((x - y).abs() <= 1.2e-3 / levels, "{ty}: {x} -> {y}");
         }
     }
 }

@@ -19,7 +19,7 @@ pub const ATTENTION_MAX_HEAD_DIM: u32 = 256;
 pub const ATTENTION_DECODE_SPLITS: u32 = 32;
 
 /// Weight formats the GPU kernels decode.
-pub const WEIGHT_FORMATS: [GgmlType; 11] = [
+pub const WEIGHT_FORMATS: [GgmlType; 16] = [
     GgmlType::F32,
     GgmlType::F16,
     GgmlType::BF16,
@@ -31,6 +31,11 @@ pub const WEIGHT_FORMATS: [GgmlType; 11] = [
     GgmlType::Q4_K,
     GgmlType::Q5_K,
     GgmlType::Q6_K,
+    GgmlType::Q2_K,
+    GgmlType::Q3_K,
+    GgmlType::IQ4_NL,
+    GgmlType::IQ4_XS,
+    GgmlType::MXFP4,
 ];
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -76,6 +81,7 @@ const REDUCE_WG: &str = include_str!("../wgsl/reduce_wg.wgsl");
 const REDUCE_SG: &str = include_str!("../wgsl/reduce_sg.wgsl");
 const BYTES: &str = include_str!("../wgsl/quant/bytes.wgsl");
 const K_SCALES: &str = include_str!("../wgsl/quant/k_scales.wgsl");
+const KVALUES: &str = include_str!("../wgsl/quant/kvalues.wgsl");
 const KV_PACKED: &str = include_str!("../wgsl/kv_packed.wgsl");
 const KV_F16: &str = include_str!("../wgsl/kv_f16.wgsl");
 
@@ -92,6 +98,11 @@ fn decoder(ty: GgmlType) -> &'static str {
         GgmlType::Q4_K => include_str!("../wgsl/quant/q4_K.wgsl"),
         GgmlType::Q5_K => include_str!("../wgsl/quant/q5_K.wgsl"),
         GgmlType::Q6_K => include_str!("../wgsl/quant/q6_K.wgsl"),
+        GgmlType::Q2_K => include_str!("../wgsl/quant/q2_K.wgsl"),
+        GgmlType::Q3_K => include_str!("../wgsl/quant/q3_K.wgsl"),
+        GgmlType::IQ4_NL => include_str!("../wgsl/quant/iq4_nl.wgsl"),
+        GgmlType::IQ4_XS => include_str!("../wgsl/quant/iq4_xs.wgsl"),
+        GgmlType::MXFP4 => include_str!("../wgsl/quant/mxfp4.wgsl"),
         other => panic!("no GPU decoder for {other}: check Family::supports first"),
     }
 }
@@ -252,6 +263,9 @@ impl Variant {
             src.push_str(BYTES);
             if matches!(ty, GgmlType::Q4_K | GgmlType::Q5_K) {
                 src.push_str(K_SCALES);
+            }
+            if matches!(ty, GgmlType::IQ4_NL | GgmlType::IQ4_XS | GgmlType::MXFP4) {
+                src.push_str(KVALUES);
             }
             src.push_str(decoder(ty));
         }

@@ -2,13 +2,15 @@
 //! f16 super-scales.
 //!
 //! The quantizers here are simple, not ggml's search-based ones. A sub-block's codes span
-//! `[min(0, lo), hi]` (Q4_K, Q5_K) or `[-absmax, absmax]` (Q6_K), and every scale is rounded
-//! *up* (offsets to whole multiples of `dmin`, sub-block scales to whole multiples of `d`, `d`
-//! and `dmin` to the next f16), so no value clips and each lands within half a step of its
-//! sub-block. With `qmax` the largest code:
-//! - Q4_K, Q5_K: `step ≤ (hi - min(0, lo) + dmin) / qmax + d`, where `dmin ≈ max(-lo) / 63`
-//!   and `d ≈ max(hi + offset) / (63 qmax)` over the sub-blocks;
-//! - Q6_K: `step ≤ absmax / 31 + d`, where `d ≈ max absmax / (31 · 127)`.
+//! `[min(0, lo), hi]` (Q2_K, Q4_K, Q5_K) or `[-absmax, absmax]` (Q3_K, Q6_K), and every scale is
+//! rounded *up* (offsets to whole multiples of `dmin`, sub-block scales to whole multiples of `d`,
+//! `d` and `dmin` to the next f16), so no value clips and each lands within half a step of its
+//! sub-block. With `qmax` the largest code and `smax` the largest sub-block scale (63 for the
+//! 6-bit fields of Q4_K and Q5_K, 15 for Q2_K's 4-bit ones):
+//! - Q2_K, Q4_K, Q5_K: `step ≤ (hi - min(0, lo) + dmin) / qmax + d`, where
+//!   `dmin ≈ max(-lo) / smax` and `d ≈ max(hi + offset) / (smax qmax)` over the sub-blocks;
+//! - Q3_K, Q6_K: `step ≤ absmax / qmax + d`, where `d ≈ max absmax / (qmax smax)`, with codes
+//!   `-3..=3` and `smax = 31` (Q3_K) or `-31..=31` and `smax = 127` (Q6_K).
 //!
 //! The round-trip tests check these bounds. Super-scales saturate at the largest finite f16, so
 //! finite input never yields NaN or infinity; values beyond a saturated scale's reach clip.
@@ -21,7 +23,7 @@ use super::Block;
 const QK_K: usize = 256;
 
 /// The smallest f16 that is at least `x` (for `x ≥ 0`), saturating at the largest finite f16.
-fn f16_at_least(x: f32) -> f16 {
+pub(super) fn f16_at_least(x: f32) -> f16 {
     if x.is_nan() || x >= f16::MAX.to_f32() {
         return f16::MAX;
     }
@@ -34,7 +36,7 @@ fn f16_at_least(x: f32) -> f16 {
 }
 
 /// The fewest `step`s that reach `x`, at most `max`; 0 when `step` is 0.
-fn steps_to_reach(x: f32, step: f32, max: u8) -> u8 {
+pub(super) fn steps_to_reach(x: f32, step: f32, max: u8) -> u8 {
     if step > 0.0 {
         (x / step).ceil().min(f32::from(max)) as u8
     } else {
@@ -67,35 +69,38 @@ fn pack_scale_min(sc: &[u8; 8], m: &[u8; 8]) -> [u8; 12] {
     out
 }
 
-/// Scales and codes of a Q4_K/Q5_K super-block: `x ≈ d * sc[j] * q - dmin * m[j]` for element
-/// `i` of sub-block `j = i / 32`, with `q = codes[i]` in `0..=qmax`.
-struct AffineCodes {
+/// Scales and codes of an affine super-block of `N` sub-blocks (Q2_K, Q4_K, Q5_K):
+/// `x ≈ d * sc[j] * q - dmin * m[j]` for element `i` of sub-block `j = i / (QK_K / N)`, with
+/// `q = codes[i]` in `0..=qmax`.
+struct AffineCodes<const N: usize> {
     d: f16,
     dmin: f16,
-    sc: [u8; 8],
-    m: [u8; 8],
+    sc: [u8; N],
+    m: [u8; N],
     codes: [u8; QK_K],
 }
 
-fn quantize_affine(values: &[f32], qmax: u8) -> AffineCodes {
-    let qmax_f = f32::from(qmax);
-    let mut lo = [0.0f32; 8];
-    let mut hi = [0.0f32; 8];
-    for (j, sub) in values.chunks_exact(32).enumerate() {
+/// `smax` is the largest sub-block scale and min the format's fields hold.
+fn quantize_affine<const N: usize>(values: &[f32], qmax: u8, smax: u8) -> AffineCodes<N> {
+    let sub = QK_K / N;
+    let (qmax_f, smax_f) = (f32::from(qmax), f32::from(smax));
+    let mut lo = [0.0f32; N];
+    let mut hi = [0.0f32; N];
+    for (j, s) in values.chunks_exact(sub).enumerate() {
         // The offset `dmin * m` is never negative, so the lowest code is at zero or below.
-        lo[j] = sub.iter().fold(0.0, |a, &v| a.min(v));
-        hi[j] = sub.iter().fold(lo[j], |a, &v| a.max(v));
+        lo[j] = s.iter().fold(0.0, |a, &v| a.min(v));
+        hi[j] = s.iter().fold(lo[j], |a, &v| a.max(v));
     }
-    let dmin = f16_at_least(lo.iter().fold(0.0f32, |a, &l| a.max(-l)) / 63.0);
+    let dmin = f16_at_least(lo.iter().fold(0.0f32, |a, &l| a.max(-l)) / smax_f);
     let dmin_f = dmin.to_f32();
-    let m = lo.map(|l| steps_to_reach(-l, dmin_f, 63));
+    let m = lo.map(|l| steps_to_reach(-l, dmin_f, smax));
     // Rounding the offset up raises the bottom of the range, so the top needs that much more.
-    let need: [f32; 8] = std::array::from_fn(|j| hi[j] + dmin_f * f32::from(m[j]));
-    let d = f16_at_least(need.iter().fold(0.0f32, |a, &n| a.max(n)) / (63.0 * qmax_f));
+    let need: [f32; N] = std::array::from_fn(|j| hi[j] + dmin_f * f32::from(m[j]));
+    let d = f16_at_least(need.iter().fold(0.0f32, |a, &n| a.max(n)) / (smax_f * qmax_f));
     let d_f = d.to_f32();
-    let sc = need.map(|n| steps_to_reach(n, d_f * qmax_f, 63));
+    let sc = need.map(|n| steps_to_reach(n, d_f * qmax_f, smax));
     let codes = std::array::from_fn(|i| {
-        let j = i / 32;
+        let j = i / sub;
         let step = d_f * f32::from(sc[j]);
         let offset = dmin_f * f32::from(m[j]);
         if step > 0.0 {
@@ -110,6 +115,152 @@ fn quantize_affine(values: &[f32], qmax: u8) -> AffineCodes {
         sc,
         m,
         codes,
+    }
+}
+
+/// Scales and codes of a symmetric super-block of `N` sub-blocks (Q3_K, Q6_K):
+/// `x ≈ d * sc[j] * q` for element `i` of sub-block `j = i / (QK_K / N)`, with `q = codes[i]`.
+struct SymmetricCodes<const N: usize> {
+    d: f16,
+    sc: [u8; N],
+    codes: [i8; QK_K],
+}
+
+/// Codes use `-qmax..=qmax` (the format's extra negative code stays unused) so each sub-block's
+/// scale can be positive and rounded up; `smax` is the largest positive sub-block scale.
+fn quantize_symmetric<const N: usize>(values: &[f32], qmax: u8, smax: u8) -> SymmetricCodes<N> {
+    let sub = QK_K / N;
+    let (qmax_f, smax_f) = (f32::from(qmax), f32::from(smax));
+    let amax: [f32; N] = std::array::from_fn(|s| {
+        values[sub * s..sub * s + sub]
+            .iter()
+            .fold(0.0f32, |a, v| a.max(v.abs()))
+    });
+    let d = f16_at_least(amax.iter().fold(0.0f32, |a, &m| a.max(m)) / (qmax_f * smax_f));
+    let d_f = d.to_f32();
+    let sc = amax.map(|m| steps_to_reach(m, qmax_f * d_f, smax));
+    let codes = std::array::from_fn(|i| {
+        let step = d_f * f32::from(sc[i / sub]);
+        if step > 0.0 {
+            (values[i] / step).round().clamp(-qmax_f - 1.0, qmax_f) as i8
+        } else {
+            0
+        }
+    });
+    SymmetricCodes { d, sc, codes }
+}
+
+/// Where element `i` of a Q2_K or Q3_K block keeps its two low bits: (`qs` index, shift). Each
+/// 128-element half `h` uses 32 bytes; its quarter `k` takes bits `2k..2k+2` of them.
+fn two_bit_position(i: usize) -> (usize, u32) {
+    let (h, k, l) = (i / 128, (i % 128) / 32, i % 32);
+    (32 * h + l, 2 * k as u32)
+}
+
+/// Q2_K: 2.625 bits per weight. Sixteen sub-blocks of 16, each with a 4-bit scale `sc` (low
+/// nibble of `scales[s]`) and min `m` (high nibble): `x = d * sc * q - dmin * m`, q in 0..4,
+/// placed as [`two_bit_position`] says.
+#[repr(C)]
+#[derive(Clone, Copy, Pod, Zeroable)]
+pub(super) struct BlockQ2K {
+    scales: [u8; QK_K / 16],
+    qs: [u8; QK_K / 4],
+    d: f16,
+    dmin: f16,
+}
+const _: () = assert!(size_of::<BlockQ2K>() == 84);
+
+impl Block for BlockQ2K {
+    const ELEMS: usize = QK_K;
+
+    fn decode(&self, out: &mut [f32]) {
+        let (d, dmin) = (self.d.to_f32(), self.dmin.to_f32());
+        for (s, sub) in out.chunks_exact_mut(16).enumerate() {
+            let sc = self.scales[s];
+            let (step, offset) = (d * f32::from(sc & 0x0F), dmin * f32::from(sc >> 4));
+            for (l, y) in sub.iter_mut().enumerate() {
+                let (at, shift) = two_bit_position(16 * s + l);
+                *y = step * f32::from((self.qs[at] >> shift) & 0x03) - offset;
+            }
+        }
+    }
+
+    fn encode(values: &[f32]) -> Self {
+        let c = quantize_affine::<16>(values, 3, 15);
+        let mut qs = [0u8; QK_K / 4];
+        for (i, &q) in c.codes.iter().enumerate() {
+            let (at, shift) = two_bit_position(i);
+            qs[at] |= q << shift;
+        }
+        BlockQ2K {
+            scales: std::array::from_fn(|s| c.sc[s] | (c.m[s] << 4)),
+            qs,
+            d: c.d,
+            dmin: c.dmin,
+        }
+    }
+}
+
+/// Q3_K: 3.4375 bits per weight. Sixteen sub-blocks of 16 with 6-bit scales stored offset by 32:
+/// `x = d * (sc - 32) * (q - 4)`, q in 0..8. The two low bits of q sit as in Q2_K; bit 2 is bit
+/// `i / 32` of `hmask[i % 32]`. Scale `s` keeps its low nibble in `scales[s % 8]` (the high
+/// nibble when `s ≥ 8`) and its top two bits at bit `2 (s / 4)` of `scales[8 + s % 4]`.
+#[repr(C)]
+#[derive(Clone, Copy, Pod, Zeroable)]
+pub(super) struct BlockQ3K {
+    hmask: [u8; QK_K / 8],
+    qs: [u8; QK_K / 4],
+    scales: [u8; 12],
+    d: f16,
+}
+const _: () = assert!(size_of::<BlockQ3K>() == 110);
+
+/// The signed scale of Q3_K sub-block `s`.
+fn q3k_scale(scales: &[u8; 12], s: usize) -> i32 {
+    let lo = (scales[s % 8] >> (4 * (s / 8))) & 0x0F;
+    let hi = (scales[8 + s % 4] >> (2 * (s / 4))) & 0x03;
+    i32::from(lo | (hi << 4)) - 32
+}
+
+impl Block for BlockQ3K {
+    const ELEMS: usize = QK_K;
+
+    fn decode(&self, out: &mut [f32]) {
+        let d = self.d.to_f32();
+        for (s, sub) in out.chunks_exact_mut(16).enumerate() {
+            let step = d * q3k_scale(&self.scales, s) as f32;
+            for (l, y) in sub.iter_mut().enumerate() {
+                let i = 16 * s + l;
+                let (at, shift) = two_bit_position(i);
+                let high = (self.hmask[i % 32] >> (i / 32)) & 1;
+                let q = ((self.qs[at] >> shift) & 0x03) | (high << 2);
+                *y = step * (i32::from(q) - 4) as f32;
+            }
+        }
+    }
+
+    fn encode(values: &[f32]) -> Self {
+        let c = quantize_symmetric::<16>(values, 3, 31);
+        let mut block = BlockQ3K {
+            hmask: [0; QK_K / 8],
+            qs: [0; QK_K / 4],
+            scales: [0; 12],
+            d: c.d,
+        };
+        for (s, &sc) in c.sc.iter().enumerate() {
+            // sc ≤ 31, so sc + 32 fits the 6-bit field.
+            let stored = sc + 32;
+            block.scales[s % 8] |= (stored & 0x0F) << (4 * (s / 8));
+            block.scales[8 + s % 4] |= (stored >> 4) << (2 * (s / 4));
+        }
+        for (i, &q) in c.codes.iter().enumerate() {
+            // q is in -4..=3, so q + 4 is a 3-bit code.
+            let code = (q + 4) as u8;
+            let (at, shift) = two_bit_position(i);
+            block.qs[at] |= (code & 0x03) << shift;
+            block.hmask[i % 32] |= (code >> 2) << (i / 32);
+        }
+        block
     }
 }
 
@@ -142,7 +293,7 @@ impl Block for BlockQ4K {
     }
 
     fn encode(values: &[f32]) -> Self {
-        let c = quantize_affine(values, 15);
+        let c = quantize_affine::<8>(values, 15, 63);
         let mut qs = [0u8; QK_K / 2];
         for (i, &q) in c.codes.iter().enumerate() {
             let j = i / 32;
@@ -188,7 +339,7 @@ impl Block for BlockQ5K {
     }
 
     fn encode(values: &[f32]) -> Self {
-        let c = quantize_affine(values, 31);
+        let c = quantize_affine::<8>(values, 31, 63);
         let mut qs = [0u8; QK_K / 2];
         let mut qh = [0u8; QK_K / 8];
         for (i, &q) in c.codes.iter().enumerate() {
@@ -244,33 +395,17 @@ impl Block for BlockQ6K {
         }
     }
 
-    /// Symmetric: codes use -31..=31 around the offset of 32 so each sub-block's scale can be
-    /// positive and rounded up.
     fn encode(values: &[f32]) -> Self {
-        let amax: [f32; 16] = std::array::from_fn(|s| {
-            values[16 * s..16 * s + 16]
-                .iter()
-                .fold(0.0f32, |a, v| a.max(v.abs()))
-        });
-        let d = f16_at_least(amax.iter().fold(0.0f32, |a, &m| a.max(m)) / (31.0 * 127.0));
-        let d_f = d.to_f32();
-        let sc = amax.map(|m| steps_to_reach(m, 31.0 * d_f, 127));
+        let c = quantize_symmetric::<16>(values, 31, 127);
         // Scales are at most 127, so they fit the signed byte unchanged.
-        let scales = sc.map(|s| s as i8);
         let mut block = BlockQ6K {
             ql: [0; QK_K / 2],
             qh: [0; QK_K / 4],
-            scales,
-            d,
+            scales: c.sc.map(|s| s as i8),
+            d: c.d,
         };
-        for (i, &v) in values.iter().enumerate() {
-            let step = d_f * f32::from(sc[i / 16]);
-            let q = if step > 0.0 {
-                (v / step).round().clamp(-32.0, 31.0) as i32
-            } else {
-                0
-            };
-            // q + 32 is in 0..64, so it fits a byte.
+        for (i, &q) in c.codes.iter().enumerate() {
+            // q is in -32..=31, so q + 32 is a 6-bit code.
             let code = (q + 32) as u8;
             let (l, ls, h, hs) = q6k_position(i);
             block.ql[l] |= (code & 0x0F) << ls;

@@ -11,7 +11,7 @@ use super::Block;
 const QK: usize = 32;
 
 /// The 4-bit codes in element order: byte `j` holds element `j` low and element `j + 16` high.
-fn unpack_nibbles(qs: &[u8; QK / 2]) -> [u8; QK] {
+pub(super) fn unpack_nibbles(qs: &[u8; QK / 2]) -> [u8; QK] {
     std::array::from_fn(|i| {
         if i < QK / 2 {
             qs[i] & 0x0F
@@ -22,7 +22,7 @@ fn unpack_nibbles(qs: &[u8; QK / 2]) -> [u8; QK] {
 }
 
 /// Inverse of [`unpack_nibbles`]; keeps the low four bits of each code.
-fn pack_nibbles(q: &[u8; QK]) -> [u8; QK / 2] {
+pub(super) fn pack_nibbles(q: &[u8; QK]) -> [u8; QK / 2] {
     std::array::from_fn(|j| (q[j] & 0x0F) | (q[j + QK / 2] << 4))
 }
 

@@ -7,6 +7,7 @@
 mod float;
 mod k_quants;
 mod legacy;
+mod nonlinear;
 
 use bytemuck::Pod;
 use thiserror::Error;
@@ -224,9 +225,14 @@ impl GgmlType {
             GgmlType::Q5_0 => Codec::of::<legacy::BlockQ5_0>(),
             GgmlType::Q5_1 => Codec::of::<legacy::BlockQ5_1>(),
             GgmlType::Q8_0 => Codec::of::<legacy::BlockQ8_0>(),
+            GgmlType::Q2_K => Codec::of::<k_quants::BlockQ2K>(),
+            GgmlType::Q3_K => Codec::of::<k_quants::BlockQ3K>(),
             GgmlType::Q4_K => Codec::of::<k_quants::BlockQ4K>(),
             GgmlType::Q5_K => Codec::of::<k_quants::BlockQ5K>(),
             GgmlType::Q6_K => Codec::of::<k_quants::BlockQ6K>(),
+            GgmlType::IQ4_NL => Codec::of::<nonlinear::BlockIq4Nl>(),
+            GgmlType::IQ4_XS => Codec::of::<nonlinear::BlockIq4Xs>(),
+            GgmlType::MXFP4 => Codec::of::<nonlinear::BlockMxfp4>(),
             _ => return None,
         })
     }
@@ -271,11 +277,13 @@ impl GgmlType {
 
     /// Encodes `values` (a whole number of blocks) as raw blocks of this type.
     ///
-    /// Floats and legacy formats give the bytes ggml's reference quantizers give (round to
-    /// nearest; a scale beyond the f16 range becomes infinite there too). K-quants use a simple
-    /// quantizer that rounds scales up so nothing clips: each value lands within half a step of
-    /// its sub-block, and finite input always gives finite output. The error bound tested for
-    /// each format is listed in `core/tests/quant_roundtrip.rs`.
+    /// Floats, legacy formats and MXFP4 give the bytes ggml's reference quantizers give (round
+    /// to nearest; a scale beyond the f16 range becomes infinite there too). K-quants use a
+    /// simple quantizer that rounds scales up so nothing clips: each value lands within half a
+    /// step of its sub-block, and finite input always gives finite output. IQ4_NL and IQ4_XS
+    /// use a simple one too: the extreme value maps to the table's end and the rest to their
+    /// nearest entries (see `nonlinear.rs`). The error bound tested for each format is listed in
+    /// `core/tests/quant_roundtrip.rs`.
     pub fn quantize(self, values: &[f32]) -> Result<Vec<u8>, QuantError> {
         let codec = self.codec().ok_or(QuantError::Unsupported(self))?;
         let len = self.bytes_for(values.len() as u64)?;
