@@ -12,7 +12,7 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde_json::json;
 use wick_backends::{Runtime, RuntimeConfig};
-use wick_core::generate::{BatchRow, Forward};
+use wick_core::generate::{BatchRow, Forward, prefill};
 use wick_core::sampling::argmax;
 
 use crate::load;
@@ -134,7 +134,7 @@ pub fn bench(args: BenchArgs) -> Result<()> {
         |n: u32| -> Vec<u32> { (0..n).map(|_| rng.random_range(0..n_vocab)).collect() };
     // One untimed pass of each test warms caches and the driver.
     if args.n_prompt > 0 {
-        process(rt, &tokens(args.n_prompt), 0)?;
+        prefill(rt, &tokens(args.n_prompt), 0, 0)?;
     }
     if args.n_gen > 0 {
         decode(rt, tokens(1)[0], 0, args.n_gen.min(8))?;
@@ -154,7 +154,7 @@ pub fn bench(args: BenchArgs) -> Result<()> {
         bar.set_message(format!("depth {d}"));
         // Fill the cache up to the depth; the tests then write from there on.
         if d > 0 {
-            process(rt, &tokens(d), 0)?;
+            prefill(rt, &tokens(d), 0, 0)?;
         }
         if args.n_prompt > 0 {
             let mut tps = Vec::new();
@@ -162,7 +162,7 @@ pub fn bench(args: BenchArgs) -> Result<()> {
             for _ in 0..args.repetitions {
                 let prompt = tokens(args.n_prompt);
                 let start = Instant::now();
-                process(rt, &prompt, d)?;
+                prefill(rt, &prompt, 0, d)?;
                 let t = start.elapsed().as_secs_f64();
                 tps.push(f64::from(args.n_prompt) / t);
                 ms.push(t * 1e3);
@@ -230,30 +230,6 @@ pub fn bench(args: BenchArgs) -> Result<()> {
             args.n_gen
         );
         print_profile(&rt.take_profile());
-    }
-    Ok(())
-}
-
-/// Processes `prompt` at positions from `start` in chunks of the batch size; returns when the
-/// logits of its last token are back.
-fn process(rt: &mut Runtime, prompt: &[u32], start: u32) -> Result<()> {
-    let chunk = rt.max_batch();
-    let mut pos = start;
-    for (c, part) in prompt.chunks(chunk).enumerate() {
-        let rows: Vec<BatchRow> = part
-            .iter()
-            .map(|&token| {
-                pos += 1;
-                BatchRow {
-                    token,
-                    pos: pos - 1,
-                    seq: 0,
-                }
-            })
-            .collect();
-        let last = (c + 1) * chunk >= prompt.len();
-        let outputs: &[usize] = if last { &[rows.len() - 1] } else { &[] };
-        rt.forward(&rows, outputs)?;
     }
     Ok(())
 }

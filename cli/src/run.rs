@@ -2,12 +2,15 @@
 
 use std::io::Write;
 use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 use clap::Args;
 use wick_backends::RuntimeConfig;
-use wick_core::generate::generate;
-use wick_core::sampling::{Sampler, SamplingParams};
+use wick_core::sampling::SamplingParams;
+use wick_core::scheduler::{Event, Request, Scheduler, Sink};
+use wick_core::tokenizer::{StreamDecoder, Tokenizer};
 
 use crate::load;
 
@@ -59,6 +62,9 @@ pub fn run(args: RunArgs) -> Result<()> {
     if !(0.0..=1.0).contains(&args.top_p) || args.top_p == 0.0 {
         bail!("--top-p must be in (0, 1], got {}", args.top_p);
     }
+    if args.n_predict == 0 {
+        bail!("-n must be at least 1");
+    }
     if !(0.0..=1.0).contains(&args.min_p) {
         bail!("--min-p must be in [0, 1], got {}", args.min_p);
     }
@@ -94,14 +100,14 @@ pub fn run(args: RunArgs) -> Result<()> {
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_nanos() as u64)
     });
-    let mut sampler = Sampler::new(SamplingParams {
+    let sampling = SamplingParams {
         temperature: args.temp,
         top_k: args.top_k,
         top_p: args.top_p,
         min_p: args.min_p,
         seed,
         ..Default::default()
-    });
+    };
     eprintln!(
         "wick: {} ({}, {} layers) on {} ({}), seed {seed}",
         path.display(),
@@ -119,51 +125,114 @@ pub fn run(args: RunArgs) -> Result<()> {
     if args.profile {
         m.runtime.enable_profiling()?;
     }
-    let tokenizer = m.tokenizer.take();
-    let mut decoder = tokenizer.as_ref().map(|t| t.stream_decoder());
-    let mut stdout = std::io::stdout().lock();
-    let mut write_err = None;
-    let stats = generate(
-        &mut m.runtime,
-        &prompt,
-        args.n_predict,
-        0,
-        &mut sampler,
-        |t| tokenizer.as_ref().is_some_and(|tok| tok.is_eog(t)),
-        |t| {
-            let text = match decoder.as_mut() {
-                Some(d) => d.push(t),
-                None => format!("{t} "),
-            };
-            let r = stdout
-                .write_all(text.as_bytes())
-                .and_then(|_| stdout.flush());
-            let ok = r.is_ok();
-            write_err = r.err();
-            ok
-        },
-    )?;
-    if let Some(e) = write_err {
-        return Err(e).context("writing to stdout");
+    // One request on a one-slot scheduler: the server's engine with a single sequence.
+    let tokenizer = m.tokenizer.take().map(Arc::new);
+    let eog = tokenizer.clone();
+    let mut engine = Scheduler::new(m.runtime, 1, args.ctx_size as usize, move |t| {
+        eog.as_ref().is_some_and(|tok| tok.is_eog(t))
+    });
+    let times = Arc::new(Mutex::new(Times::default()));
+    let prompt_tokens = prompt.len();
+    engine.submit(Request {
+        prompt,
+        max_tokens: args.n_predict,
+        sampling,
+        sink: Box::new(Printer {
+            decoder: tokenizer.map(StreamDecoder::new),
+            times: times.clone(),
+        }),
+    });
+    let start = Instant::now();
+    while engine.busy() {
+        engine.step();
     }
-    if let Some(d) = decoder.as_mut() {
-        stdout.write_all(d.flush().as_bytes())?;
+    let t = std::mem::take(&mut *times.lock().expect("printer lock"));
+    match t.write_error {
+        // The reader went away (`wick run ... | head`): stop quietly, as other tools do.
+        Some(e) if e.kind() == std::io::ErrorKind::BrokenPipe => return Ok(()),
+        Some(e) => return Err(e).context("writing to stdout"),
+        None => {}
     }
-    writeln!(stdout)?;
-    let cpu = m.runtime.take_cpu_time();
+    if let Some(e) = t.failed {
+        bail!("generation failed: {e}");
+    }
+    let runtime = engine.model();
+    let cpu = runtime.take_cpu_time();
+    let prompt_time = t.first.map_or(start.elapsed(), |f| f - start);
+    let gen_time = t.first.zip(t.last).map_or(Duration::ZERO, |(f, l)| l - f);
     eprintln!(
-        "prompt: {} tokens, {:.1} tokens/s | generation: {} tokens, {:.1} tokens/s | \
+        "prompt: {prompt_tokens} tokens, {:.1} tokens/s | generation: {} tokens, {:.1} tokens/s | \
          {per_token} dispatches and {:.0} us of CPU (encode + submit) per step",
-        stats.prompt_tokens,
-        stats.prompt_tps(),
-        stats.generated,
-        stats.gen_tps(),
+        prompt_tokens as f64 / prompt_time.as_secs_f64().max(1e-9),
+        t.generated,
+        t.generated.saturating_sub(1) as f64 / gen_time.as_secs_f64().max(1e-9),
         cpu.busy.as_secs_f64() * 1e6 / cpu.steps.max(1) as f64
     );
     if args.profile {
-        print_profile(&m.runtime.take_profile());
+        print_profile(&runtime.take_profile());
     }
     Ok(())
+}
+
+/// When the tokens came, and what went wrong, as the printer saw it.
+#[derive(Default)]
+struct Times {
+    first: Option<Instant>,
+    last: Option<Instant>,
+    generated: usize,
+    failed: Option<String>,
+    write_error: Option<std::io::Error>,
+}
+
+/// Streams the generated text to stdout (token ids for files without a vocabulary).
+struct Printer {
+    decoder: Option<StreamDecoder<Arc<Tokenizer>>>,
+    times: Arc<Mutex<Times>>,
+}
+
+impl Printer {
+    fn write(&self, text: &str) -> std::io::Result<()> {
+        let mut out = std::io::stdout().lock();
+        out.write_all(text.as_bytes()).and_then(|_| out.flush())
+    }
+}
+
+impl Sink for Printer {
+    fn send(&mut self, event: Event) -> bool {
+        let mut times = self.times.lock().expect("printer lock");
+        let text = match event {
+            Event::Started { .. } => return true,
+            Event::Token(t) => {
+                let now = Instant::now();
+                times.first.get_or_insert(now);
+                times.last = Some(now);
+                times.generated += 1;
+                match self.decoder.as_mut() {
+                    Some(d) => d.push(t),
+                    None => format!("{t} "),
+                }
+            }
+            Event::Finished(_) => {
+                let rest = self.decoder.as_mut().map(|d| d.flush()).unwrap_or_default();
+                rest + "\n"
+            }
+            Event::Failed(e) => {
+                times.failed = Some(e);
+                return false;
+            }
+        };
+        match self.write(&text) {
+            Ok(()) => true,
+            Err(e) => {
+                times.write_error = Some(e);
+                false
+            }
+        }
+    }
+
+    fn is_closed(&self) -> bool {
+        false
+    }
 }
 
 pub(crate) fn print_profile(rows: &[wick_backends::KernelTime]) {

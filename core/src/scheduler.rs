@@ -130,6 +130,11 @@ where
         !self.queue.is_empty() || self.slots.iter().any(|s| s.active.is_some())
     }
 
+    /// The model, for what it reports between steps (timings, profiles).
+    pub fn model(&mut self) -> &mut F {
+        &mut self.model
+    }
+
     /// The tokens in each slot's cache.
     pub fn cached(&self) -> Vec<&[u32]> {
         self.slots.iter().map(|s| s.cached.as_slice()).collect()

@@ -75,7 +75,7 @@ fn generate_batched(
     let mut logits: Vec<Vec<f32>> = prompts
         .iter()
         .enumerate()
-        .map(|(s, p)| prefill(&mut rt, p, s as u32).expect("prefill"))
+        .map(|(s, p)| prefill(&mut rt, p, s as u32, 0).expect("prefill"))
         .collect();
     let mut out = vec![Vec::new(); prompts.len()];
     let mut seen = vec![Vec::new(); prompts.len()];
