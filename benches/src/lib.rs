@@ -1,1 +1,1 @@
-//! criterion benches live in benches/.
+//! criterion benches live in benches/ (`cargo bench -p wick-benches`).
