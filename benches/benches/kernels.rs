@@ -1,10 +1,10 @@
-//! GPU time of the hot kernels, one dispatch per iteration, waited for: the quantized matvec of
-//! decode for every weight format, and the prefill matmul.
+//! GPU time of the hot kernels, 16 dispatches per iteration in one submit, waited for: the
+//! quantized matvec of decode for every weight format, and the prefill matmul.
 //!
 //!     cargo bench -p wick-benches                      # 4096 x 4096 weights, 512-row matmul
 //!     WICK_BENCH_K=1024 WICK_BENCH_M=1024 WICK_BENCH_ROWS=64 cargo bench -p wick-benches
 //!
-//! Throughput is the weight bytes one dispatch reads, so criterion prints GB/s. On a software
+//! Throughput is the weight bytes the dispatches read, so criterion prints GB/s. On a software
 //! driver (lavapipe) use the smaller sizes; `cargo test` runs each bench once as a smoke test
 //! (about 20 s on lavapipe at the default sizes).
 
@@ -100,14 +100,20 @@ fn product(gpu: &Gpu, family: Family, ty: GgmlType, m: usize, k: usize, rows: us
     }
 }
 
-/// Dispatches once and waits for the GPU.
+/// Dispatches per iteration, in one pass and one submit: a single dispatch would mostly time
+/// the submit-and-wait round trip (about 80 us on an H100 through Vulkan), not the kernel.
+const REPEAT: u32 = 16;
+
+/// Dispatches REPEAT times and waits for the GPU.
 fn run(gpu: &Gpu, p: &Product) {
     let mut encoder = gpu.device.create_command_encoder(&Default::default());
     {
         let mut pass = encoder.begin_compute_pass(&Default::default());
         pass.set_pipeline(&p.kernel.pipelines[0]);
         pass.set_bind_group(0, &p.bind_group, &[]);
-        pass.dispatch_workgroups(p.groups.0, p.groups.1, 1);
+        for _ in 0..REPEAT {
+            pass.dispatch_workgroups(p.groups.0, p.groups.1, 1);
+        }
     }
     gpu.queue.submit([encoder.finish()]);
     gpu.wait().expect("the dispatch ran");
@@ -117,7 +123,7 @@ fn products(c: &mut Criterion) {
     let gpu = Gpu::new().expect("no GPU adapter; install a Vulkan driver such as lavapipe");
     let (k, m) = (size("WICK_BENCH_K", 4096), size("WICK_BENCH_M", 4096));
     let rows = size("WICK_BENCH_ROWS", 512);
-    let bytes = |ty: GgmlType| wick_shaders::row_bytes(ty, k as u64) * m as u64;
+    let bytes = |ty: GgmlType| wick_shaders::row_bytes(ty, k as u64) * m as u64 * u64::from(REPEAT);
 
     let mut g = c.benchmark_group(format!("matvec {m}x{k}"));
     g.sample_size(10);
