@@ -11,6 +11,8 @@ use crate::Gpu;
 pub const PARAMS_BYTES: u64 = 32;
 
 pub struct Kernel {
+    /// The variant's label, e.g. `matvec.q4_K.sg`.
+    pub label: String,
     pub layout: wgpu::BindGroupLayout,
     /// One pipeline per entry point, in [`Family::entry_points`] order.
     pub pipelines: Vec<wgpu::ComputePipeline>,
@@ -88,6 +90,10 @@ impl Kernel {
                 })
             })
             .collect();
-        Kernel { layout, pipelines }
+        Kernel {
+            label,
+            layout,
+            pipelines,
+        }
     }
 }

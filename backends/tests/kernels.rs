@@ -42,8 +42,7 @@ use std::sync::OnceLock;
 use half::f16;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
-use wgpu::util::DeviceExt;
-use wick_backends::{Gpu, fold};
+use wick_backends::{Gpu, Kernel, fold, standalone};
 use wick_core::quant::GgmlType;
 use wick_shaders::{
     Family, MATMUL_TILE_ROWS, MATVEC_MAX_ROWS, MATVEC_ROWS_PER_WG, Variant, WEIGHT_FORMATS, WG,
@@ -73,21 +72,9 @@ fn gpu() -> &'static Gpu {
     })
 }
 
-struct Kernel {
-    label: String,
-    layout: wgpu::BindGroupLayout,
-    /// One per entry point, in `Family::entry_points` order.
-    pipelines: Vec<wgpu::ComputePipeline>,
-}
-
 /// Builds `variant` with the runtime's own code, so the layouts under test are the runtime's.
 fn kernel(variant: Variant) -> Kernel {
-    let built = wick_backends::Kernel::build(gpu(), &variant);
-    Kernel {
-        label: variant.to_string(),
-        layout: built.layout,
-        pipelines: built.pipelines,
-    }
+    Kernel::build(gpu(), &variant)
 }
 
 /// Every variant of `family` this adapter can run; the others are named as skipped.
@@ -122,17 +109,7 @@ fn kernels(family: Family) -> Vec<Kernel> {
 
 /// A storage buffer holding `bytes`, padded to whole words as `weights.rs` pads weights.
 fn buffer(bytes: &[u8]) -> wgpu::Buffer {
-    let mut padded = bytes.to_vec();
-    padded.resize(bytes.len().div_ceil(4) * 4, 0);
-    gpu()
-        .device
-        .create_buffer_init(&wgpu::util::BufferInitDescriptor {
-            label: None,
-            contents: &padded,
-            usage: wgpu::BufferUsages::STORAGE
-                | wgpu::BufferUsages::COPY_SRC
-                | wgpu::BufferUsages::COPY_DST,
-        })
+    standalone::storage(gpu(), bytes)
 }
 
 fn buffer_f32(values: &[f32]) -> wgpu::Buffer {
@@ -174,47 +151,13 @@ fn dispatch(
     buffers: &[&wgpu::Buffer],
     groups: (u32, u32),
 ) {
-    let gpu = gpu();
-    let uniform = gpu
-        .device
-        .create_buffer_init(&wgpu::util::BufferInitDescriptor {
-            label: Some("params"),
-            contents: bytemuck::cast_slice(&params),
-            usage: wgpu::BufferUsages::UNIFORM,
-        });
-    let mut entries = vec![wgpu::BindGroupEntry {
-        binding: 0,
-        resource: uniform.as_entire_binding(),
-    }];
-    entries.extend(
-        buffers
-            .iter()
-            .enumerate()
-            .map(|(j, b)| wgpu::BindGroupEntry {
-                binding: j as u32 + 1,
-                resource: b.as_entire_binding(),
-            }),
-    );
-    let bind_group = gpu.device.create_bind_group(&wgpu::BindGroupDescriptor {
-        label: Some(&k.label),
-        layout: &k.layout,
-        entries: &entries,
-    });
-    let mut encoder = gpu.device.create_command_encoder(&Default::default());
-    {
-        let mut pass = encoder.begin_compute_pass(&Default::default());
-        pass.set_pipeline(&k.pipelines[entry]);
-        pass.set_bind_group(0, &bind_group, &[]);
-        pass.dispatch_workgroups(groups.0, groups.1, 1);
-    }
-    gpu.queue.submit([encoder.finish()]);
+    let d = standalone::Dispatch::new(gpu(), k, entry, params, buffers, groups);
+    standalone::submit(gpu(), &[&d]);
 }
 
 /// The Step buffer: a header (n_rows, n_out, 0, 0), then (token, pos, slot, out_row) per row.
 fn step_buffer(n_rows: usize, n_out: usize, rows: &[[u32; 4]]) -> wgpu::Buffer {
-    let mut words = vec![n_rows as u32, n_out as u32, 0, 0];
-    words.extend(rows.iter().flatten());
-    buffer(bytemuck::cast_slice(&words))
+    standalone::step(gpu(), n_rows, n_out, rows)
 }
 
 fn uniform_vec(rng: &mut StdRng, n: usize, lo: f32, hi: f32) -> Vec<f32> {
