@@ -23,6 +23,8 @@ pub struct Resources<'a> {
     pub step: &'a wgpu::Buffer,
     /// Attention's split partials, shared by every layer.
     pub attn_partials: &'a wgpu::Buffer,
+    /// A prefill chunk's routed rows grouped by expert, shared by every MoE layer.
+    pub moe_groups: &'a wgpu::Buffer,
     pub ctx: u32,
 }
 
@@ -59,6 +61,8 @@ struct Pending<'a> {
     params: [u32; 8],
     buffers: Vec<&'a wgpu::Buffer>,
     groups: (u32, u32),
+    /// Weight bytes read (matrix products), for profiles.
+    weight_bytes: u64,
 }
 
 /// Workgroups for `n` independent items of `per_group` each, folded into two dimensions.
@@ -108,6 +112,7 @@ impl Plan {
                             ],
                             buffers: vec![&part.buffer, res.step, act(out)],
                             groups: (rows, 1),
+                            weight_bytes: 0,
                         });
                     }
                 }
@@ -125,6 +130,7 @@ impl Plan {
                         params: [group as u32, groups as u32, eps.to_bits(), 0, 0, 0, 0, 0],
                         buffers: vec![&res.weights[weight].parts[0].buffer, act(x), act(out)],
                         groups: fold(groups, 1),
+                        weight_bytes: 0,
                     });
                 }
                 Op::MatMul { w, x, out } => {
@@ -159,6 +165,7 @@ impl Plan {
                             ],
                             buffers: vec![&part.buffer, act(x), act(out)],
                             groups,
+                            weight_bytes: part.buffer.size(),
                         });
                     }
                 }
@@ -170,6 +177,7 @@ impl Plan {
                         params: [n, cols(x), 0, 0, 0, 0, 0, 0],
                         buffers: vec![act(x), &res.weights[bias].parts[0].buffer, act(out)],
                         groups: fold(u64::from(n), u64::from(WG)),
+                        weight_bytes: 0,
                     });
                 }
                 Op::Add { a, b, out } => {
@@ -180,6 +188,7 @@ impl Plan {
                         params: [n, n, 0, 0, 0, 0, 0, 0],
                         buffers: vec![act(a), act(b), act(out)],
                         groups: fold(u64::from(n), u64::from(WG)),
+                        weight_bytes: 0,
                     });
                 }
                 Op::Rope { x, params: p } => {
@@ -200,6 +209,7 @@ impl Plan {
                         ],
                         buffers: vec![res.step, act(x)],
                         groups: fold(threads, u64::from(WG)),
+                        weight_bytes: 0,
                     });
                 }
                 Op::KvStore { layer, k, v } => {
@@ -223,6 +233,7 @@ impl Plan {
                         ],
                         buffers: vec![res.step, act(k), act(v), kc, vc],
                         groups: fold(threads, u64::from(WG)),
+                        weight_bytes: 0,
                     });
                 }
                 Op::Attention { q, params: p, out } => {
@@ -243,6 +254,7 @@ impl Plan {
                         ],
                         buffers: vec![res.step, act(q), kc, vc, res.attn_partials],
                         groups: (p.n_heads * splits, rows_of(q)),
+                        weight_bytes: 0,
                     });
                     pending.push(Pending {
                         family: Family::AttentionCombine,
@@ -250,6 +262,7 @@ impl Plan {
                         params: [p.n_heads, p.head_dim, splits, cols(out), 0, 0, 0, 0],
                         buffers: vec![res.step, res.attn_partials, act(out)],
                         groups: (p.n_heads, rows_of(q)),
+                        weight_bytes: 0,
                     });
                 }
                 Op::Glu {
@@ -268,6 +281,100 @@ impl Plan {
                         params: [n, 0, 0, 0, 0, 0, 0, 0],
                         buffers: vec![act(gate), act(up), act(out)],
                         groups: fold(u64::from(n), u64::from(WG)),
+                        weight_bytes: 0,
+                    });
+                }
+                Op::Route {
+                    logits,
+                    k,
+                    norm,
+                    out,
+                } => {
+                    let r = rows_of(logits);
+                    pending.push(Pending {
+                        family: Family::Route,
+                        entry: 0,
+                        params: [cols(logits), k, u32::from(norm), r, 0, 0, 0, 0],
+                        buffers: vec![act(logits), act(out)],
+                        groups: fold(u64::from(r), 1),
+                        weight_bytes: 0,
+                    });
+                    if r > MATVEC_MAX_ROWS {
+                        pending.push(Pending {
+                            family: Family::MoeGroup,
+                            entry: 0,
+                            params: [k, r, 0, 0, 0, 0, 0, 0],
+                            buffers: vec![act(out), res.moe_groups],
+                            groups: (cols(logits), 1),
+                            weight_bytes: 0,
+                        });
+                    }
+                }
+                Op::ExpertMatMul { w, x, route, out } => {
+                    let w = &res.weights[w];
+                    let (r, k) = (rows_of(x), cols(route) / 2);
+                    for part in &w.parts {
+                        let experts = part.rows / w.rows;
+                        let mut params = [
+                            w.cols as u32,
+                            w.rows as u32,
+                            wick_shaders::row_bytes(w.ty, w.cols) as u32,
+                            k,
+                            cols(x),
+                            (part.first_row / w.rows) as u32,
+                            experts as u32,
+                            r,
+                        ];
+                        pending.push(if r <= MATVEC_MAX_ROWS {
+                            params[7] = 0;
+                            // At most one matrix per routed pair is read.
+                            let read = experts.min(u64::from(r * k));
+                            Pending {
+                                family: Family::MatvecId(w.ty),
+                                entry: 0,
+                                params,
+                                buffers: vec![&part.buffer, act(x), act(route), act(out)],
+                                groups: (
+                                    w.rows.div_ceil(u64::from(MATVEC_ROWS_PER_WG)) as u32,
+                                    r * k,
+                                ),
+                                weight_bytes: part.buffer.size() / experts * read,
+                            }
+                        } else {
+                            Pending {
+                                family: Family::MatmulId(w.ty),
+                                entry: 0,
+                                params,
+                                buffers: vec![&part.buffer, act(x), res.moe_groups, act(out)],
+                                groups: (
+                                    w.rows.div_ceil(u64::from(WG)) as u32,
+                                    experts as u32 * r.div_ceil(MATMUL_TILE_ROWS),
+                                ),
+                                weight_bytes: part.buffer.size(),
+                            }
+                        });
+                    }
+                }
+                Op::MoeSum { y, route, out } => {
+                    let n = rows_of(out) * cols(out);
+                    pending.push(Pending {
+                        family: Family::MoeSum,
+                        entry: 0,
+                        params: [cols(out), cols(route) / 2, n, 0, 0, 0, 0, 0],
+                        buffers: vec![act(y), act(route), act(out)],
+                        groups: fold(u64::from(n), u64::from(WG)),
+                        weight_bytes: 0,
+                    });
+                }
+                Op::SigmoidMul { x, gate, out } => {
+                    let n = rows_of(x) * cols(x);
+                    pending.push(Pending {
+                        family: Family::SigmoidMul,
+                        entry: 0,
+                        params: [cols(x), n, 0, 0, 0, 0, 0, 0],
+                        buffers: vec![act(x), act(gate), act(out)],
+                        groups: fold(u64::from(n), u64::from(WG)),
+                        weight_bytes: 0,
                     });
                 }
                 Op::GatherOutputs { x, out } => {
@@ -278,6 +385,7 @@ impl Plan {
                         params: [cols(x), outputs, 0, 0, 0, 0, 0, 0],
                         buffers: vec![res.step, act(x), act(out)],
                         groups: fold(n, u64::from(WG)),
+                        weight_bytes: 0,
                     });
                 }
             }
@@ -331,10 +439,7 @@ impl Plan {
                         bind_group,
                         groups: p.groups,
                         label: Variant::new(p.family, gpu.caps.subgroups, gpu.caps.f16).to_string(),
-                        weight_bytes: match p.family {
-                            Family::Matvec(_) | Family::Matmul(_) => p.buffers[0].size(),
-                            _ => 0,
-                        },
+                        weight_bytes: p.weight_bytes,
                     }
                 })
                 .collect();

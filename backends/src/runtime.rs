@@ -33,6 +33,7 @@ pub struct Runtime {
     kv: Vec<(wgpu::Buffer, wgpu::Buffer)>,
     step: wgpu::Buffer,
     attn_partials: wgpu::Buffer,
+    moe_groups: wgpu::Buffer,
     staging: wgpu::Buffer,
     plans: HashMap<(u32, u32), Plan>,
     n_vocab: u64,
@@ -180,6 +181,22 @@ impl Runtime {
             usage: wgpu::BufferUsages::STORAGE,
             mapped_at_creation: false,
         });
+        // Expert groups of a prefill chunk: a count and up to a row per expert.
+        let experts = graph
+            .ops
+            .iter()
+            .filter_map(|op| match op {
+                Op::Route { logits, .. } => Some(graph.tensors[*logits].cols),
+                _ => None,
+            })
+            .max()
+            .unwrap_or(1);
+        let moe_groups = gpu.device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some("expert groups"),
+            size: experts * (u64::from(cfg.max_batch) + 1) * 4,
+            usage: wgpu::BufferUsages::STORAGE,
+            mapped_at_creation: false,
+        });
         let n_vocab = graph.tensors[graph.logits].cols;
         let staging = gpu.device.create_buffer(&wgpu::BufferDescriptor {
             label: Some("logits readback"),
@@ -199,6 +216,7 @@ impl Runtime {
             kv,
             step,
             attn_partials,
+            moe_groups,
             staging,
             plans: HashMap::new(),
             n_vocab,
@@ -224,18 +242,27 @@ impl Runtime {
                 .sum::<u64>()
             + self.step.size()
             + self.attn_partials.size()
+            + self.moe_groups.size()
             + self.staging.size()
     }
 
     /// Bytes a decode step of one token reads from memory at `depth` cached positions: every
-    /// weight but the embedding table (one row of it), and the keys and values of each layer
-    /// (f16), all layers over the whole depth.
+    /// weight but the embedding table (one row of it) and unrouted experts (k of each layer's
+    /// experts are read), and the keys and values of each layer (f16), all layers over the
+    /// whole depth.
     pub fn decode_bytes(&self, depth: u64) -> u64 {
         let mut used = vec![false; self.weights.len()];
         let mut bytes = 0;
         for op in &self.graph.ops {
             let w = match *op {
                 Op::MatMul { w, .. } => w,
+                Op::ExpertMatMul { w, route, .. } => {
+                    let t = &self.weights[w];
+                    let k = self.graph.tensors[route].cols / 2;
+                    let size: u64 = t.parts.iter().map(|p| p.buffer.size()).sum();
+                    bytes += size / t.experts * k;
+                    continue;
+                }
                 Op::RmsNorm { weight, .. } => weight,
                 Op::AddBias { bias, .. } => bias,
                 Op::Embed { table, .. } => {
@@ -306,6 +333,7 @@ impl Runtime {
                 kv: &self.kv,
                 step: &self.step,
                 attn_partials: &self.attn_partials,
+                moe_groups: &self.moe_groups,
                 ctx: self.cfg.ctx,
             };
             let plan = Plan::compile(

@@ -1,5 +1,6 @@
 //! Weight upload: GGUF bytes copied unchanged (weights stay quantized), matrices split by rows
-//! into parts no larger than the adapter's binding limit.
+//! into parts no larger than the adapter's binding limit; stacked experts split between whole
+//! experts, so each expert's matrix lies in one part.
 
 use wgpu::util::DeviceExt;
 use wick_core::gguf::TensorInfo;
@@ -10,6 +11,7 @@ use crate::{BackendError, Gpu};
 
 pub struct WeightPart {
     pub buffer: wgpu::Buffer,
+    /// Rows counted through the stacked experts' matrices.
     pub first_row: u64,
     pub rows: u64,
 }
@@ -17,8 +19,10 @@ pub struct WeightPart {
 /// A weight on the GPU. Vectors (norms, biases) are stored as f32; matrices as their GGUF bytes.
 pub struct GpuWeight {
     pub ty: GgmlType,
+    /// Rows of one expert's matrix (of the matrix, without experts).
     pub rows: u64,
     pub cols: u64,
+    pub experts: u64,
     pub parts: Vec<WeightPart>,
 }
 
@@ -45,18 +49,26 @@ impl GpuWeight {
             )));
         }
         let row_bytes = wick_shaders::row_bytes(info.ty, desc.cols);
-        let rows_per_part = (gpu.max_part_bytes() / row_bytes).max(1);
-        if row_bytes > gpu.max_part_bytes() {
+        // A part holds whole units: rows, or whole experts' matrices.
+        let (unit_rows, unit) = if desc.experts > 1 {
+            (desc.rows, "an expert's matrix")
+        } else {
+            (1, "a row")
+        };
+        let unit_bytes = row_bytes * unit_rows;
+        if unit_bytes > gpu.max_part_bytes() {
             return Err(BackendError::TooLarge {
-                what: format!("a row of {}", desc.name),
-                bytes: row_bytes,
+                what: format!("{unit} of {}", desc.name),
+                bytes: unit_bytes,
                 limit: gpu.max_part_bytes(),
             });
         }
+        let rows_per_part = gpu.max_part_bytes() / unit_bytes * unit_rows;
+        let total_rows = desc.rows * desc.experts;
         let mut parts = Vec::new();
         let mut first_row = 0;
-        while first_row < desc.rows {
-            let rows = rows_per_part.min(desc.rows - first_row);
+        while first_row < total_rows {
+            let rows = rows_per_part.min(total_rows - first_row);
             let start = (first_row * row_bytes) as usize;
             let end = start + (rows * row_bytes) as usize;
             let buffer = storage_from_bytes(
@@ -75,6 +87,7 @@ impl GpuWeight {
             ty: info.ty,
             rows: desc.rows,
             cols: desc.cols,
+            experts: desc.experts,
             parts,
         })
     }
@@ -94,6 +107,7 @@ impl GpuWeight {
             ty: GgmlType::F32,
             rows: 1,
             cols: desc.cols,
+            experts: 1,
             parts: vec![WeightPart {
                 buffer,
                 first_row: 0,

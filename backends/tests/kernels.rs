@@ -981,6 +981,283 @@ fn gather_rows() {
     f.finish();
 }
 
+/// The routing reference: softmax in f64, experts by logit (lowest id first among equals), their
+/// probabilities as weights, renormalised when `norm`.
+fn route_reference(logits: &[f32], k: usize, norm: bool) -> (Vec<u32>, Vec<f64>) {
+    let top = logits.iter().fold(f32::MIN, |a, &b| a.max(b));
+    let total: f64 = logits.iter().map(|&l| f64::from(l - top).exp()).sum();
+    let mut order: Vec<usize> = (0..logits.len()).collect();
+    order.sort_by(|&a, &b| logits[b].total_cmp(&logits[a]).then(a.cmp(&b)));
+    let ids: Vec<u32> = order[..k].iter().map(|&e| e as u32).collect();
+    let mut w: Vec<f64> = order[..k]
+        .iter()
+        .map(|&e| f64::from(logits[e] - top).exp() / total)
+        .collect();
+    if norm {
+        let sum: f64 = w.iter().sum();
+        w.iter_mut().for_each(|v| *v /= sum.max(6.103515625e-5));
+    }
+    (ids, w)
+}
+
+/// Rows of router logits over 3 to 512 experts (the most the kernel holds), k from 1 to all
+/// experts, with and without renormalisation; one row repeats a logit among its top experts,
+/// so the lowest id must come first. Ids must be exact; weights within 64 u relative (exp at
+/// 3 + 2|x| ulp with |x| < 16, a sum and a division).
+#[test]
+fn route() {
+    let mut f = Failures::new(NMSE);
+    let mut rng = StdRng::seed_from_u64(10);
+    let ks = kernels(Family::Route);
+    // (experts, k, norm, rows)
+    for (n, k, norm, rows) in [
+        (128usize, 8usize, true, 5usize),
+        (60, 4, false, 3),
+        (3, 3, true, 2),
+        (512, 8, false, 2),
+        (100, 1, true, 1),
+    ] {
+        let mut logits = uniform_vec(&mut rng, rows * n, -8.0, 8.0);
+        // A tie inside the top k of row 0: copy its best logit to a higher id and a lower id.
+        let best = (0..n)
+            .max_by(|&a, &b| logits[a].total_cmp(&logits[b]))
+            .unwrap();
+        logits[(best + n / 2) % n] = logits[best];
+        let l_buf = buffer_f32(&logits);
+        let tail = 5;
+        let mut want = vec![untouched(); rows * 2 * k + tail];
+        for r in 0..rows {
+            let (ids, w) = route_reference(&logits[r * n..(r + 1) * n], k, norm);
+            for j in 0..k {
+                want[r * 2 * k + j] = Want::Bits(ids[j]);
+                want[r * 2 * k + k + j] = Want::Near {
+                    value: w[j],
+                    bound: w[j] * 64.0 * U,
+                };
+            }
+        }
+        let params = [n as u32, k as u32, u32::from(norm), rows as u32, 0, 0, 0, 0];
+        for kern in &ks {
+            let out = buffer_f32(&vec![SENTINEL; want.len()]);
+            dispatch(kern, 0, params, &[&l_buf, &out], fold(rows as u64, 1));
+            let label = format!("{} experts={n} k={k} norm={norm} rows={rows}", kern.label);
+            f.check(&label, &read_f32(&out), &want);
+        }
+    }
+    f.finish();
+}
+
+/// A route buffer as `route.wgsl` writes it: per row, k distinct random experts (u32 bits) then
+/// k weights.
+fn random_route(rng: &mut StdRng, rows: usize, experts: usize, k: usize) -> (Vec<u32>, Vec<f32>) {
+    use rand::seq::SliceRandom;
+    let mut ids = Vec::new();
+    let mut words = Vec::new();
+    for _ in 0..rows {
+        let mut all: Vec<u32> = (0..experts as u32).collect();
+        all.shuffle(rng);
+        ids.extend_from_slice(&all[..k]);
+        words.extend(all[..k].iter().map(|&e| f32::from_bits(e)));
+        words.extend(uniform_vec(rng, k, 0.0, 1.0));
+    }
+    (ids, words)
+}
+
+/// The expert products of a decode step (matvec_id) and of a prefill chunk (moe_group, then
+/// matmul_id), in every weight format: 6 stacked experts of m = 37 rows, uploaded in two parts
+/// (experts 0..4 and 4..6, one dispatch each as `plan.rs` does), k = 3 experts per row, x shared
+/// by the slots or one per slot. After the first part only pairs routed to its experts may be
+/// written. 40 prefill rows make two 32-row tiles for experts with many rows.
+#[test]
+fn expert_products() {
+    let mut f = Failures::new(NMSE);
+    let mut rng = StdRng::seed_from_u64(11);
+    let groupers = kernels(Family::MoeGroup);
+    let (experts, m, k_used) = (6usize, 37usize, 3usize);
+    let parts = [(0usize, 4usize), (4, 2)];
+    for ty in WEIGHT_FORMATS {
+        let cols = width(ty, 256, 96);
+        let rb = wick_shaders::row_bytes(ty, cols as u64) as usize;
+        let (bytes, w) = random_weight(&mut rng, ty, experts * m, cols);
+        let part_bufs: Vec<wgpu::Buffer> = parts
+            .iter()
+            .map(|&(first, n)| buffer(&bytes[first * m * rb..(first + n) * m * rb]))
+            .collect();
+        for (matvec, rows) in [(true, 3usize), (false, 40)] {
+            for per_slot in [false, true] {
+                let x_stride = if per_slot { k_used * cols } else { cols };
+                let x = uniform_vec(&mut rng, rows * x_stride, -1.0, 1.0);
+                let x_buf = buffer_f32(&x);
+                let (ids, route) = random_route(&mut rng, rows, experts, k_used);
+                let route_buf = buffer_f32(&route);
+                // want[p][..]: the output once parts 0..=p ran.
+                let mut want = vec![vec![untouched(); rows * k_used * m]; parts.len()];
+                for a in 0..rows * k_used {
+                    let (r, j) = (a / k_used, a % k_used);
+                    let e = ids[a] as usize;
+                    let x_at = r * x_stride + if per_slot { j * cols } else { 0 };
+                    let part = parts
+                        .iter()
+                        .position(|&(s, n)| e >= s && e < s + n)
+                        .unwrap();
+                    for i in 0..m {
+                        let row = &w[(e * m + i) * cols..][..cols];
+                        let (mut dot, mut mag) = (0.0f64, 0.0f64);
+                        for (c, &wv) in row.iter().enumerate() {
+                            let t = f64::from(wv) * f64::from(x[x_at + c]);
+                            dot += t;
+                            mag += t.abs();
+                        }
+                        for seen in &mut want[part..] {
+                            seen[a * m + i] = Want::Near {
+                                value: dot,
+                                bound: 2.0 * cols as f64 * U * mag,
+                            };
+                        }
+                    }
+                }
+                let family = if matvec {
+                    Family::MatvecId(ty)
+                } else {
+                    Family::MatmulId(ty)
+                };
+                let groups_buf = buffer(&vec![0u8; experts * (rows + 1) * 4]);
+                if !matvec {
+                    let mut expect = Vec::new();
+                    for e in 0..experts as u32 {
+                        let list: Vec<u32> = (0..(rows * k_used) as u32)
+                            .filter(|&a| ids[a as usize] == e)
+                            .collect();
+                        expect.push(list.len() as u32);
+                        expect.extend(&list);
+                        expect.resize((e as usize + 1) * (rows + 1), 0);
+                    }
+                    for g in &groupers {
+                        let params = [k_used as u32, rows as u32, 0, 0, 0, 0, 0, 0];
+                        dispatch(
+                            g,
+                            0,
+                            params,
+                            &[&route_buf, &groups_buf],
+                            (experts as u32, 1),
+                        );
+                        let got: Vec<u32> = bytemuck::pod_collect_to_vec(&read_bytes(&groups_buf));
+                        let want: Vec<Want> = expect.iter().map(|&v| Want::Bits(v)).collect();
+                        let label = format!("{} experts={experts} k={k_used} rows={rows}", g.label);
+                        let got: Vec<f32> = got.iter().map(|&v| f32::from_bits(v)).collect();
+                        f.check(&label, &got, &want);
+                    }
+                }
+                for kern in &kernels(family) {
+                    let y = buffer_f32(&vec![SENTINEL; rows * k_used * m]);
+                    for (p, &(first, n)) in parts.iter().enumerate() {
+                        let params = [
+                            cols as u32,
+                            m as u32,
+                            rb as u32,
+                            k_used as u32,
+                            x_stride as u32,
+                            first as u32,
+                            n as u32,
+                            if matvec { 0 } else { rows as u32 },
+                        ];
+                        let (groups, extra) = if matvec {
+                            (
+                                (
+                                    (m as u32).div_ceil(MATVEC_ROWS_PER_WG),
+                                    (rows * k_used) as u32,
+                                ),
+                                &route_buf,
+                            )
+                        } else {
+                            (
+                                (
+                                    (m as u32).div_ceil(WG),
+                                    n as u32 * (rows as u32).div_ceil(MATMUL_TILE_ROWS),
+                                ),
+                                &groups_buf,
+                            )
+                        };
+                        dispatch(kern, 0, params, &[&part_bufs[p], &x_buf, extra, &y], groups);
+                        let label = format!(
+                            "{} experts {first}..{} rows={rows} k={k_used} cols={cols} per_slot={per_slot}",
+                            kern.label,
+                            first + n
+                        );
+                        f.check(&label, &read_f32(&y), &want[p]);
+                    }
+                }
+            }
+        }
+    }
+    f.finish();
+}
+
+/// Weighted sums of k = 3 expert outputs over rows of 300, and rows scaled by the sigmoid of
+/// their gate; each output buffer's tail must stay untouched. Bounds: the sum's `2 k u Σ|w y|`;
+/// the sigmoid's exp (3 + 2|g| ulp) and a division.
+#[test]
+fn moe_sum_and_sigmoid_mul() {
+    let mut f = Failures::new(NMSE);
+    let mut rng = StdRng::seed_from_u64(12);
+    let (rows, n, k) = (5usize, 300usize, 3usize);
+    let tail = 40;
+    let y = uniform_vec(&mut rng, rows * k * n, -1.0, 1.0);
+    let (_, route) = random_route(&mut rng, rows, 8, k);
+    let (y_buf, route_buf) = (buffer_f32(&y), buffer_f32(&route));
+    let mut want = vec![untouched(); rows * n + tail];
+    for r in 0..rows {
+        for c in 0..n {
+            let (mut s, mut mag) = (0.0f64, 0.0f64);
+            for j in 0..k {
+                let t = f64::from(route[r * 2 * k + k + j]) * f64::from(y[(r * k + j) * n + c]);
+                s += t;
+                mag += t.abs();
+            }
+            want[r * n + c] = Want::Near {
+                value: s,
+                bound: 2.0 * k as f64 * U * mag,
+            };
+        }
+    }
+    let total = (rows * n) as u32;
+    for kern in &kernels(Family::MoeSum) {
+        let out = buffer_f32(&vec![SENTINEL; want.len()]);
+        let params = [n as u32, k as u32, total, 0, 0, 0, 0, 0];
+        let groups = fold(u64::from(total), u64::from(WG));
+        dispatch(kern, 0, params, &[&y_buf, &route_buf, &out], groups);
+        f.check(
+            &format!("{} rows={rows} n={n} k={k}", kern.label),
+            &read_f32(&out),
+            &want,
+        );
+    }
+    let x = uniform_vec(&mut rng, rows * n, -2.0, 2.0);
+    let gate = uniform_vec(&mut rng, rows, -10.0, 10.0);
+    let (x_buf, g_buf) = (buffer_f32(&x), buffer_f32(&gate));
+    let mut want = vec![untouched(); rows * n + tail];
+    for (i, w) in want.iter_mut().take(rows * n).enumerate() {
+        let g = f64::from(gate[i / n]);
+        let v = f64::from(x[i]) / (1.0 + (-g).exp());
+        *w = Want::Near {
+            value: v,
+            bound: v.abs() * (2.0 * g.abs() + 16.0) * U,
+        };
+    }
+    for kern in &kernels(Family::SigmoidMul) {
+        let out = buffer_f32(&vec![SENTINEL; want.len()]);
+        let params = [n as u32, total, 0, 0, 0, 0, 0, 0];
+        let groups = fold(u64::from(total), u64::from(WG));
+        dispatch(kern, 0, params, &[&x_buf, &g_buf, &out], groups);
+        f.check(
+            &format!("{} rows={rows} n={n}", kern.label),
+            &read_f32(&out),
+            &want,
+        );
+    }
+    f.finish();
+}
+
 /// Every kernel family has a test above: this match has no wildcard, so a new family does not
 /// compile until it is listed here (and, so listed, gets a test). New weight formats need
 /// nothing: the product and get_rows tests walk `WEIGHT_FORMATS`.
@@ -990,6 +1267,7 @@ fn every_family_is_tested() {
         Family::Matvec(ty) | Family::Matmul(ty) | Family::GetRows(ty) => {
             WEIGHT_FORMATS.contains(&ty)
         }
+        Family::MatvecId(ty) | Family::MatmulId(ty) => WEIGHT_FORMATS.contains(&ty),
         Family::RmsNorm
         | Family::Rope
         | Family::KvStore
@@ -997,7 +1275,11 @@ fn every_family_is_tested() {
         | Family::AttentionCombine
         | Family::Glu
         | Family::Add
-        | Family::GatherRows => true,
+        | Family::GatherRows
+        | Family::Route
+        | Family::MoeGroup
+        | Family::MoeSum
+        | Family::SigmoidMul => true,
     };
     for v in Variant::all() {
         assert!(tested(v.family), "{v} has no test in kernels.rs");

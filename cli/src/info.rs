@@ -36,11 +36,23 @@ pub fn info(args: InfoArgs) -> Result<()> {
         .tensor("token_embd.weight")
         .and_then(|t| t.dims.get(1).copied())
         .unwrap_or(0);
-    match HParams::from_metadata(meta, n_vocab) {
+    let hparams = HParams::from_metadata(meta, n_vocab);
+    match &hparams {
         Ok(hp) => {
             println!("layers:        {}", hp.n_layer);
             println!("embedding:     {}", hp.n_embd);
-            println!("feed-forward:  {}", hp.n_ff);
+            match hp.moe {
+                None => println!("feed-forward:  {}", hp.n_ff),
+                Some(moe) => {
+                    println!(
+                        "experts:       {} ({} active per token), expert feed-forward {}",
+                        moe.n_expert, moe.n_used, moe.n_ff_exp
+                    );
+                    if hp.arch == Arch::Qwen2Moe {
+                        println!("shared expert: feed-forward {}", moe.n_ff_shexp);
+                    }
+                }
+            }
             println!(
                 "heads:         {} (kv {}), head dim {}",
                 hp.n_head, hp.n_head_kv, hp.head_dim
@@ -78,6 +90,28 @@ pub fn info(args: InfoArgs) -> Result<()> {
         bytes as f64 / 1048576.0,
         file.file_size() as f64 / 1048576.0
     );
+    if let Ok(HParams { moe: Some(moe), .. }) = hparams {
+        // Stacked expert tensors have the experts as their third dimension; a token reads
+        // n_used of them.
+        let (mut active, mut active_bytes) = (0, 0);
+        for t in file.tensors() {
+            let (n, b) = if t.dims.get(2) == Some(&u64::from(moe.n_expert)) {
+                let used = u64::from(moe.n_used);
+                let all = u64::from(moe.n_expert);
+                (t.n_elems() / all * used, t.n_bytes / all * used)
+            } else {
+                (t.n_elems(), t.n_bytes)
+            };
+            active += n;
+            active_bytes += b;
+        }
+        println!(
+            "active:        {:.1} M of {:.1} M parameters per token ({:.1} MiB of weights)",
+            active as f64 / 1e6,
+            params as f64 / 1e6,
+            active_bytes as f64 / 1048576.0
+        );
+    }
     for (ty, (count, b, elems)) in by_type {
         println!(
             "  {ty:<8} {count:>5} tensors {:>10.1} MiB {:>6.2} bits/weight",

@@ -26,9 +26,12 @@ pub struct TensorDesc {
 pub struct WeightDesc {
     /// The GGUF tensor name.
     pub name: String,
-    /// Rows (output features) and columns (input features).
+    /// Rows (output features) and columns (input features), of each expert's matrix when
+    /// `experts` > 1 (the matrices are stored one after another).
     pub rows: u64,
     pub cols: u64,
+    /// Experts stacked in the tensor; 1 for a plain weight.
+    pub experts: u64,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -116,6 +119,35 @@ pub enum Op {
     },
     /// Picks the batch rows whose logits are wanted.
     GatherOutputs { x: TensorId, out: TensorId },
+    /// Mixture-of-experts routing of each row from its router logits (one per expert): softmax,
+    /// the `k` most probable experts, their probabilities as weights (renormalised to sum 1 when
+    /// `norm`). `out` holds `k` expert ids (u32 bits) then the `k` weights.
+    Route {
+        logits: TensorId,
+        k: u32,
+        norm: bool,
+        out: TensorId,
+    },
+    /// out[r, j] = x[r] W[e]^T for each of row r's `k` routed experts e = route[r, j]; `x` has
+    /// one input per row (shared by the k slots) or one per slot (`k` times the columns).
+    ExpertMatMul {
+        w: WeightId,
+        x: TensorId,
+        route: TensorId,
+        out: TensorId,
+    },
+    /// out[r] = sum over j of route weight[r, j] * y[r, j]: the experts' outputs combined.
+    MoeSum {
+        y: TensorId,
+        route: TensorId,
+        out: TensorId,
+    },
+    /// out[r] = x[r] * sigmoid(gate[r]), `gate` having one column.
+    SigmoidMul {
+        x: TensorId,
+        gate: TensorId,
+        out: TensorId,
+    },
 }
 
 /// Shape of one layer's KV cache per sequence.
@@ -142,8 +174,9 @@ impl Graph {
         self.tensors.len() - 1
     }
 
-    /// The id of a weight, adding it on first use so a tied table is uploaded once.
-    pub fn weight(&mut self, name: &str, rows: u64, cols: u64) -> WeightId {
+    /// The id of a weight of `experts` stacked `rows` x `cols` matrices, adding it on first use
+    /// so a tied table is uploaded once.
+    pub fn weight(&mut self, name: &str, experts: u64, rows: u64, cols: u64) -> WeightId {
         if let Some(i) = self.weights.iter().position(|w| w.name == name) {
             return i;
         }
@@ -151,6 +184,7 @@ impl Graph {
             name: name.to_string(),
             rows,
             cols,
+            experts,
         });
         self.weights.len() - 1
     }
@@ -168,6 +202,10 @@ impl Graph {
             Op::Attention { q, out, .. } => (vec![q], vec![out]),
             Op::Glu { gate, up, out, .. } => (vec![gate, up], vec![out]),
             Op::Add { a, b, out } => (vec![a, b], vec![out]),
+            Op::Route { logits, out, .. } => (vec![logits], vec![out]),
+            Op::ExpertMatMul { x, route, out, .. } => (vec![x, route], vec![out]),
+            Op::MoeSum { y, route, out } => (vec![y, route], vec![out]),
+            Op::SigmoidMul { x, gate, out } => (vec![x, gate], vec![out]),
         }
     }
 }

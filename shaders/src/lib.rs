@@ -44,6 +44,18 @@ pub enum Family {
     Matvec(GgmlType),
     /// Quantized matrix-matrix product for prefill chunks.
     Matmul(GgmlType),
+    /// Matvec over each decode row's routed experts.
+    MatvecId(GgmlType),
+    /// Matmul over each expert's routed rows of a prefill chunk (after [`Family::MoeGroup`]).
+    MatmulId(GgmlType),
+    /// Mixture-of-experts routing: softmax and top-k of router logits.
+    Route,
+    /// A prefill chunk's routed rows grouped by expert.
+    MoeGroup,
+    /// The routed experts' outputs weighted and summed.
+    MoeSum,
+    /// Rows scaled by the sigmoid of a per-row gate.
+    SigmoidMul,
     /// Embedding lookup from a quantized table, with scaling.
     GetRows(GgmlType),
     RmsNorm,
@@ -120,9 +132,11 @@ impl Family {
     /// Whether this family has a kernel for its weight format.
     pub fn supports(self) -> bool {
         match self {
-            Family::Matvec(ty) | Family::Matmul(ty) | Family::GetRows(ty) => {
-                WEIGHT_FORMATS.contains(&ty)
-            }
+            Family::Matvec(ty)
+            | Family::Matmul(ty)
+            | Family::GetRows(ty)
+            | Family::MatvecId(ty)
+            | Family::MatmulId(ty) => WEIGHT_FORMATS.contains(&ty),
             _ => true,
         }
     }
@@ -132,6 +146,12 @@ impl Family {
             Family::Matvec(_) => "matvec",
             Family::Matmul(_) => "matmul",
             Family::GetRows(_) => "get_rows",
+            Family::MatvecId(_) => "matvec_id",
+            Family::MatmulId(_) => "matmul_id",
+            Family::Route => "route",
+            Family::MoeGroup => "moe_group",
+            Family::MoeSum => "moe_sum",
+            Family::SigmoidMul => "sigmoid_mul",
             Family::RmsNorm => "rms_norm",
             Family::Rope => "rope",
             Family::KvStore => "kv_store",
@@ -145,7 +165,11 @@ impl Family {
 
     fn weight(self) -> Option<GgmlType> {
         match self {
-            Family::Matvec(ty) | Family::Matmul(ty) | Family::GetRows(ty) => Some(ty),
+            Family::Matvec(ty)
+            | Family::Matmul(ty)
+            | Family::GetRows(ty)
+            | Family::MatvecId(ty)
+            | Family::MatmulId(ty) => Some(ty),
             _ => None,
         }
     }
@@ -155,6 +179,12 @@ impl Family {
             Family::Matvec(_) => include_str!("../wgsl/matvec.wgsl"),
             Family::Matmul(_) => include_str!("../wgsl/matmul.wgsl"),
             Family::GetRows(_) => include_str!("../wgsl/get_rows.wgsl"),
+            Family::MatvecId(_) => include_str!("../wgsl/matvec_id.wgsl"),
+            Family::MatmulId(_) => include_str!("../wgsl/matmul_id.wgsl"),
+            Family::Route => include_str!("../wgsl/route.wgsl"),
+            Family::MoeGroup => include_str!("../wgsl/moe_group.wgsl"),
+            Family::MoeSum => include_str!("../wgsl/moe_sum.wgsl"),
+            Family::SigmoidMul => include_str!("../wgsl/sigmoid_mul.wgsl"),
             Family::RmsNorm => include_str!("../wgsl/rms_norm.wgsl"),
             Family::Rope => include_str!("../wgsl/rope.wgsl"),
             Family::KvStore => include_str!("../wgsl/kv_store.wgsl"),
@@ -170,7 +200,11 @@ impl Family {
     pub fn reduces(self) -> bool {
         matches!(
             self,
-            Family::Matvec(_) | Family::RmsNorm | Family::Attention
+            Family::Matvec(_)
+                | Family::MatvecId(_)
+                | Family::RmsNorm
+                | Family::Attention
+                | Family::Route
         )
     }
 
@@ -193,6 +227,9 @@ impl Family {
         match self {
             Family::Matvec(_) | Family::Matmul(_) => &[Uniform, Read, Read, ReadWrite],
             Family::GetRows(_) => &[Uniform, Read, Read, ReadWrite],
+            Family::MatvecId(_) | Family::MatmulId(_) => &[Uniform, Read, Read, Read, ReadWrite],
+            Family::Route | Family::MoeGroup => &[Uniform, Read, ReadWrite],
+            Family::MoeSum | Family::SigmoidMul => &[Uniform, Read, Read, ReadWrite],
             Family::RmsNorm => &[Uniform, Read, Read, ReadWrite],
             Family::Rope => &[Uniform, Read, ReadWrite],
             Family::KvStore => &[Uniform, Read, Read, Read, ReadWrite, ReadWrite],
@@ -219,7 +256,13 @@ impl Variant {
     pub fn all() -> Vec<Variant> {
         let mut families = Vec::new();
         for ty in WEIGHT_FORMATS {
-            families.extend([Family::Matvec(ty), Family::Matmul(ty), Family::GetRows(ty)]);
+            families.extend([
+                Family::Matvec(ty),
+                Family::Matmul(ty),
+                Family::GetRows(ty),
+                Family::MatvecId(ty),
+                Family::MatmulId(ty),
+            ]);
         }
         families.extend([
             Family::RmsNorm,
@@ -230,6 +273,10 @@ impl Variant {
             Family::Glu,
             Family::Add,
             Family::GatherRows,
+            Family::Route,
+            Family::MoeGroup,
+            Family::MoeSum,
+            Family::SigmoidMul,
         ]);
         let mut all = Vec::new();
         for family in families {
@@ -271,6 +318,12 @@ impl Variant {
         }
         if self.family.reads_kv() {
             src.push_str(if self.f16 { KV_F16 } else { KV_PACKED });
+        }
+        if self.family == Family::Route {
+            src.push_str(&format!(
+                "\nconst MAX_EXPERTS: u32 = {}u;\n",
+                wick_core::arch::MAX_EXPERTS
+            ));
         }
         src.push_str(self.family.body());
         src

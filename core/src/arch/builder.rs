@@ -1,7 +1,7 @@
 //! Graph building shared by the architectures: weights checked against the file, and the small
 //! compositions (linear layers, norms) every transformer uses.
 
-use super::{ArchError, HParams};
+use super::{ArchError, HParams, MoeParams};
 use crate::gguf::GgufFile;
 use crate::graph::{
     AttentionParams, Glu, Graph, KvShape, Op, RopeParams, Rows, TensorId, WeightId,
@@ -27,13 +27,25 @@ impl<'a> Builder<'a> {
     /// A matrix weight of `rows` output features by `cols` input features (GGUF dims [cols, rows]).
     pub fn matrix(&mut self, name: &str, rows: u64, cols: u64) -> Result<WeightId, ArchError> {
         self.check(name, &[cols, rows])?;
-        Ok(self.g.weight(name, rows, cols))
+        Ok(self.g.weight(name, 1, rows, cols))
+    }
+
+    /// `experts` stacked matrices of `rows` x `cols` (GGUF dims [cols, rows, experts]).
+    pub fn expert_matrix(
+        &mut self,
+        name: &str,
+        experts: u64,
+        rows: u64,
+        cols: u64,
+    ) -> Result<WeightId, ArchError> {
+        self.check(name, &[cols, rows, experts])?;
+        Ok(self.g.weight(name, experts, rows, cols))
     }
 
     /// A vector weight (norm or bias) of `n` elements.
     pub fn vector(&mut self, name: &str, n: u64) -> Result<WeightId, ArchError> {
         self.check(name, &[n])?;
-        Ok(self.g.weight(name, 1, n))
+        Ok(self.g.weight(name, 1, 1, n))
     }
 
     fn check(&self, name: &str, dims: &[u64]) -> Result<(), ArchError> {
@@ -197,6 +209,119 @@ impl<'a> Builder<'a> {
             out: act,
         });
         self.linear(&format!("{p}.ffn_down"), act, hp.n_embd, hp.n_ff)
+    }
+
+    /// The routed experts of layer `layer` on the normed input `h`: router logits from
+    /// `ffn_gate_inp`, the top experts by softmax (weights renormalised when `norm`), a SwiGLU
+    /// feed-forward per chosen expert, and their weighted sum.
+    pub fn experts(
+        &mut self,
+        layer: usize,
+        h: TensorId,
+        n_embd: u64,
+        moe: MoeParams,
+        norm: bool,
+    ) -> Result<TensorId, ArchError> {
+        let p = format!("blk.{layer}");
+        let (n, k, ff) = (u64::from(moe.n_expert), u64::from(moe.n_used), moe.n_ff_exp);
+        let logits = self.linear(&format!("{p}.ffn_gate_inp"), h, n, n_embd)?;
+        let route = self.tensor(Rows::Batch, 2 * k);
+        self.g.ops.push(Op::Route {
+            logits,
+            k: moe.n_used,
+            norm,
+            out: route,
+        });
+        let gate = self.expert_linear(
+            &format!("{p}.ffn_gate_exps.weight"),
+            h,
+            route,
+            moe,
+            ff,
+            n_embd,
+        )?;
+        let up = self.expert_linear(
+            &format!("{p}.ffn_up_exps.weight"),
+            h,
+            route,
+            moe,
+            ff,
+            n_embd,
+        )?;
+        let act = self.tensor(Rows::Batch, k * ff);
+        self.g.ops.push(Op::Glu {
+            kind: Glu::Silu,
+            gate,
+            up,
+            out: act,
+        });
+        let down = self.expert_linear(
+            &format!("{p}.ffn_down_exps.weight"),
+            act,
+            route,
+            moe,
+            n_embd,
+            ff,
+        )?;
+        let out = self.tensor(Rows::Batch, n_embd);
+        self.g.ops.push(Op::MoeSum {
+            y: down,
+            route,
+            out,
+        });
+        Ok(out)
+    }
+
+    /// x W[e]^T for each routed expert e of each row: `rows` x `cols` per expert.
+    fn expert_linear(
+        &mut self,
+        name: &str,
+        x: TensorId,
+        route: TensorId,
+        moe: MoeParams,
+        rows: u64,
+        cols: u64,
+    ) -> Result<TensorId, ArchError> {
+        let w = self.expert_matrix(name, u64::from(moe.n_expert), rows, cols)?;
+        let out = self.tensor(Rows::Batch, u64::from(moe.n_used) * rows);
+        self.g.ops.push(Op::ExpertMatMul { w, x, route, out });
+        Ok(out)
+    }
+
+    /// The shared expert of layer `layer` (qwen2moe): a SwiGLU feed-forward of hidden size `ff`
+    /// scaled by sigmoid(`ffn_gate_inp_shexp` . h).
+    pub fn shared_expert(
+        &mut self,
+        layer: usize,
+        h: TensorId,
+        n_embd: u64,
+        ff: u64,
+    ) -> Result<TensorId, ArchError> {
+        let p = format!("blk.{layer}");
+        let gate = self.linear(&format!("{p}.ffn_gate_shexp"), h, ff, n_embd)?;
+        let up = self.linear(&format!("{p}.ffn_up_shexp"), h, ff, n_embd)?;
+        let act = self.tensor(Rows::Batch, ff);
+        self.g.ops.push(Op::Glu {
+            kind: Glu::Silu,
+            gate,
+            up,
+            out: act,
+        });
+        let down = self.linear(&format!("{p}.ffn_down_shexp"), act, n_embd, ff)?;
+        let w = self.vector(&format!("{p}.ffn_gate_inp_shexp.weight"), n_embd)?;
+        let score = self.tensor(Rows::Batch, 1);
+        self.g.ops.push(Op::MatMul {
+            w,
+            x: h,
+            out: score,
+        });
+        let out = self.tensor(Rows::Batch, n_embd);
+        self.g.ops.push(Op::SigmoidMul {
+            x: down,
+            gate: score,
+            out,
+        });
+        Ok(out)
     }
 
     /// The output head: final norm, then logits from `output.weight` or the tied embedding.

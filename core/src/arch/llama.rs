@@ -1,5 +1,8 @@
 //! Llama-family decoders: `llama` (normal RoPE), `qwen2` (NeoX RoPE, QKV biases) and `qwen3`
 //! (NeoX RoPE, per-head RMS norm of q and k). Pre-norm blocks with a SwiGLU feed-forward.
+//! `qwen2moe` and `qwen3moe` are `qwen2` and `qwen3` with mixture-of-experts feed-forwards:
+//! qwen3moe renormalises the chosen experts' weights, qwen2moe does not and adds a shared expert
+//! gated by a sigmoid.
 
 use super::builder::Builder;
 use super::{Arch, ArchError, HParams};
@@ -26,10 +29,23 @@ pub fn graph(file: &GgufFile, hp: &HParams) -> Result<Graph, ArchError> {
     };
     for il in 0..hp.n_layer {
         let h = b.rms_norm(&format!("blk.{il}.attn_norm.weight"), x, n_embd, hp.eps)?;
-        let o = b.self_attention(il, h, hp, hp.arch == Arch::Qwen3, rope, 0)?;
+        let qk_norm = matches!(hp.arch, Arch::Qwen3 | Arch::Qwen3Moe);
+        let o = b.self_attention(il, h, hp, qk_norm, rope, 0)?;
         let x1 = b.add(o, x);
         let h = b.rms_norm(&format!("blk.{il}.ffn_norm.weight"), x1, n_embd, hp.eps)?;
-        let down = b.feed_forward(il, h, hp, Glu::Silu)?;
+        let down = match hp.moe {
+            None => b.feed_forward(il, h, hp, Glu::Silu)?,
+            Some(moe) => {
+                let qwen3 = hp.arch == Arch::Qwen3Moe;
+                let experts = b.experts(il, h, n_embd, moe, qwen3)?;
+                if qwen3 {
+                    experts
+                } else {
+                    let shared = b.shared_expert(il, h, n_embd, moe.n_ff_shexp)?;
+                    b.add(experts, shared)
+                }
+            }
+        };
         x = b.add(down, x1);
     }
     b.g.logits = b.head(x, n_embd, hp.n_vocab, hp.eps)?;

@@ -14,6 +14,8 @@ pub enum Arch {
     Llama,
     Qwen2,
     Qwen3,
+    Qwen2Moe,
+    Qwen3Moe,
     Gemma3,
 }
 
@@ -24,6 +26,8 @@ impl Arch {
             "llama" => Some(Arch::Llama),
             "qwen2" => Some(Arch::Qwen2),
             "qwen3" => Some(Arch::Qwen3),
+            "qwen2moe" => Some(Arch::Qwen2Moe),
+            "qwen3moe" => Some(Arch::Qwen3Moe),
             "gemma3" => Some(Arch::Gemma3),
             _ => None,
         }
@@ -34,12 +38,14 @@ impl Arch {
             Arch::Llama => "llama",
             Arch::Qwen2 => "qwen2",
             Arch::Qwen3 => "qwen3",
+            Arch::Qwen2Moe => "qwen2moe",
+            Arch::Qwen3Moe => "qwen3moe",
             Arch::Gemma3 => "gemma3",
         }
     }
 }
 
-pub const SUPPORTED: &str = "llama, qwen2, qwen3, gemma3";
+pub const SUPPORTED: &str = "llama, qwen2, qwen3, qwen2moe, qwen3moe, gemma3";
 
 #[derive(Debug, Error)]
 pub enum ArchError {
@@ -77,6 +83,19 @@ pub struct HParams {
     pub ctx_train: u32,
     /// Sliding-window size of local layers (0: none).
     pub sliding_window: u32,
+    /// The experts of mixture-of-experts feed-forwards.
+    pub moe: Option<MoeParams>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct MoeParams {
+    pub n_expert: u32,
+    /// Experts each token is routed to.
+    pub n_used: u32,
+    /// Hidden size of one expert.
+    pub n_ff_exp: u64,
+    /// Hidden size of the shared expert, where the architecture has one.
+    pub n_ff_shexp: u64,
 }
 
 impl HParams {
@@ -89,9 +108,9 @@ impl HParams {
             &key("embedding_length"),
             &key("block_count"),
             &key("attention.head_count"),
-            &key("feed_forward_length"),
             &key("attention.layer_norm_rms_epsilon"),
         ])?;
+        let n_ff = meta.opt_u32(&key("feed_forward_length"))?;
         let n_embd = u64::from(meta.get_u32(&key("embedding_length"))?);
         let n_head = meta.get_u32(&key("attention.head_count"))?;
         if n_head == 0 {
@@ -117,14 +136,14 @@ impl HParams {
             Some(f) if f > 0.0 => 1.0 / f,
             _ => 1.0,
         };
-        let hp = HParams {
+        let mut hp = HParams {
             arch,
             n_embd,
             n_layer: meta.get_u32(&key("block_count"))? as usize,
             n_head,
             n_head_kv,
             head_dim,
-            n_ff: u64::from(meta.get_u32(&key("feed_forward_length"))?),
+            n_ff: u64::from(n_ff.unwrap_or(0)),
             n_vocab,
             eps: meta.get_f32(&key("attention.layer_norm_rms_epsilon"))?,
             n_rot: meta
@@ -134,7 +153,13 @@ impl HParams {
             rope_scale,
             ctx_train: meta.opt_u32(&key("context_length"))?.unwrap_or(4096),
             sliding_window: meta.opt_u32(&key("attention.sliding_window"))?.unwrap_or(0),
+            moe: None,
         };
+        if matches!(arch, Arch::Qwen2Moe | Arch::Qwen3Moe) {
+            hp.moe = Some(moe_params(meta, arch_name, n_ff)?);
+        } else if n_ff.is_none() {
+            meta.require(&[&key("feed_forward_length")])?;
+        }
         // Kernels read heads as vec4 and rotate pairs.
         if hp.head_dim == 0
             || !hp.head_dim.is_multiple_of(4)
@@ -149,6 +174,46 @@ impl HParams {
         Ok(hp)
     }
 }
+
+/// Expert counts and sizes from `<arch>.expert_*`; an expert's hidden size falls back to
+/// `feed_forward_length` / experts used, as llama.cpp does.
+fn moe_params(meta: &Metadata, arch: &str, n_ff: Option<u32>) -> Result<MoeParams, ArchError> {
+    let key = |k: &str| format!("{arch}.{k}");
+    meta.require(&[&key("expert_count"), &key("expert_used_count")])?;
+    let n_expert = meta.get_u32(&key("expert_count"))?;
+    let n_used = meta.get_u32(&key("expert_used_count"))?;
+    if n_used == 0 || n_used > n_expert || n_expert > MAX_EXPERTS {
+        return Err(ArchError::Invalid(format!(
+            "{} = {n_used} of {} = {n_expert}: wick routes to 1..=experts of at most {MAX_EXPERTS}",
+            key("expert_used_count"),
+            key("expert_count")
+        )));
+    }
+    let n_ff_exp = match meta.opt_u32(&key("expert_feed_forward_length"))? {
+        Some(n) => u64::from(n),
+        None => match n_ff {
+            Some(n) => u64::from(n / n_used),
+            None => {
+                meta.require(&[&key("expert_feed_forward_length")])?;
+                0
+            }
+        },
+    };
+    let n_ff_shexp = meta
+        .opt_u32(&key("expert_shared_feed_forward_length"))?
+        .or(n_ff)
+        .map_or(0, u64::from);
+    Ok(MoeParams {
+        n_expert,
+        n_used,
+        n_ff_exp,
+        n_ff_shexp,
+    })
+}
+
+/// Most experts a router may choose among (the routing kernel keeps one row's logits in
+/// workgroup memory).
+pub const MAX_EXPERTS: u32 = 512;
 
 /// A model's hyperparameters and graph.
 #[derive(Clone, Debug)]
@@ -169,7 +234,9 @@ pub fn build(file: &GgufFile) -> Result<Model, ArchError> {
     let n_vocab = embd.dims.get(1).copied().unwrap_or(0);
     let hparams = HParams::from_metadata(file.metadata(), n_vocab)?;
     let graph = match hparams.arch {
-        Arch::Llama | Arch::Qwen2 | Arch::Qwen3 => llama::graph(file, &hparams)?,
+        Arch::Llama | Arch::Qwen2 | Arch::Qwen3 | Arch::Qwen2Moe | Arch::Qwen3Moe => {
+            llama::graph(file, &hparams)?
+        }
         Arch::Gemma3 => gemma3::graph(file, &hparams)?,
     };
     Ok(Model { hparams, graph })

@@ -1,0 +1,54 @@
+// Expert matrix-vector products for decode: y[r, j] = W[e] x[r, j] for each routed pair (row r,
+// slot j) with e = route[r, j], one pair per workgroup row (wid.y = r * k + j). The weight part
+// holds experts first_expert .. first_expert + experts; other experts' pairs skip it. x has one
+// input per row or one per slot (x_stride = k * cols). Lanes share a weight row as in matvec.
+const ROWS_PER_WG: u32 = WG / LANES;
+
+struct Params {
+    cols: u32,          // input features, a multiple of 32
+    m: u32,             // output features of one expert
+    row_bytes: u32,
+    k: u32,             // experts per row
+    x_stride: u32,
+    first_expert: u32,
+    experts: u32,
+    pad: u32,
+}
+
+@group(0) @binding(0) var<uniform> p: Params;
+@group(0) @binding(1) var<storage, read> weights: array<u32>;
+@group(0) @binding(2) var<storage, read> x: array<vec4<f32>>;
+@group(0) @binding(3) var<storage, read> route: array<u32>;
+@group(0) @binding(4) var<storage, read_write> y: array<f32>;
+
+@compute @workgroup_size(WG)
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) tid: u32) {
+    let a = wid.y;
+    let r = a / p.k;
+    let j = a % p.k;
+    let e = route[r * 2u * p.k + j] - p.first_expert;
+    if e >= p.experts {
+        return;
+    }
+    let i = wid.x * ROWS_PER_WG + tid / LANES;
+    let lane = tid % LANES;
+    let x_at = r * p.x_stride + select(0u, j * p.cols, p.x_stride != p.cols);
+    var acc = vec4<f32>(0.0);
+    if i < p.m {
+        let row_byte = (e * p.m + i) * p.row_bytes;
+        for (var c = lane; c < p.cols / 32u; c += LANES) {
+            let at = chunk_at(row_byte, c);
+            let s = chunk_scale(at.x, at.y);
+            for (var q = 0u; q < 8u; q++) {
+                let w = chunk_q4(at.x, at.y, q);
+                let sq = select(s.zw, s.xy, q < 4u);
+                let xv = x[(x_at + c * 32u) / 4u + q];
+                acc.x += sq.x * dot(w, xv) + sq.y * dot(xv, vec4<f32>(1.0));
+            }
+        }
+    }
+    let total = lanes_sum(acc, tid);
+    if lane == 0u && i < p.m {
+        y[a * p.m + i] = total.x;
+    }
+}
