@@ -1,7 +1,7 @@
 //! A plan: the dispatches of one graph for one shape bucket, with parameters and bind groups
 //! built ahead, so a step only writes the batch description and replays them in one pass.
 
-use wick_core::graph::{Glu, Graph, Op, Rows, TensorId};
+use wick_core::graph::{Glu, Graph, Op, RopeParams, Rows, TensorId};
 use wick_shaders::{
     ATTENTION_DECODE_SPLITS, Family, MATMUL_TILE_ROWS, MATVEC_MAX_ROWS, MATVEC_ROWS_PER_WG,
     Variant, WG,
@@ -25,6 +25,8 @@ pub struct Resources<'a> {
     pub attn_partials: &'a wgpu::Buffer,
     /// A prefill chunk's routed rows grouped by expert, shared by every MoE layer.
     pub moe_groups: &'a wgpu::Buffer,
+    /// Each distinct RoPE's per-pair frequencies and cos/sin factor.
+    pub rope_tables: &'a [(RopeParams, f32, wgpu::Buffer)],
     pub ctx: u32,
 }
 
@@ -194,6 +196,11 @@ impl Plan {
                 Op::Rope { x, params: p } => {
                     let threads =
                         u64::from(rows_of(x)) * u64::from(p.n_heads) * u64::from(p.n_rot / 2);
+                    let (_, mscale, freqs) = res
+                        .rope_tables
+                        .iter()
+                        .find(|(q, _, _)| *q == RopeParams { n_heads: 0, ..p })
+                        .expect("the runtime makes a table for every RoPE of the graph");
                     pending.push(Pending {
                         family: Family::Rope,
                         entry: 0,
@@ -202,12 +209,12 @@ impl Plan {
                             p.head_dim,
                             p.n_rot,
                             u32::from(p.neox),
-                            p.freq_base.to_bits(),
-                            p.freq_scale.to_bits(),
+                            mscale.to_bits(),
+                            0,
                             rows_of(x),
                             cols(x),
                         ],
-                        buffers: vec![res.step, act(x)],
+                        buffers: vec![res.step, freqs, act(x)],
                         groups: fold(threads, u64::from(WG)),
                         weight_bytes: 0,
                     });
@@ -259,8 +266,24 @@ impl Plan {
                     pending.push(Pending {
                         family: Family::AttentionCombine,
                         entry: 0,
-                        params: [p.n_heads, p.head_dim, splits, cols(out), 0, 0, 0, 0],
-                        buffers: vec![res.step, res.attn_partials, act(out)],
+                        params: [
+                            p.n_heads,
+                            p.head_dim,
+                            splits,
+                            cols(out),
+                            u32::from(p.sinks.is_some()),
+                            0,
+                            0,
+                            0,
+                        ],
+                        // Without sinks the binding is unused; any buffer fills it.
+                        buffers: vec![
+                            res.step,
+                            res.attn_partials,
+                            p.sinks
+                                .map_or(res.step, |w| &res.weights[w].parts[0].buffer),
+                            act(out),
+                        ],
                         groups: (p.n_heads, rows_of(q)),
                         weight_bytes: 0,
                     });
@@ -277,6 +300,7 @@ impl Plan {
                         entry: match kind {
                             Glu::Gelu => 0,
                             Glu::Silu => 1,
+                            Glu::SiluOai => 2,
                         },
                         params: [n, 0, 0, 0, 0, 0, 0, 0],
                         buffers: vec![act(gate), act(up), act(out)],
@@ -310,7 +334,13 @@ impl Plan {
                         });
                     }
                 }
-                Op::ExpertMatMul { w, x, route, out } => {
+                Op::ExpertMatMul {
+                    w,
+                    bias,
+                    x,
+                    route,
+                    out,
+                } => {
                     let w = &res.weights[w];
                     let (r, k) = (rows_of(x), cols(route) / 2);
                     for part in &w.parts {
@@ -352,6 +382,17 @@ impl Plan {
                                 ),
                                 weight_bytes: part.buffer.size(),
                             }
+                        });
+                    }
+                    if let Some(b) = bias {
+                        let n = r * cols(out);
+                        pending.push(Pending {
+                            family: Family::ExpertBias,
+                            entry: 0,
+                            params: [w.rows as u32, k, n, 0, 0, 0, 0, 0],
+                            buffers: vec![act(route), &res.weights[b].parts[0].buffer, act(out)],
+                            groups: fold(u64::from(n), u64::from(WG)),
+                            weight_bytes: 0,
                         });
                     }
                 }

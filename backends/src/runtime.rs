@@ -6,7 +6,7 @@ use std::collections::HashMap;
 
 use wick_core::generate::{BatchRow, Forward};
 use wick_core::gguf::GgufFile;
-use wick_core::graph::{Graph, Op, Rows};
+use wick_core::graph::{Graph, Op, RopeParams, Rows};
 
 use crate::plan::{Plan, Resources, attention_splits};
 use crate::profile::{KernelTime, Profiler};
@@ -34,6 +34,7 @@ pub struct Runtime {
     step: wgpu::Buffer,
     attn_partials: wgpu::Buffer,
     moe_groups: wgpu::Buffer,
+    rope_tables: Vec<(RopeParams, f32, wgpu::Buffer)>,
     staging: wgpu::Buffer,
     plans: HashMap<(u32, u32), Plan>,
     n_vocab: u64,
@@ -201,6 +202,25 @@ impl Runtime {
             usage: wgpu::BufferUsages::STORAGE,
             mapped_at_creation: false,
         });
+        // One frequency table per distinct RoPE (q and k of a layer share theirs).
+        let mut rope_tables: Vec<(RopeParams, f32, wgpu::Buffer)> = Vec::new();
+        for op in &graph.ops {
+            if let Op::Rope { params, .. } = op {
+                let key = RopeParams {
+                    n_heads: 0,
+                    ..*params
+                };
+                if !rope_tables.iter().any(|(q, _, _)| *q == key) {
+                    let (freqs, mscale) = key.frequencies();
+                    let buffer = crate::weights::storage_from_bytes(
+                        &gpu,
+                        "rope frequencies",
+                        bytemuck::cast_slice(&freqs),
+                    );
+                    rope_tables.push((key, mscale, buffer));
+                }
+            }
+        }
         let n_vocab = graph.tensors[graph.logits].cols;
         let staging = gpu.device.create_buffer(&wgpu::BufferDescriptor {
             label: Some("logits readback"),
@@ -221,6 +241,7 @@ impl Runtime {
             step,
             attn_partials,
             moe_groups,
+            rope_tables,
             staging,
             plans: HashMap::new(),
             n_vocab,
@@ -340,6 +361,7 @@ impl Runtime {
                 step: &self.step,
                 attn_partials: &self.attn_partials,
                 moe_groups: &self.moe_groups,
+                rope_tables: &self.rope_tables,
                 ctx: self.cfg.ctx,
             };
             let plan = Plan::compile(

@@ -14,8 +14,9 @@
 //!   rounding is a few ulps of its largest term, and no term exceeds a couple of row maxima.
 //! - rms_norm: `(n + 16) u · |y|`: a sum of n squares (n u), inverseSqrt (2 ulp in Vulkan), and
 //!   a few products.
-//! - rope: `(|x0| + |x1|) · (2^-11 + |θ| (22 + 4 |2i/n_rot · log2 base|) u)`: Vulkan's absolute
-//!   2^-11 for sin/cos, θ rounded in f32, and pow inherited from exp2(y log2 x) (3 + 2|y| ulp).
+//! - rope: `(|x0| + |x1|) · mscale · (2^-11 + 2 |θ| u + 8 u)`: Vulkan's absolute 2^-11 for
+//!   sin/cos, θ = pos · freq rounded in f32, and the products by mscale. The frequency tables
+//!   come from `RopeParams::frequencies` (tested in wick-core).
 //! - attention: `4e-5` absolute. Outputs are convex combinations of V in [-1, 1], so their error
 //!   is that of the probabilities: f32 scores (dot products of length <= 256, |s| < 10) and exp
 //!   at 3 + 2|x| ulp, a few hundred u at most.
@@ -43,6 +44,7 @@ use half::f16;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use wick_backends::{Gpu, Kernel, fold, standalone};
+use wick_core::graph::{RopeParams, Yarn};
 use wick_core::quant::GgmlType;
 use wick_shaders::{
     Family, MATMUL_TILE_ROWS, MATVEC_MAX_ROWS, MATVEC_ROWS_PER_WG, Variant, WEIGHT_FORMATS, WG,
@@ -575,22 +577,41 @@ fn rope() {
     let rows = positions.len();
     let step_rows: Vec<[u32; 4]> = positions.iter().map(|&p| [0, p, 0, 0]).collect();
     let step = step_buffer(rows, 1, &step_rows);
-    // (n_rot, neox, freq_base, freq_scale)
-    for (n_rot, neox, base, fscale) in [
-        (32usize, false, 10000.0f32, 1.0f32),
-        (32, true, 1e6, 0.25),
-        (64, true, 10000.0, 1.0),
-        (64, false, 500000.0, 0.5),
+    let yarn = Yarn {
+        orig_ctx: 4096,
+        beta_fast: 32.0,
+        beta_slow: 1.0,
+        ext_factor: 1.0,
+        attn_factor: 1.0,
+    };
+    // (n_rot, neox, freq_base, freq_scale, yarn)
+    for (n_rot, neox, base, fscale, yarn) in [
+        (32u32, false, 10000.0f32, 1.0f32, None),
+        (32, true, 1e6, 0.25, None),
+        (64, true, 10000.0, 1.0, None),
+        (64, false, 500000.0, 0.5, None),
+        (64, true, 150000.0, 1.0 / 32.0, Some(yarn)),
     ] {
+        let rope = RopeParams {
+            n_heads: n_heads as u32,
+            head_dim: head_dim as u32,
+            n_rot,
+            neox,
+            freq_base: base,
+            freq_scale: fscale,
+            yarn,
+        };
+        let (freqs, mscale) = rope.frequencies();
+        let freq_buf = buffer_f32(&freqs);
         let x = uniform_vec(&mut rng, (rows + 1) * row_width, -1.0, 1.0);
         let mut want: Vec<Want> = x.iter().map(|v| Want::Bits(v.to_bits())).collect();
-        let half_rot = n_rot / 2;
+        let half_rot = n_rot as usize / 2;
+        let ms = f64::from(mscale);
         for (r, &pos) in positions.iter().enumerate() {
             for h in 0..n_heads {
                 let base_i = r * row_width + h * head_dim;
-                for i in 0..half_rot {
-                    let expo = -2.0 * i as f64 / n_rot as f64;
-                    let theta = f64::from(pos) * f64::from(fscale) * f64::from(base).powf(expo);
+                for (i, &fr) in freqs.iter().enumerate() {
+                    let theta = f64::from(pos) * f64::from(fr);
                     let (a, b) = if neox {
                         (base_i + i, base_i + i + half_rot)
                     } else {
@@ -598,15 +619,14 @@ fn rope() {
                     };
                     let (x0, x1) = (f64::from(x[a]), f64::from(x[b]));
                     let (s, c) = theta.sin_cos();
-                    let pow_ulps = 3.0 + 2.0 * (expo * f64::from(base).log2()).abs();
-                    let angle_err = 2f64.powi(-11) + theta.abs() * (16.0 + 2.0 * pow_ulps) * U;
-                    let bound = (x0.abs() + x1.abs()) * angle_err;
+                    let angle_err = 2f64.powi(-11) + theta.abs() * 2.0 * U;
+                    let bound = (x0.abs() + x1.abs()) * ms * (angle_err + 8.0 * U);
                     want[a] = Want::Near {
-                        value: x0 * c - x1 * s,
+                        value: (x0 * c - x1 * s) * ms,
                         bound,
                     };
                     want[b] = Want::Near {
-                        value: x0 * s + x1 * c,
+                        value: (x0 * s + x1 * c) * ms,
                         bound,
                     };
                 }
@@ -615,20 +635,27 @@ fn rope() {
         let params = [
             n_heads as u32,
             head_dim as u32,
-            n_rot as u32,
+            n_rot,
             u32::from(neox),
-            base.to_bits(),
-            fscale.to_bits(),
+            mscale.to_bits(),
+            0,
             rows as u32,
             row_width as u32,
         ];
         let threads = (rows * n_heads * half_rot) as u64;
         for kern in &ks {
             let xb = buffer_f32(&x);
-            dispatch(kern, 0, params, &[&step, &xb], fold(threads, u64::from(WG)));
+            dispatch(
+                kern,
+                0,
+                params,
+                &[&step, &freq_buf, &xb],
+                fold(threads, u64::from(WG)),
+            );
             let label = format!(
-                "{} n_rot={n_rot} neox={neox} base={base} freq_scale={fscale}",
-                kern.label
+                "{} n_rot={n_rot} neox={neox} base={base} freq_scale={fscale} yarn={}",
+                kern.label,
+                yarn.is_some()
             );
             f.check(&label, &read_f32(&xb), &want);
         }
@@ -771,7 +798,16 @@ fn kv_store_attention() {
         let q = uniform_vec(&mut rng, bucket * q_width, -3.0, 3.0);
         let q_buf = buffer_f32(&q);
         let scale = 1.0 / (head_dim as f32).sqrt();
-        for window in [0u32, 37, 100] {
+        // Sink logits up to 8 also exceed every score of some heads (the max path).
+        let sinks = uniform_vec(&mut rng, n_heads, -2.0, 8.0);
+        let sinks_buf = buffer_f32(&sinks);
+        for (window, with_sinks) in [
+            (0u32, false),
+            (37, false),
+            (100, false),
+            (0, true),
+            (37, true),
+        ] {
             let mut want = vec![untouched(); bucket * q_width];
             for (r, &(pos, slot)) in queries.iter().enumerate() {
                 let (pos, s) = (pos as usize, slot as usize);
@@ -790,9 +826,13 @@ fn kv_store_attention() {
                                 .sum()
                         })
                         .collect();
-                    let max = scores.iter().fold(f64::NEG_INFINITY, |a, &b| a.max(b));
+                    let sink = with_sinks.then(|| f64::from(sinks[h]));
+                    let max = scores
+                        .iter()
+                        .chain(&sink)
+                        .fold(f64::NEG_INFINITY, |a, &b| a.max(b));
                     let e: Vec<f64> = scores.iter().map(|s| (s - max).exp()).collect();
-                    let sum: f64 = e.iter().sum();
+                    let sum: f64 = e.iter().sum::<f64>() + sink.map_or(0.0, |s| (s - max).exp());
                     for d in 0..head_dim {
                         let o: f64 = (lo..=pos)
                             .zip(&e)
@@ -822,7 +862,7 @@ fn kv_store_attention() {
                     head_dim as u32,
                     splits,
                     q_width as u32,
-                    0,
+                    u32::from(with_sinks),
                     0,
                     0,
                     0,
@@ -844,11 +884,11 @@ fn kv_store_attention() {
                         &combine[0],
                         0,
                         combine_params,
-                        &[&step, &partials, &y],
+                        &[&step, &partials, &sinks_buf, &y],
                         (n_heads as u32, bucket as u32),
                     );
                     let label = format!(
-                        "{} + {} head_dim={head_dim} window={window} splits={splits}",
+                        "{} + {} head_dim={head_dim} window={window} splits={splits} sinks={with_sinks}",
                         kern.label, combine[0].label
                     );
                     f.check(&label, &read_f32(&y), &want);
@@ -859,8 +899,9 @@ fn kv_store_attention() {
     f.finish();
 }
 
-/// Both entry points over 3 rows of 300 (not a multiple of 64), gates in [-8, 8] to reach the
-/// activations' tails; the buffer's tail past n must stay untouched.
+/// Every entry point over 3 rows of 300 (not a multiple of 64), gates in [-8, 8] to reach the
+/// activations' tails and up values in [-9, 9] past gpt-oss's clamps; the buffer's tail past n
+/// must stay untouched.
 #[test]
 fn glu() {
     let mut f = Failures::new(NMSE);
@@ -868,10 +909,11 @@ fn glu() {
     let ks = kernels(Family::Glu);
     let n = 3 * 300;
     let gate = uniform_vec(&mut rng, n, -8.0, 8.0);
-    let up = uniform_vec(&mut rng, n, -2.0, 2.0);
+    // Past gpt-oss's clamps at 7 on both sides.
+    let up = uniform_vec(&mut rng, n, -9.0, 9.0);
     let (g_buf, u_buf) = (buffer_f32(&gate), buffer_f32(&up));
     let tail = 70;
-    for (entry, name) in ["geglu", "swiglu"].iter().enumerate() {
+    for (entry, name) in ["geglu", "swiglu", "swiglu_oai"].iter().enumerate() {
         let mut want = vec![untouched(); n + tail];
         for i in 0..n {
             let (g, u) = (f64::from(gate[i]), f64::from(up[i]));
@@ -882,11 +924,18 @@ fn glu() {
                     value: y,
                     bound: (g * u).abs() * (8.0 + 4.0 * z.abs().min(15.0)) * U + y.abs() * 16.0 * U,
                 }
-            } else {
+            } else if entry == 1 {
                 let y = g / (1.0 + (-g).exp()) * u;
                 Want::Near {
                     value: y,
                     bound: y.abs() * (4.0 * g.abs() + 16.0) * U,
+                }
+            } else {
+                let (g, u) = (g.min(7.0), u.clamp(-7.0, 7.0));
+                let act = g / (1.0 + (-1.702 * g).exp());
+                Want::Near {
+                    value: act * (u + 1.0),
+                    bound: act.abs() * (u.abs() + 1.0) * (8.0 * g.abs() + 24.0) * U,
                 }
             };
         }
@@ -1258,6 +1307,46 @@ fn moe_sum_and_sigmoid_mul() {
     f.finish();
 }
 
+/// Expert biases added in place to 4 rows of k = 3 routed pairs of m = 70 (the bias row of
+/// each pair's expert among 5); the tail past the pairs must stay untouched. f32 adds are exact
+/// in Vulkan, so the result must match the f32 sum bit for bit.
+#[test]
+fn expert_bias() {
+    let mut f = Failures::new(NMSE);
+    let mut rng = StdRng::seed_from_u64(13);
+    let (rows, k, m, experts) = (4usize, 3usize, 70usize, 5usize);
+    let (ids, route) = random_route(&mut rng, rows, experts, k);
+    let bias = uniform_vec(&mut rng, experts * m, -1.0, 1.0);
+    let y0 = uniform_vec(&mut rng, rows * k * m, -1.0, 1.0);
+    let (route_buf, bias_buf) = (buffer_f32(&route), buffer_f32(&bias));
+    let tail = 20;
+    let mut want = vec![untouched(); rows * k * m + tail];
+    for (n, w) in want.iter_mut().take(rows * k * m).enumerate() {
+        let e = ids[n / m] as usize;
+        *w = Want::Bits((y0[n] + bias[e * m + n % m]).to_bits());
+    }
+    let total = (rows * k * m) as u32;
+    for kern in &kernels(Family::ExpertBias) {
+        let mut init = y0.clone();
+        init.extend(std::iter::repeat_n(SENTINEL, tail));
+        let y = buffer_f32(&init);
+        let params = [m as u32, k as u32, total, 0, 0, 0, 0, 0];
+        dispatch(
+            kern,
+            0,
+            params,
+            &[&route_buf, &bias_buf, &y],
+            fold(u64::from(total), u64::from(WG)),
+        );
+        f.check(
+            &format!("{} rows={rows} k={k} m={m}", kern.label),
+            &read_f32(&y),
+            &want,
+        );
+    }
+    f.finish();
+}
+
 /// Every kernel family has a test above: this match has no wildcard, so a new family does not
 /// compile until it is listed here (and, so listed, gets a test). New weight formats need
 /// nothing: the product and get_rows tests walk `WEIGHT_FORMATS`.
@@ -1279,7 +1368,8 @@ fn every_family_is_tested() {
         | Family::Route
         | Family::MoeGroup
         | Family::MoeSum
-        | Family::SigmoidMul => true,
+        | Family::SigmoidMul
+        | Family::ExpertBias => true,
     };
     for v in Variant::all() {
         assert!(tested(v.family), "{v} has no test in kernels.rs");

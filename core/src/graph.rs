@@ -40,6 +40,9 @@ pub enum Glu {
     Gelu,
     /// silu(gate) * up.
     Silu,
+    /// gpt-oss's clamped SwiGLU: g = min(gate, 7), u = clamp(up, -7, 7),
+    /// g * sigmoid(1.702 g) * (u + 1).
+    SiluOai,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -50,6 +53,57 @@ pub struct RopeParams {
     pub neox: bool,
     pub freq_base: f32,
     pub freq_scale: f32,
+    /// YaRN context extension, when the model was trained with it.
+    pub yarn: Option<Yarn>,
+}
+
+/// YaRN (arXiv:2309.00071) as ggml applies it: each rotated pair's angle blends the scaled
+/// (interpolated) and unscaled (extrapolated) frequency by a ramp over the pairs between the
+/// correction dims, and cos and sin are scaled by `attn_factor * (1 + 0.1 ln(1 / freq_scale))`.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Yarn {
+    /// The context the model was trained at before extension.
+    pub orig_ctx: u32,
+    pub beta_fast: f32,
+    pub beta_slow: f32,
+    pub ext_factor: f32,
+    pub attn_factor: f32,
+}
+
+impl RopeParams {
+    /// The angle per position of each of the `n_rot / 2` rotated pairs, and the factor on cos
+    /// and sin.
+    pub fn frequencies(&self) -> (Vec<f32>, f32) {
+        let n = self.n_rot;
+        let base = f64::from(self.freq_base);
+        let scale = f64::from(self.freq_scale);
+        let extrap = |i: u32| base.powf(-2.0 * f64::from(i) / f64::from(n));
+        let Some(y) = self.yarn else {
+            let f = (0..n / 2).map(|i| (scale * extrap(i)) as f32).collect();
+            return (f, 1.0);
+        };
+        // ggml's correction dims: the pairs whose wavelength spans beta_fast and beta_slow
+        // rotations over the original context.
+        let corr = |beta: f32| {
+            let turns = y.orig_ctx as f32 / (beta * 2.0 * std::f32::consts::PI);
+            n as f32 * turns.ln() / (2.0 * self.freq_base.ln())
+        };
+        let low = corr(y.beta_fast).floor().max(0.0);
+        let high = corr(y.beta_slow).ceil().min(n as f32 - 1.0);
+        let f = (0..n / 2)
+            .map(|i| {
+                let ramp = 1.0 - ((i as f32 - low) / (high - low).max(0.001)).clamp(0.0, 1.0);
+                let mix = f64::from(ramp * y.ext_factor);
+                (extrap(i) * (scale * (1.0 - mix) + mix)) as f32
+            })
+            .collect();
+        let mscale = if y.ext_factor != 0.0 {
+            y.attn_factor * (1.0 + 0.1 * (1.0 / self.freq_scale).ln())
+        } else {
+            y.attn_factor
+        };
+        (f, mscale)
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -62,6 +116,9 @@ pub struct AttentionParams {
     pub scale: f32,
     /// Sliding window in positions; 0 means the whole context.
     pub window: u32,
+    /// Per-head logits of an extra "sink" position that takes part in the softmax but
+    /// contributes no value (gpt-oss).
+    pub sinks: Option<WeightId>,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -121,17 +178,20 @@ pub enum Op {
     GatherOutputs { x: TensorId, out: TensorId },
     /// Mixture-of-experts routing of each row from its router logits (one per expert): softmax,
     /// the `k` most probable experts, their probabilities as weights (renormalised to sum 1 when
-    /// `norm`). `out` holds `k` expert ids (u32 bits) then the `k` weights.
+    /// `norm`, which equals a softmax over the chosen experts' logits). `out` holds `k` expert
+    /// ids (u32 bits) then the `k` weights.
     Route {
         logits: TensorId,
         k: u32,
         norm: bool,
         out: TensorId,
     },
-    /// out[r, j] = x[r] W[e]^T for each of row r's `k` routed experts e = route[r, j]; `x` has
-    /// one input per row (shared by the k slots) or one per slot (`k` times the columns).
+    /// out[r, j] = x[r] W[e]^T (+ bias[e]) for each of row r's `k` routed experts
+    /// e = route[r, j]; `x` has one input per row (shared by the k slots) or one per slot (`k`
+    /// times the columns). The bias, when present, is an experts x rows matrix.
     ExpertMatMul {
         w: WeightId,
+        bias: Option<WeightId>,
         x: TensorId,
         route: TensorId,
         out: TensorId,
@@ -207,5 +267,63 @@ impl Graph {
             Op::MoeSum { y, route, out } => (vec![y, route], vec![out]),
             Op::SigmoidMul { x, gate, out } => (vec![x, gate], vec![out]),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rope(freq_base: f32, freq_scale: f32, yarn: Option<Yarn>) -> RopeParams {
+        RopeParams {
+            n_heads: 1,
+            head_dim: 64,
+            n_rot: 64,
+            neox: true,
+            freq_base,
+            freq_scale,
+            yarn,
+        }
+    }
+
+    #[test]
+    fn plain_frequencies_are_scaled_powers_of_the_base() {
+        let (f, mscale) = rope(10000.0, 0.25, None).frequencies();
+        assert_eq!((f.len(), mscale), (32, 1.0));
+        for (i, &v) in f.iter().enumerate() {
+            let want = 0.25 * 10000f64.powf(-(i as f64) / 32.0);
+            assert!(
+                (f64::from(v) - want).abs() <= want * 1e-7,
+                "pair {i}: {v} vs {want}"
+            );
+        }
+    }
+
+    /// gpt-oss's YaRN (base 150000, factor 32, original context 4096, betas 32 and 1): the
+    /// correction dims are pairs 8 and 18 (ggml: floor(8.09), ceil(17.4)), so pairs up to 8
+    /// keep the unscaled frequency, pairs from 18 on are fully interpolated, and pairs between
+    /// blend linearly; cos and sin scale by 1 + 0.1 ln 32.
+    #[test]
+    fn yarn_blends_extrapolated_and_interpolated_frequencies() {
+        let yarn = Yarn {
+            orig_ctx: 4096,
+            beta_fast: 32.0,
+            beta_slow: 1.0,
+            ext_factor: 1.0,
+            attn_factor: 1.0,
+        };
+        let (f, mscale) = rope(150000.0, 1.0 / 32.0, Some(yarn)).frequencies();
+        assert!((mscale - (1.0 + 0.1 * 32f32.ln())).abs() < 1e-6, "{mscale}");
+        let extrap = |i: usize| 150000f64.powf(-(i as f64) / 32.0);
+        for (i, &v) in f.iter().enumerate() {
+            let ramp = 1.0 - ((i as f64 - 8.0) / 10.0).clamp(0.0, 1.0);
+            let want = extrap(i) * (ramp + (1.0 - ramp) / 32.0);
+            assert!(
+                (f64::from(v) - want).abs() <= want * 1e-6,
+                "pair {i}: {v} vs {want}"
+            );
+        }
+        assert_eq!(f[8], extrap(8) as f32);
+        assert_eq!(f[18], (extrap(18) / 32.0) as f32);
     }
 }

@@ -56,6 +56,8 @@ pub enum Family {
     MoeSum,
     /// Rows scaled by the sigmoid of a per-row gate.
     SigmoidMul,
+    /// Each routed pair's expert bias added in place.
+    ExpertBias,
     /// Embedding lookup from a quantized table, with scaling.
     GetRows(GgmlType),
     RmsNorm,
@@ -65,7 +67,8 @@ pub enum Family {
     Attention,
     /// Merges attention's split partials into the output.
     AttentionCombine,
-    /// GeGLU (`geglu`) and SwiGLU (`swiglu`) entry points.
+    /// GeGLU (`geglu`), SwiGLU (`swiglu`) and gpt-oss's clamped SwiGLU (`swiglu_oai`) entry
+    /// points.
     Glu,
     Add,
     GatherRows,
@@ -152,6 +155,7 @@ impl Family {
             Family::MoeGroup => "moe_group",
             Family::MoeSum => "moe_sum",
             Family::SigmoidMul => "sigmoid_mul",
+            Family::ExpertBias => "expert_bias",
             Family::RmsNorm => "rms_norm",
             Family::Rope => "rope",
             Family::KvStore => "kv_store",
@@ -185,6 +189,7 @@ impl Family {
             Family::MoeGroup => include_str!("../wgsl/moe_group.wgsl"),
             Family::MoeSum => include_str!("../wgsl/moe_sum.wgsl"),
             Family::SigmoidMul => include_str!("../wgsl/sigmoid_mul.wgsl"),
+            Family::ExpertBias => include_str!("../wgsl/expert_bias.wgsl"),
             Family::RmsNorm => include_str!("../wgsl/rms_norm.wgsl"),
             Family::Rope => include_str!("../wgsl/rope.wgsl"),
             Family::KvStore => include_str!("../wgsl/kv_store.wgsl"),
@@ -216,7 +221,7 @@ impl Family {
     /// Entry points of the module.
     pub fn entry_points(self) -> &'static [&'static str] {
         match self {
-            Family::Glu => &["geglu", "swiglu"],
+            Family::Glu => &["geglu", "swiglu", "swiglu_oai"],
             _ => &["main"],
         }
     }
@@ -229,12 +234,14 @@ impl Family {
             Family::GetRows(_) => &[Uniform, Read, Read, ReadWrite],
             Family::MatvecId(_) | Family::MatmulId(_) => &[Uniform, Read, Read, Read, ReadWrite],
             Family::Route | Family::MoeGroup => &[Uniform, Read, ReadWrite],
-            Family::MoeSum | Family::SigmoidMul => &[Uniform, Read, Read, ReadWrite],
+            Family::MoeSum | Family::SigmoidMul | Family::ExpertBias => {
+                &[Uniform, Read, Read, ReadWrite]
+            }
             Family::RmsNorm => &[Uniform, Read, Read, ReadWrite],
-            Family::Rope => &[Uniform, Read, ReadWrite],
+            Family::Rope => &[Uniform, Read, Read, ReadWrite],
             Family::KvStore => &[Uniform, Read, Read, Read, ReadWrite, ReadWrite],
             Family::Attention => &[Uniform, Read, Read, Read, Read, ReadWrite],
-            Family::AttentionCombine => &[Uniform, Read, Read, ReadWrite],
+            Family::AttentionCombine => &[Uniform, Read, Read, Read, ReadWrite],
             Family::Glu | Family::Add => &[Uniform, Read, Read, ReadWrite],
             Family::GatherRows => &[Uniform, Read, Read, ReadWrite],
         }
@@ -277,6 +284,7 @@ impl Variant {
             Family::MoeGroup,
             Family::MoeSum,
             Family::SigmoidMul,
+            Family::ExpertBias,
         ]);
         let mut all = Vec::new();
         for family in families {

@@ -1,4 +1,5 @@
-// Gated activations: y = act(gate) * up, elementwise over the batch.
+// Gated activations: y = act(gate) * up, elementwise over the batch (gpt-oss's variant also
+// clamps and offsets).
 struct Params {
     n: u32,
     pad0: u32,
@@ -37,5 +38,18 @@ fn swiglu(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: v
     let i = flat_group(wid, nwg) * WG + tid;
     if i < p.n {
         y[i] = silu(gate[i]) * up[i];
+    }
+}
+
+// gpt-oss: the gate clamped above and the up projection on both sides at 7, a sigmoid of
+// 1.702 * gate, and up offset by 1.
+@compute @workgroup_size(WG)
+fn swiglu_oai(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+              @builtin(local_invocation_index) tid: u32) {
+    let i = flat_group(wid, nwg) * WG + tid;
+    if i < p.n {
+        let g = min(gate[i], 7.0);
+        let u = clamp(up[i], -7.0, 7.0);
+        y[i] = g / (1.0 + exp(-1.702 * g)) * (u + 1.0);
     }
 }

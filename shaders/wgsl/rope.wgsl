@@ -1,20 +1,22 @@
-// Rotary position embedding, in place, on rows of n_heads x head_dim. The first n_rot dims of each
-// head rotate by pos * base^(-2i / n_rot) * freq_scale: pairs (2i, 2i+1) in normal mode, (i, i + n_rot/2)
+// Rotary position embedding, in place, on rows of n_heads x head_dim. Pair i of the first n_rot
+// dims of each head rotates by pos * freqs[i] (computed on the CPU: base^(-2i / n_rot) scaled, or
+// YaRN's blend), with cos and sin times mscale: pairs (2i, 2i+1) in normal mode, (i, i + n_rot/2)
 // in NeoX mode.
 struct Params {
     n_heads: u32,
     head_dim: u32,
     n_rot: u32,
     neox: u32,
-    freq_base: f32,
-    freq_scale: f32,
+    mscale: f32,
+    pad: u32,
     rows: u32,
     row_stride: u32,
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> step: Step;
-@group(0) @binding(2) var<storage, read_write> x: array<f32>;
+@group(0) @binding(2) var<storage, read> freqs: array<f32>;
+@group(0) @binding(3) var<storage, read_write> x: array<f32>;
 
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
@@ -28,9 +30,9 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     }
     let h = (id % per_row) / half_rot;
     let i = id % half_rot;
-    let theta = f32(step.rows[r].pos) * p.freq_scale * pow(p.freq_base, -2.0 * f32(i) / f32(p.n_rot));
-    let c = cos(theta);
-    let s = sin(theta);
+    let theta = f32(step.rows[r].pos) * freqs[i];
+    let c = cos(theta) * p.mscale;
+    let s = sin(theta) * p.mscale;
     let base = r * p.row_stride + h * p.head_dim;
     var a = base + 2u * i;
     var b = a + 1u;

@@ -143,6 +143,12 @@ impl<'a> Builder<'a> {
         rope: RopeParams,
         window: u32,
     ) -> Result<TensorId, ArchError> {
+        let sinks_name = format!("blk.{layer}.attn_sinks.weight");
+        let sinks = if self.has(&sinks_name) {
+            Some(self.vector(&sinks_name, u64::from(hp.n_head))?)
+        } else {
+            None
+        };
         let p = format!("blk.{layer}");
         let hd = u64::from(hp.head_dim);
         let q_dim = hd * u64::from(hp.n_head);
@@ -177,6 +183,7 @@ impl<'a> Builder<'a> {
             head_dim: hp.head_dim,
             scale: 1.0 / (hp.head_dim as f32).sqrt(),
             window,
+            sinks,
         };
         self.g.ops.push(Op::Attention {
             q,
@@ -212,7 +219,7 @@ impl<'a> Builder<'a> {
     }
 
     /// The routed experts of layer `layer` on the normed input `h`: router logits from
-    /// `ffn_gate_inp`, the top experts by softmax (weights renormalised when `norm`), a SwiGLU
+    /// `ffn_gate_inp`, the top experts by softmax (weights renormalised when `norm`), a gated
     /// feed-forward per chosen expert, and their weighted sum.
     pub fn experts(
         &mut self,
@@ -221,6 +228,7 @@ impl<'a> Builder<'a> {
         n_embd: u64,
         moe: MoeParams,
         norm: bool,
+        glu: Glu,
     ) -> Result<TensorId, ArchError> {
         let p = format!("blk.{layer}");
         let (n, k, ff) = (u64::from(moe.n_expert), u64::from(moe.n_used), moe.n_ff_exp);
@@ -250,7 +258,7 @@ impl<'a> Builder<'a> {
         )?;
         let act = self.tensor(Rows::Batch, k * ff);
         self.g.ops.push(Op::Glu {
-            kind: Glu::Silu,
+            kind: glu,
             gate,
             up,
             out: act,
@@ -284,7 +292,20 @@ impl<'a> Builder<'a> {
     ) -> Result<TensorId, ArchError> {
         let w = self.expert_matrix(name, u64::from(moe.n_expert), rows, cols)?;
         let out = self.tensor(Rows::Batch, u64::from(moe.n_used) * rows);
-        self.g.ops.push(Op::ExpertMatMul { w, x, route, out });
+        let bias_name = format!("{}.bias", name.trim_end_matches(".weight"));
+        let bias = if self.has(&bias_name) {
+            self.check(&bias_name, &[rows, u64::from(moe.n_expert)])?;
+            Some(self.g.weight(&bias_name, 1, u64::from(moe.n_expert), rows))
+        } else {
+            None
+        };
+        self.g.ops.push(Op::ExpertMatMul {
+            w,
+            bias,
+            x,
+            route,
+            out,
+        });
         Ok(out)
     }
 

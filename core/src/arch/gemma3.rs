@@ -45,6 +45,7 @@ pub fn graph(file: &GgufFile, hp: &HParams) -> Result<Graph, ArchError> {
             neox: true,
             freq_base,
             freq_scale,
+            yarn: if local { None } else { hp.yarn },
         };
         let window = if local { hp.sliding_window } else { 0 };
         let h = b.rms_norm(&format!("{p}.attn_norm.weight"), x, n_embd, hp.eps)?;

@@ -26,6 +26,7 @@ pub fn graph(file: &GgufFile, hp: &HParams) -> Result<Graph, ArchError> {
         neox: hp.arch != Arch::Llama,
         freq_base: hp.rope_base,
         freq_scale: hp.rope_scale,
+        yarn: hp.yarn,
     };
     for il in 0..hp.n_layer {
         let h = b.rms_norm(&format!("blk.{il}.attn_norm.weight"), x, n_embd, hp.eps)?;
@@ -37,7 +38,7 @@ pub fn graph(file: &GgufFile, hp: &HParams) -> Result<Graph, ArchError> {
             None => b.feed_forward(il, h, hp, Glu::Silu)?,
             Some(moe) => {
                 let qwen3 = hp.arch == Arch::Qwen3Moe;
-                let experts = b.experts(il, h, n_embd, moe, qwen3)?;
+                let experts = b.experts(il, h, n_embd, moe, qwen3, Glu::Silu)?;
                 if qwen3 {
                     experts
                 } else {

@@ -3,10 +3,11 @@
 
 mod builder;
 mod gemma3;
+mod gpt_oss;
 mod llama;
 
 use crate::gguf::{GgufError, GgufFile, Metadata};
-use crate::graph::Graph;
+use crate::graph::{Graph, Yarn};
 use thiserror::Error;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -16,6 +17,7 @@ pub enum Arch {
     Qwen3,
     Qwen2Moe,
     Qwen3Moe,
+    GptOss,
     Gemma3,
 }
 
@@ -28,6 +30,7 @@ impl Arch {
             "qwen3" => Some(Arch::Qwen3),
             "qwen2moe" => Some(Arch::Qwen2Moe),
             "qwen3moe" => Some(Arch::Qwen3Moe),
+            "gpt-oss" => Some(Arch::GptOss),
             "gemma3" => Some(Arch::Gemma3),
             _ => None,
         }
@@ -40,12 +43,13 @@ impl Arch {
             Arch::Qwen3 => "qwen3",
             Arch::Qwen2Moe => "qwen2moe",
             Arch::Qwen3Moe => "qwen3moe",
+            Arch::GptOss => "gpt-oss",
             Arch::Gemma3 => "gemma3",
         }
     }
 }
 
-pub const SUPPORTED: &str = "llama, qwen2, qwen3, qwen2moe, qwen3moe, gemma3";
+pub const SUPPORTED: &str = "llama, qwen2, qwen3, qwen2moe, qwen3moe, gpt-oss, gemma3";
 
 #[derive(Debug, Error)]
 pub enum ArchError {
@@ -85,6 +89,8 @@ pub struct HParams {
     pub sliding_window: u32,
     /// The experts of mixture-of-experts feed-forwards.
     pub moe: Option<MoeParams>,
+    /// YaRN RoPE scaling (`rope.scaling.type` = yarn).
+    pub yarn: Option<Yarn>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -132,9 +138,21 @@ impl HParams {
             Some(d) => d,
             None => u32::try_from(n_embd / u64::from(n_head)).unwrap_or(0),
         };
+        let scaling = meta.opt_str(&key("rope.scaling.type"))?.unwrap_or("linear");
         let rope_scale = match meta.opt_f32(&key("rope.scaling.factor"))? {
-            Some(f) if f > 0.0 => 1.0 / f,
+            Some(f) if f > 0.0 && scaling != "none" => 1.0 / f,
             _ => 1.0,
+        };
+        let ctx_train = meta.opt_u32(&key("context_length"))?.unwrap_or(4096);
+        let yarn = match scaling {
+            "none" | "linear" => None,
+            "yarn" => Some(yarn_params(meta, arch_name, ctx_train)?),
+            other => {
+                return Err(ArchError::Invalid(format!(
+                    "{} = {other:?} is not supported (wick supports none, linear and yarn)",
+                    key("rope.scaling.type")
+                )));
+            }
         };
         let mut hp = HParams {
             arch,
@@ -151,11 +169,12 @@ impl HParams {
                 .unwrap_or(head_dim),
             rope_base: meta.opt_f32(&key("rope.freq_base"))?.unwrap_or(10000.0),
             rope_scale,
-            ctx_train: meta.opt_u32(&key("context_length"))?.unwrap_or(4096),
+            ctx_train,
+            yarn,
             sliding_window: meta.opt_u32(&key("attention.sliding_window"))?.unwrap_or(0),
             moe: None,
         };
-        if matches!(arch, Arch::Qwen2Moe | Arch::Qwen3Moe) {
+        if matches!(arch, Arch::Qwen2Moe | Arch::Qwen3Moe | Arch::GptOss) {
             hp.moe = Some(moe_params(meta, arch_name, n_ff)?);
         } else if n_ff.is_none() {
             meta.require(&[&key("feed_forward_length")])?;
@@ -173,6 +192,27 @@ impl HParams {
         }
         Ok(hp)
     }
+}
+
+/// YaRN's parameters with llama.cpp's defaults. With no `yarn_log_multiplier`, llama.cpp's
+/// attention factor cancels to `rope.scaling.attn_factor` (default 1).
+fn yarn_params(meta: &Metadata, arch: &str, ctx_train: u32) -> Result<Yarn, ArchError> {
+    let key = |k: &str| format!("{arch}.rope.scaling.{k}");
+    if meta.opt_f32(&key("yarn_log_multiplier"))?.unwrap_or(0.0) != 0.0 {
+        return Err(ArchError::Invalid(format!(
+            "{} is not supported",
+            key("yarn_log_multiplier")
+        )));
+    }
+    Ok(Yarn {
+        orig_ctx: meta
+            .opt_u32(&key("original_context_length"))?
+            .unwrap_or(ctx_train),
+        beta_fast: meta.opt_f32(&key("yarn_beta_fast"))?.unwrap_or(32.0),
+        beta_slow: meta.opt_f32(&key("yarn_beta_slow"))?.unwrap_or(1.0),
+        ext_factor: meta.opt_f32(&key("yarn_ext_factor"))?.unwrap_or(1.0),
+        attn_factor: meta.opt_f32(&key("attn_factor"))?.unwrap_or(1.0),
+    })
 }
 
 /// Expert counts and sizes from `<arch>.expert_*`; an expert's hidden size falls back to
@@ -238,6 +278,7 @@ pub fn build(file: &GgufFile) -> Result<Model, ArchError> {
             llama::graph(file, &hparams)?
         }
         Arch::Gemma3 => gemma3::graph(file, &hparams)?,
+        Arch::GptOss => gpt_oss::graph(file, &hparams)?,
     };
     Ok(Model { hparams, graph })
 }
