@@ -3,8 +3,8 @@
 
 use wick_core::graph::{Glu, Graph, Op, RopeParams, Rows, TensorId};
 use wick_shaders::{
-    ATTENTION_DECODE_SPLITS, Family, MATMUL_TILE_ROWS, MATVEC_MAX_ROWS, MATVEC_ROWS_PER_WG,
-    Variant, WG,
+    ATTENTION_DECODE_SPLITS, ATTENTION_PREFILL_ROWS, ATTENTION_PREFILL_SPLITS, Family,
+    MATMUL_TILE_ROWS, MATVEC_MAX_ROWS, MATVEC_ROWS_PER_WG, Variant, WG,
 };
 
 use crate::pipelines::{PARAMS_BYTES, Pipelines};
@@ -31,12 +31,13 @@ pub struct Resources<'a> {
 }
 
 /// Split-K factor of attention for a bucket of `rows`: decode steps split each row's positions
-/// among several workgroups; prefill chunks already have a workgroup per row and head.
+/// among several workgroups; prefill chunks run `attention_prefill`, whose workgroups each take
+/// a tile of rows and a share of their positions.
 pub fn attention_splits(rows: u32) -> u32 {
     if rows <= MATVEC_MAX_ROWS {
         ATTENTION_DECODE_SPLITS
     } else {
-        1
+        ATTENTION_PREFILL_SPLITS
     }
 }
 
@@ -246,8 +247,19 @@ impl Plan {
                 Op::Attention { q, params: p, out } => {
                     let (kc, vc) = &res.kv[p.layer];
                     let splits = attention_splits(rows_of(q));
+                    let r = rows_of(q);
+                    // Decode buckets split each row's positions among workgroups; prefill chunks
+                    // give a workgroup a tile of rows instead.
+                    let (family, groups) = if r <= MATVEC_MAX_ROWS {
+                        (Family::Attention, (p.n_heads * splits, r))
+                    } else {
+                        (
+                            Family::AttentionPrefill,
+                            (p.n_heads * splits, r.div_ceil(ATTENTION_PREFILL_ROWS)),
+                        )
+                    };
                     pending.push(Pending {
-                        family: Family::Attention,
+                        family,
                         entry: 0,
                         params: [
                             p.n_heads,
@@ -260,7 +272,7 @@ impl Plan {
                             splits,
                         ],
                         buffers: vec![res.step, act(q), kc, vc, res.attn_partials],
-                        groups: (p.n_heads * splits, rows_of(q)),
+                        groups,
                         weight_bytes: 0,
                     });
                     pending.push(Pending {

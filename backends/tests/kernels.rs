@@ -47,7 +47,8 @@ use wick_backends::{Gpu, Kernel, fold, standalone};
 use wick_core::graph::{RopeParams, Yarn};
 use wick_core::quant::GgmlType;
 use wick_shaders::{
-    Family, MATMUL_TILE_ROWS, MATVEC_MAX_ROWS, MATVEC_ROWS_PER_WG, Variant, WEIGHT_FORMATS, WG,
+    ATTENTION_PREFILL_ROWS, Family, MATMUL_TILE_ROWS, MATVEC_MAX_ROWS, MATVEC_ROWS_PER_WG, Variant,
+    WEIGHT_FORMATS, WG,
 };
 
 /// f32 unit roundoff.
@@ -680,8 +681,25 @@ fn kv_store_attention() {
     let combine = kernels(Family::AttentionCombine);
     let (n_heads, n_kv, slots, ctx) = (8usize, 2usize, 2usize, 160usize);
     let filled = [141usize, 91]; // positions held per slot after the step
-    let queries: [(u32, u32); 5] = [(140, 0), (100, 0), (65, 0), (90, 1), (0, 1)];
-    let bucket = 8;
+    // Two prefill tiles of 8 rows: the first holds 7 rows of slot 0 and one of slot 1, the
+    // second the rest of slot 1 and 3 padding rows.
+    let queries: [(u32, u32); 13] = [
+        (140, 0),
+        (100, 0),
+        (65, 0),
+        (139, 0),
+        (7, 0),
+        (30, 0),
+        (120, 0),
+        (90, 1),
+        (0, 1),
+        (45, 1),
+        (89, 1),
+        (12, 1),
+        (60, 1),
+    ];
+    let bucket = 16;
+    let prefill = kernels(Family::AttentionPrefill);
     // f16 NaN halves: a read of an unwritten position poisons the result.
     const CACHE_SENTINEL: u16 = 0x7e00;
     for head_dim in [64usize, 256] {
@@ -879,6 +897,57 @@ fn kv_store_attention() {
                         params,
                         &[&step, &q_buf, &k_cache, &v_cache, &partials],
                         (n_heads as u32 * splits, bucket as u32),
+                    );
+                    dispatch(
+                        &combine[0],
+                        0,
+                        combine_params,
+                        &[&step, &partials, &sinks_buf, &y],
+                        (n_heads as u32, bucket as u32),
+                    );
+                    let label = format!(
+                        "{} + {} head_dim={head_dim} window={window} splits={splits} sinks={with_sinks}",
+                        kern.label, combine[0].label
+                    );
+                    f.check(&label, &read_f32(&y), &want);
+                }
+            }
+            for splits in [1u32, 8] {
+                let params = [
+                    n_heads as u32,
+                    n_kv as u32,
+                    head_dim as u32,
+                    ctx as u32,
+                    window,
+                    scale.to_bits(),
+                    q_width as u32,
+                    splits,
+                ];
+                let combine_params = [
+                    n_heads as u32,
+                    head_dim as u32,
+                    splits,
+                    q_width as u32,
+                    u32::from(with_sinks),
+                    0,
+                    0,
+                    0,
+                ];
+                let partials = buffer_f32(&vec![
+                    SENTINEL;
+                    bucket * n_heads * splits as usize * (head_dim + 2)
+                ]);
+                for kern in &prefill {
+                    let y = buffer_f32(&vec![SENTINEL; bucket * q_width]);
+                    dispatch(
+                        kern,
+                        0,
+                        params,
+                        &[&step, &q_buf, &k_cache, &v_cache, &partials],
+                        (
+                            n_heads as u32 * splits,
+                            (bucket as u32).div_ceil(ATTENTION_PREFILL_ROWS),
+                        ),
                     );
                     dispatch(
                         &combine[0],
@@ -1361,6 +1430,7 @@ fn every_family_is_tested() {
         | Family::Rope
         | Family::KvStore
         | Family::Attention
+        | Family::AttentionPrefill
         | Family::AttentionCombine
         | Family::Glu
         | Family::Add

@@ -15,8 +15,12 @@ pub const MATVEC_ROWS_PER_WG: u32 = 2;
 pub const MATMUL_TILE_ROWS: u32 = 32;
 /// Largest head dimension the attention kernel handles.
 pub const ATTENTION_MAX_HEAD_DIM: u32 = 256;
+/// Batch rows one prefill attention workgroup covers (two vec4 lanes in the WGSL).
+pub const ATTENTION_PREFILL_ROWS: u32 = 8;
 /// Workgroups that share one row's attention in decode steps (split-K).
 pub const ATTENTION_DECODE_SPLITS: u32 = 32;
+/// Workgroups that share a tile of rows' attention in prefill chunks.
+pub const ATTENTION_PREFILL_SPLITS: u32 = 8;
 
 /// Weight formats the GPU kernels decode.
 pub const WEIGHT_FORMATS: [GgmlType; 16] = [
@@ -65,6 +69,8 @@ pub enum Family {
     KvStore,
     /// Split-K attention partials over the KV cache.
     Attention,
+    /// Attention of a prefill chunk, a tile of rows per workgroup (no splits).
+    AttentionPrefill,
     /// Merges attention's split partials into the output.
     AttentionCombine,
     /// GeGLU (`geglu`), SwiGLU (`swiglu`) and gpt-oss's clamped SwiGLU (`swiglu_oai`) entry
@@ -160,6 +166,7 @@ impl Family {
             Family::Rope => "rope",
             Family::KvStore => "kv_store",
             Family::Attention => "attention",
+            Family::AttentionPrefill => "attention_prefill",
             Family::AttentionCombine => "attention_combine",
             Family::Glu => "glu",
             Family::Add => "add",
@@ -194,6 +201,7 @@ impl Family {
             Family::Rope => include_str!("../wgsl/rope.wgsl"),
             Family::KvStore => include_str!("../wgsl/kv_store.wgsl"),
             Family::Attention => include_str!("../wgsl/attention.wgsl"),
+            Family::AttentionPrefill => include_str!("../wgsl/attention_prefill.wgsl"),
             Family::AttentionCombine => include_str!("../wgsl/attention_combine.wgsl"),
             Family::Glu => include_str!("../wgsl/glu.wgsl"),
             Family::Add => include_str!("../wgsl/add.wgsl"),
@@ -215,7 +223,7 @@ impl Family {
 
     /// Whether the kernel reads the KV cache (and so has an f16 variant).
     pub fn reads_kv(self) -> bool {
-        self == Family::Attention
+        matches!(self, Family::Attention | Family::AttentionPrefill)
     }
 
     /// Entry points of the module.
@@ -240,7 +248,9 @@ impl Family {
             Family::RmsNorm => &[Uniform, Read, Read, ReadWrite],
             Family::Rope => &[Uniform, Read, Read, ReadWrite],
             Family::KvStore => &[Uniform, Read, Read, Read, ReadWrite, ReadWrite],
-            Family::Attention => &[Uniform, Read, Read, Read, Read, ReadWrite],
+            Family::Attention | Family::AttentionPrefill => {
+                &[Uniform, Read, Read, Read, Read, ReadWrite]
+            }
             Family::AttentionCombine => &[Uniform, Read, Read, Read, ReadWrite],
             Family::Glu | Family::Add => &[Uniform, Read, Read, ReadWrite],
             Family::GatherRows => &[Uniform, Read, Read, ReadWrite],
@@ -276,6 +286,7 @@ impl Variant {
             Family::Rope,
             Family::KvStore,
             Family::Attention,
+            Family::AttentionPrefill,
             Family::AttentionCombine,
             Family::Glu,
             Family::Add,
@@ -326,6 +337,9 @@ impl Variant {
         }
         if self.family.reads_kv() {
             src.push_str(if self.f16 { KV_F16 } else { KV_PACKED });
+        }
+        if self.family == Family::AttentionPrefill {
+            src.push_str(&format!("\nconst TQ: u32 = {ATTENTION_PREFILL_ROWS}u;\n"));
         }
         if self.family == Family::Route {
             src.push_str(&format!(
