@@ -23,6 +23,21 @@ struct Params {
 var<workgroup> xs: array<array<vec4<f32>, 8>, TILE_ROWS>;
 var<workgroup> pairs: array<u32, TILE_ROWS>;
 
+// The dot products of w with staged pairs t..t+3 of chunk part q.
+fn rows4(w: vec4<f32>, t: u32, q: u32) -> vec4<f32> {
+    return vec4<f32>(dot(w, xs[t][q]), dot(w, xs[t + 1u][q]), dot(w, xs[t + 2u][q]),
+                     dot(w, xs[t + 3u][q]));
+}
+
+// Writes output feature i of the tile's pairs t..t+3 (those below n).
+fn store4(v: vec4<f32>, t: u32, n: u32, i: u32) {
+    for (var k = 0u; k < 4u; k++) {
+        if t + k < n {
+            y[pairs[t + k] * p.m + i] = v[k];
+        }
+    }
+}
+
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) tid: u32) {
     let tiles = (p.rows + TILE_ROWS - 1u) / TILE_ROWS;
@@ -39,7 +54,8 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     }
     workgroupBarrier();
     let i = wid.x * WG + tid;
-    var acc: array<f32, TILE_ROWS>;
+    // Pairs 4b..4b+3 of the tile in acc[b]; indexed by constants only, so they stay in registers.
+    var acc: array<vec4<f32>, 8>;
     let row_byte = (e * p.m + min(i, p.m - 1u)) * p.row_bytes;
     let per_slot = p.x_stride != p.cols;
     for (var c = 0u; c < p.cols / 32u; c++) {
@@ -59,15 +75,25 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
         for (var q = 0u; q < 8u; q++) {
             let sq = select(s.zw, s.xy, q < 4u);
             let w = sq.x * chunk_q4(at.x, at.y, q) + sq.y;
-            for (var t = 0u; t < TILE_ROWS; t++) {
-                acc[t] += dot(w, xs[t][q]);
-            }
+            acc[0] += rows4(w, 0u, q);
+            acc[1] += rows4(w, 4u, q);
+            acc[2] += rows4(w, 8u, q);
+            acc[3] += rows4(w, 12u, q);
+            acc[4] += rows4(w, 16u, q);
+            acc[5] += rows4(w, 20u, q);
+            acc[6] += rows4(w, 24u, q);
+            acc[7] += rows4(w, 28u, q);
         }
         workgroupBarrier();
     }
     if i < p.m {
-        for (var t = 0u; t < n; t++) {
-            y[pairs[t] * p.m + i] = acc[t];
-        }
+        store4(acc[0], 0u, n, i);
+        store4(acc[1], 4u, n, i);
+        store4(acc[2], 8u, n, i);
+        store4(acc[3], 12u, n, i);
+        store4(acc[4], 16u, n, i);
+        store4(acc[5], 20u, n, i);
+        store4(acc[6], 24u, n, i);
+        store4(acc[7], 28u, n, i);
     }
 }
