@@ -3,8 +3,7 @@
 
 use wick_core::graph::{Glu, Graph, Op, Rows, TensorId};
 use wick_shaders::{
-    ATTENTION_DECODE_SPLITS, Family, MATMUL_TILE_ROWS, MATVEC_MAX_ROWS, MATVEC_ROWS_PER_WG,
-    Variant, WG,
+    ATTENTION_DECODE_SPLITS, Family, MATMUL_TILE_ROWS, MATVEC_MAX_ROWS, Variant, WG,
 };
 
 use crate::pipelines::{PARAMS_BYTES, Pipelines};
@@ -133,7 +132,7 @@ impl Plan {
                     for part in &w.parts {
                         let matvec = r <= MATVEC_MAX_ROWS;
                         let groups = if matvec {
-                            fold(part.rows, u64::from(MATVEC_ROWS_PER_WG))
+                            fold(part.rows, u64::from(wick_shaders::matvec_rows_per_wg(w.ty)))
                         } else {
                             (
                                 part.rows.div_ceil(u64::from(WG)) as u32,

@@ -44,9 +44,7 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use wick_backends::{Gpu, Kernel, fold, standalone};
 use wick_core::quant::GgmlType;
-use wick_shaders::{
-    Family, MATMUL_TILE_ROWS, MATVEC_MAX_ROWS, MATVEC_ROWS_PER_WG, Variant, WEIGHT_FORMATS, WG,
-};
+use wick_shaders::{Family, MATMUL_TILE_ROWS, MATVEC_MAX_ROWS, Variant, WEIGHT_FORMATS, WG};
 
 /// f32 unit roundoff.
 const U: f64 = f32::EPSILON as f64 / 2.0;
@@ -362,7 +360,10 @@ fn run_products(matvec: bool, cases: impl Fn(GgmlType) -> Vec<MatCase>) {
                 0,
             ];
             let groups = if matvec {
-                fold(c.part as u64, u64::from(MATVEC_ROWS_PER_WG))
+                fold(
+                    c.part as u64,
+                    u64::from(wick_shaders::matvec_rows_per_wg(ty)),
+                )
             } else {
                 (
                     (c.part as u32).div_ceil(WG),
@@ -402,7 +403,8 @@ fn whole(m: usize, rows: usize, k: usize) -> MatCase {
     }
 }
 
-/// Decode batches of 1, 3 and 4 rows; m = 37 leaves a partial workgroup of 2 rows; k = 1376
+/// Decode batches of 1, 3 and 4 rows; m = 37 leaves a partial workgroup (of 2 or 4 rows, one
+/// row of a pair alone in the formats with their own kernel); k = 1376
 /// (43 chunks) or 1792 (56 chunks) gives the 32 lanes of a row one or two chunks each, unevenly,
 /// and k = 96 leaves most lanes idle. The split case is the last of three parts: output offset
 /// 200 in rows of 300.

@@ -52,7 +52,7 @@ use half::f16;
 use wick_backends::standalone::{self, Dispatch, Stopwatch};
 use wick_backends::{Gpu, Kernel, attention_splits, fold};
 use wick_core::quant::GgmlType;
-use wick_shaders::{Family, MATMUL_TILE_ROWS, MATVEC_ROWS_PER_WG, Variant, WEIGHT_FORMATS, WG};
+use wick_shaders::{Family, MATMUL_TILE_ROWS, Variant, WEIGHT_FORMATS, WG};
 
 /// Formats of the prefill matmul benches: Q4_K_M's two and the 8-bit one.
 const MATMUL_FORMATS: [GgmlType; 3] = [GgmlType::Q4_K, GgmlType::Q6_K, GgmlType::Q8_0];
@@ -211,7 +211,7 @@ fn product(family: Family, ty: GgmlType, rows: usize, copies: usize) -> Vec<Disp
         0,
     ];
     let groups = match family {
-        Family::Matvec(_) => fold(m as u64, u64::from(MATVEC_ROWS_PER_WG)),
+        Family::Matvec(_) => fold(m as u64, u64::from(wick_shaders::matvec_rows_per_wg(ty))),
         _ => (
             (m as u32).div_ceil(WG),
             (rows as u32).div_ceil(MATMUL_TILE_ROWS),
