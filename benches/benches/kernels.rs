@@ -18,7 +18,7 @@
 //! the GPU's bandwidth. Attention has Llama 3 8B's shape: 32 query heads over 8 KV heads of 128.
 //!
 //! On a GPU (Metal, or Vulkan on Linux), at the default sizes (about two minutes on an H100,
-//! whose q4_K matvec reads about 360 GB/s here, as `wick bench --profile` shows in a model):
+//! whose q4_K matvec reads about 760 GB/s here at 4096 x 4096 and 1.1 TB/s at 14336 x 4096):
 //!
 //! ```sh
 //! cargo bench -p wick-benches                                  # everything
