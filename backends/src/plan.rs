@@ -4,7 +4,7 @@
 use wick_core::graph::{Glu, Graph, Op, RopeParams, Rows, TensorId};
 use wick_shaders::{
     ATTENTION_DECODE_SPLITS, ATTENTION_PREFILL_ROWS, ATTENTION_PREFILL_SPLITS, Family,
-    MATMUL_TILE_ROWS, MATVEC_MAX_ROWS, MATVEC_ROWS_PER_WG, Variant, WG,
+    MATMUL_TILE_ROWS, MATVEC_MAX_ROWS, Variant, WG,
 };
 
 use crate::pipelines::{PARAMS_BYTES, Pipelines};
@@ -142,7 +142,7 @@ impl Plan {
                     for part in &w.parts {
                         let matvec = r <= MATVEC_MAX_ROWS;
                         let groups = if matvec {
-                            fold(part.rows, u64::from(MATVEC_ROWS_PER_WG))
+                            fold(part.rows, u64::from(wick_shaders::matvec_rows_per_wg(w.ty)))
                         } else {
                             (
                                 part.rows.div_ceil(u64::from(WG)) as u32,
@@ -377,7 +377,9 @@ impl Plan {
                                 params,
                                 buffers: vec![&part.buffer, act(x), act(route), act(out)],
                                 groups: (
-                                    w.rows.div_ceil(u64::from(MATVEC_ROWS_PER_WG)) as u32,
+                                    w.rows
+                                        .div_ceil(u64::from(wick_shaders::MATVEC_ID_ROWS_PER_WG))
+                                        as u32,
                                     r * k,
                                 ),
                                 weight_bytes: part.buffer.size() / experts * read,

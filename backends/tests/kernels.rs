@@ -47,8 +47,7 @@ use wick_backends::{Gpu, Kernel, fold, standalone};
 use wick_core::graph::{RopeParams, Yarn};
 use wick_core::quant::GgmlType;
 use wick_shaders::{
-    ATTENTION_PREFILL_ROWS, Family, MATMUL_TILE_ROWS, MATVEC_MAX_ROWS, MATVEC_ROWS_PER_WG, Variant,
-    WEIGHT_FORMATS, WG,
+    ATTENTION_PREFILL_ROWS, Family, MATMUL_TILE_ROWS, MATVEC_MAX_ROWS, Variant, WEIGHT_FORMATS, WG,
 };
 
 /// f32 unit roundoff.
@@ -365,7 +364,10 @@ fn run_products(matvec: bool, cases: impl Fn(GgmlType) -> Vec<MatCase>) {
                 0,
             ];
             let groups = if matvec {
-                fold(c.part as u64, u64::from(MATVEC_ROWS_PER_WG))
+                fold(
+                    c.part as u64,
+                    u64::from(wick_shaders::matvec_rows_per_wg(ty)),
+                )
             } else {
                 (
                     (c.part as u32).div_ceil(WG),
@@ -405,7 +407,8 @@ fn whole(m: usize, rows: usize, k: usize) -> MatCase {
     }
 }
 
-/// Decode batches of 1, 3 and 4 rows; m = 37 leaves a partial workgroup of 2 rows; k = 1376
+/// Decode batches of 1, 3 and 4 rows; m = 37 leaves a partial workgroup (of 2 or 4 rows, one
+/// row of a pair alone in the formats with their own kernel); k = 1376
 /// (43 chunks) or 1792 (56 chunks) gives the 32 lanes of a row one or two chunks each, unevenly,
 /// and k = 96 leaves most lanes idle. The split case is the last of three parts: output offset
 /// 200 in rows of 300.
@@ -1282,7 +1285,7 @@ fn expert_products() {
                         let (groups, extra) = if matvec {
                             (
                                 (
-                                    (m as u32).div_ceil(MATVEC_ROWS_PER_WG),
+                                    (m as u32).div_ceil(wick_shaders::MATVEC_ID_ROWS_PER_WG),
                                     (rows * k_used) as u32,
                                 ),
                                 &route_buf,

@@ -1,7 +1,9 @@
 //! wick's WGSL kernels. Each kernel family is one file under `wgsl/`; a [`Variant`] picks the
 //! family, the weight format it decodes and the optional features it uses, and [`Variant::source`]
 //! assembles the module from the family file and the shared pieces it needs. Block sizes come from
-//! [`GgmlType`], never retyped in WGSL.
+//! [`GgmlType`], never retyped in WGSL. The decode matvec of the formats that dominate real models
+//! (q4_K, q5_K, q6_K, q8_0) is a kernel of its own per format (`wgsl/matvec/`), which loads whole
+//! words of its blocks; the others use the generic `matvec.wgsl` over the shared decoders.
 
 use wick_core::quant::GgmlType;
 
@@ -9,8 +11,6 @@ use wick_core::quant::GgmlType;
 pub const WG: u32 = 64;
 /// Most batch rows the matvec kernel handles; larger batches use matmul.
 pub const MATVEC_MAX_ROWS: u32 = 4;
-/// Weight rows one matvec workgroup covers (32 threads each).
-pub const MATVEC_ROWS_PER_WG: u32 = 2;
 /// Rows of x one matmul workgroup covers.
 pub const MATMUL_TILE_ROWS: u32 = 32;
 /// Largest head dimension the attention kernel handles.
@@ -103,6 +103,8 @@ const REDUCE_SG: &str = include_str!("../wgsl/reduce_sg.wgsl");
 const BYTES: &str = include_str!("../wgsl/quant/bytes.wgsl");
 const K_SCALES: &str = include_str!("../wgsl/quant/k_scales.wgsl");
 const KVALUES: &str = include_str!("../wgsl/quant/kvalues.wgsl");
+const MATVEC_HEAD: &str = include_str!("../wgsl/matvec/head.wgsl");
+const MATVEC_WORDS: &str = include_str!("../wgsl/matvec/words.wgsl");
 const KV_PACKED: &str = include_str!("../wgsl/kv_packed.wgsl");
 const KV_F16: &str = include_str!("../wgsl/kv_f16.wgsl");
 
@@ -127,6 +129,27 @@ fn decoder(ty: GgmlType) -> &'static str {
         other => panic!("no GPU decoder for {other}: check Family::supports first"),
     }
 }
+
+/// The matvec kernel of its own that a weight format has (`wgsl/matvec/<type>.wgsl`), instead of
+/// the generic `matvec.wgsl` over the shared decoders.
+fn matvec_kernel(ty: GgmlType) -> Option<&'static str> {
+    match ty {
+        GgmlType::Q4_K => Some(include_str!("../wgsl/matvec/q4_K.wgsl")),
+        GgmlType::Q5_K => Some(include_str!("../wgsl/matvec/q5_K.wgsl")),
+        GgmlType::Q6_K => Some(include_str!("../wgsl/matvec/q6_K.wgsl")),
+        GgmlType::Q8_0 => Some(include_str!("../wgsl/matvec/q8_0.wgsl")),
+        _ => None,
+    }
+}
+
+/// Weight rows one matvec workgroup of [`WG`] threads covers: 32 threads share a row in the
+/// generic kernel, two rows in a format's own kernel.
+pub fn matvec_rows_per_wg(ty: GgmlType) -> u32 {
+    if matvec_kernel(ty).is_some() { 4 } else { 2 }
+}
+
+/// Weight rows one matvec_id workgroup covers (32 threads share a row).
+pub const MATVEC_ID_ROWS_PER_WG: u32 = 2;
 
 /// Elements and bytes of the blocks a kernel walks: float formats are seen as 32-element blocks.
 fn kernel_block(ty: GgmlType) -> (u64, u64) {
@@ -187,7 +210,7 @@ impl Family {
 
     fn body(self) -> &'static str {
         match self {
-            Family::Matvec(_) => include_str!("../wgsl/matvec.wgsl"),
+            Family::Matvec(ty) => matvec_kernel(ty).unwrap_or(include_str!("../wgsl/matvec.wgsl")),
             Family::Matmul(_) => include_str!("../wgsl/matmul.wgsl"),
             Family::GetRows(_) => include_str!("../wgsl/get_rows.wgsl"),
             Family::MatvecId(_) => include_str!("../wgsl/matvec_id.wgsl"),
@@ -321,7 +344,15 @@ impl Variant {
         if self.family.reduces() {
             src.push_str(if self.subgroups { REDUCE_SG } else { REDUCE_WG });
         }
-        if let Some(ty) = self.family.weight() {
+        if let Family::Matvec(ty) = self.family
+            && matvec_kernel(ty).is_some()
+        {
+            // Own bindings and decoding; only the parameters and x, y bindings are shared.
+            src.push_str(MATVEC_HEAD);
+            if !matches!(ty, GgmlType::Q4_K | GgmlType::Q5_K) {
+                src.push_str(MATVEC_WORDS);
+            }
+        } else if let Some(ty) = self.family.weight() {
             let (elems, bytes) = kernel_block(ty);
             src.push_str(&format!(
                 "\nconst BLOCK_ELEMS: u32 = {elems}u;\nconst BLOCK_BYTES: u32 = {bytes}u;\n\n"
