@@ -4,7 +4,7 @@
 use wick_core::graph::{Glu, Graph, Op, RopeParams, Rows, TensorId};
 use wick_shaders::{
     ATTENTION_DECODE_SPLITS, ATTENTION_PREFILL_ROWS, ATTENTION_PREFILL_SPLITS, Family,
-    MATMUL_TILE_ROWS, MATVEC_MAX_ROWS, Variant, WG,
+    MATMUL_TILE_ROWS, MATVEC_MAX_ROWS, Variant, WG, matvec_rows_per_wg,
 };
 
 use crate::pipelines::{PARAMS_BYTES, Pipelines};
@@ -142,7 +142,7 @@ impl Plan {
                     for part in &w.parts {
                         let matvec = r <= MATVEC_MAX_ROWS;
                         let groups = if matvec {
-                            fold(part.rows, u64::from(wick_shaders::matvec_rows_per_wg(w.ty)))
+                            fold(part.rows, u64::from(matvec_rows_per_wg(w.ty)))
                         } else {
                             (
                                 part.rows.div_ceil(u64::from(WG)) as u32,
@@ -357,29 +357,27 @@ impl Plan {
                     let (r, k) = (rows_of(x), cols(route) / 2);
                     for part in &w.parts {
                         let experts = part.rows / w.rows;
-                        let mut params = [
-                            w.cols as u32,
-                            w.rows as u32,
-                            wick_shaders::row_bytes(w.ty, w.cols) as u32,
-                            k,
-                            cols(x),
-                            (part.first_row / w.rows) as u32,
-                            experts as u32,
-                            r,
-                        ];
+                        let first_expert = (part.first_row / w.rows) as u32;
+                        let row_bytes = wick_shaders::row_bytes(w.ty, w.cols) as u32;
                         pending.push(if r <= MATVEC_MAX_ROWS {
-                            params[7] = 0;
                             // At most one matrix per routed pair is read.
                             let read = experts.min(u64::from(r * k));
                             Pending {
                                 family: Family::MatvecId(w.ty),
                                 entry: 0,
-                                params,
+                                params: [
+                                    w.cols as u32,
+                                    w.rows as u32,
+                                    row_bytes,
+                                    first_expert,
+                                    1,
+                                    cols(x),
+                                    k,
+                                    experts as u32,
+                                ],
                                 buffers: vec![&part.buffer, act(x), act(route), act(out)],
                                 groups: (
-                                    w.rows
-                                        .div_ceil(u64::from(wick_shaders::MATVEC_ID_ROWS_PER_WG))
-                                        as u32,
+                                    w.rows.div_ceil(u64::from(matvec_rows_per_wg(w.ty))) as u32,
                                     r * k,
                                 ),
                                 weight_bytes: part.buffer.size() / experts * read,
@@ -388,7 +386,16 @@ impl Plan {
                             Pending {
                                 family: Family::MatmulId(w.ty),
                                 entry: 0,
-                                params,
+                                params: [
+                                    w.cols as u32,
+                                    w.rows as u32,
+                                    row_bytes,
+                                    k,
+                                    cols(x),
+                                    first_expert,
+                                    experts as u32,
+                                    r,
+                                ],
                                 buffers: vec![&part.buffer, act(x), res.moe_groups, act(out)],
                                 groups: (
                                     w.rows.div_ceil(u64::from(WG)) as u32,

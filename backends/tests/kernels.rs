@@ -1272,20 +1272,33 @@ fn expert_products() {
                 for kern in &kernels(family) {
                     let y = buffer_f32(&vec![SENTINEL; rows * k_used * m]);
                     for (p, &(first, n)) in parts.iter().enumerate() {
-                        let params = [
-                            cols as u32,
-                            m as u32,
-                            rb as u32,
-                            k_used as u32,
-                            x_stride as u32,
-                            first as u32,
-                            n as u32,
-                            if matvec { 0 } else { rows as u32 },
-                        ];
+                        let params = if matvec {
+                            [
+                                cols as u32,
+                                m as u32,
+                                rb as u32,
+                                first as u32,
+                                1,
+                                x_stride as u32,
+                                k_used as u32,
+                                n as u32,
+                            ]
+                        } else {
+                            [
+                                cols as u32,
+                                m as u32,
+                                rb as u32,
+                                k_used as u32,
+                                x_stride as u32,
+                                first as u32,
+                                n as u32,
+                                rows as u32,
+                            ]
+                        };
                         let (groups, extra) = if matvec {
                             (
                                 (
-                                    (m as u32).div_ceil(wick_shaders::MATVEC_ID_ROWS_PER_WG),
+                                    (m as u32).div_ceil(wick_shaders::matvec_rows_per_wg(ty)),
                                     (rows * k_used) as u32,
                                 ),
                                 &route_buf,

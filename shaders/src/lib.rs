@@ -105,6 +105,8 @@ const K_SCALES: &str = include_str!("../wgsl/quant/k_scales.wgsl");
 const KVALUES: &str = include_str!("../wgsl/quant/kvalues.wgsl");
 const MATVEC_HEAD: &str = include_str!("../wgsl/matvec/head.wgsl");
 const MATVEC_WORDS: &str = include_str!("../wgsl/matvec/words.wgsl");
+const MATVEC_PLAIN: &str = include_str!("../wgsl/matvec/plain.wgsl");
+const MATVEC_EXPERTS: &str = include_str!("../wgsl/matvec/experts.wgsl");
 const KV_PACKED: &str = include_str!("../wgsl/kv_packed.wgsl");
 const KV_F16: &str = include_str!("../wgsl/kv_f16.wgsl");
 
@@ -142,14 +144,11 @@ fn matvec_kernel(ty: GgmlType) -> Option<&'static str> {
     }
 }
 
-/// Weight rows one matvec workgroup of [`WG`] threads covers: 32 threads share a row in the
-/// generic kernel, two rows in a format's own kernel.
+/// Weight rows one matvec or matvec_id workgroup of [`WG`] threads covers: 32 threads share a
+/// row in the generic kernel, two rows in a format's own kernel.
 pub fn matvec_rows_per_wg(ty: GgmlType) -> u32 {
     if matvec_kernel(ty).is_some() { 4 } else { 2 }
 }
-
-/// Weight rows one matvec_id workgroup covers (32 threads share a row).
-pub const MATVEC_ID_ROWS_PER_WG: u32 = 2;
 
 /// Elements and bytes of the blocks a kernel walks: float formats are seen as 32-element blocks.
 fn kernel_block(ty: GgmlType) -> (u64, u64) {
@@ -213,7 +212,9 @@ impl Family {
             Family::Matvec(ty) => matvec_kernel(ty).unwrap_or(include_str!("../wgsl/matvec.wgsl")),
             Family::Matmul(_) => include_str!("../wgsl/matmul.wgsl"),
             Family::GetRows(_) => include_str!("../wgsl/get_rows.wgsl"),
-            Family::MatvecId(_) => include_str!("../wgsl/matvec_id.wgsl"),
+            Family::MatvecId(ty) => {
+                matvec_kernel(ty).unwrap_or(include_str!("../wgsl/matvec_id.wgsl"))
+            }
             Family::MatmulId(_) => include_str!("../wgsl/matmul_id.wgsl"),
             Family::Route => include_str!("../wgsl/route.wgsl"),
             Family::MoeGroup => include_str!("../wgsl/moe_group.wgsl"),
@@ -344,11 +345,17 @@ impl Variant {
         if self.family.reduces() {
             src.push_str(if self.subgroups { REDUCE_SG } else { REDUCE_WG });
         }
-        if let Family::Matvec(ty) = self.family
+        if let Family::Matvec(ty) | Family::MatvecId(ty) = self.family
             && matvec_kernel(ty).is_some()
         {
-            // Own bindings and decoding; only the parameters and x, y bindings are shared.
+            // Own bindings and decoding; the parameters, x and y bindings and row addressing
+            // come from the family's side.
             src.push_str(MATVEC_HEAD);
+            src.push_str(if matches!(self.family, Family::Matvec(_)) {
+                MATVEC_PLAIN
+            } else {
+                MATVEC_EXPERTS
+            });
             if !matches!(ty, GgmlType::Q4_K | GgmlType::Q5_K) {
                 src.push_str(MATVEC_WORDS);
             }
@@ -368,9 +375,6 @@ impl Variant {
         }
         if self.family.reads_kv() {
             src.push_str(if self.f16 { KV_F16 } else { KV_PACKED });
-        }
-        if self.family == Family::AttentionPrefill {
-            src.push_str(&format!("\nconst TQ: u32 = {ATTENTION_PREFILL_ROWS}u;\n"));
         }
         if self.family == Family::Route {
             src.push_str(&format!(

@@ -1,18 +1,20 @@
 // Expert matrix-vector products for decode: y[r, j] = W[e] x[r, j] for each routed pair (row r,
-// slot j) with e = route[r, j], one pair per workgroup row (wid.y = r * k + j). The weight part
-// holds experts first_expert .. first_expert + experts; other experts' pairs skip it. x has one
-// input per row or one per slot (x_stride = k * cols). Lanes share a weight row as in matvec.
+// slot j) with e = route[r, j], one pair per workgroup row (wid.y = r * n_used + j), for the
+// formats without a kernel of their own (matvec/experts.wgsl has the same parameters). The weight
+// part holds experts first_expert .. first_expert + experts; other experts' pairs skip it. x has
+// one input per row or one per slot (x_stride = n_used * k). Lanes share a weight row as in
+// matvec.
 const ROWS_PER_WG: u32 = WG / LANES;
 
 struct Params {
-    cols: u32,          // input features, a multiple of 32
+    k: u32,             // input features, a multiple of 32
     m: u32,             // output features of one expert
     row_bytes: u32,
-    k: u32,             // experts per row
-    x_stride: u32,
     first_expert: u32,
+    rows: u32,          // 1
+    x_stride: u32,
+    n_used: u32,        // experts per batch row
     experts: u32,
-    pad: u32,
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
@@ -24,19 +26,19 @@ struct Params {
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) tid: u32) {
     let a = wid.y;
-    let r = a / p.k;
-    let j = a % p.k;
-    let e = route[r * 2u * p.k + j] - p.first_expert;
+    let r = a / p.n_used;
+    let j = a % p.n_used;
+    let e = route[r * 2u * p.n_used + j] - p.first_expert;
     if e >= p.experts {
         return;
     }
     let i = wid.x * ROWS_PER_WG + tid / LANES;
     let lane = tid % LANES;
-    let x_at = r * p.x_stride + select(0u, j * p.cols, p.x_stride != p.cols);
+    let x_at = r * p.x_stride + select(0u, j * p.k, p.x_stride != p.k);
     var acc = vec4<f32>(0.0);
     if i < p.m {
         let row_byte = (e * p.m + i) * p.row_bytes;
-        for (var c = lane; c < p.cols / 32u; c += LANES) {
+        for (var c = lane; c < p.k / 32u; c += LANES) {
             let at = chunk_at(row_byte, c);
             let s = chunk_scale(at.x, at.y);
             for (var q = 0u; q < 8u; q++) {

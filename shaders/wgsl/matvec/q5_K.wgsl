@@ -70,7 +70,7 @@ fn q5k_dot(h: vec4<u32>, q: vec4<u32>, qh: vec4<u32>, g: u32, xp: XPart) -> f32 
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
         @builtin(local_invocation_index) tid: u32) {
-    let i = flat_group(wid, nwg) * MATVEC_ROWS + tid / LANES * 2u;
+    let i = first_row(wid, nwg) + tid / LANES * 2u;
     let lane = tid % LANES;
     let v = lane % 8u;
     let g = v / 2u;
@@ -80,8 +80,8 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     var acc1 = vec4<f32>(0.0);
     if i < p.m {
         let nsb = p.k / 256u;
-        let base0 = i * (p.row_bytes / 16u);
-        let base1 = min(i + 1u, p.m - 1u) * (p.row_bytes / 16u);
+        let base0 = row_index(i) * (p.row_bytes / 16u);
+        let base1 = row_index(min(i + 1u, p.m - 1u)) * (p.row_bytes / 16u);
         for (var sb = lane / 8u; sb < nsb; sb += 2u * step) {
             // The second super-block is clamped to the row and masked out past its end.
             let sb1 = min(sb + step, nsb - 1u);
@@ -99,7 +99,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
             let e11 = weights[base1 + 11u * sb1 + 1u + (v & 1u)];
             let q11 = weights[base1 + 11u * sb1 + 3u + v];
             for (var r = 0u; r < p.rows; r++) {
-                let xr = (r * p.x_stride) / 4u + xo;
+                let xr = x_base(r) + xo;
                 let x0 = load_x(xr + 64u * sb);
                 let x1 = load_x(xr + 64u * sb1);
                 let oh = onehot(r);

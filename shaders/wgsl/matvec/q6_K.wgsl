@@ -55,7 +55,7 @@ fn q6k_dot(s: Q6Part, sh: u32, x0: vec4<f32>, x1: vec4<f32>, x2: vec4<f32>, x3: 
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
         @builtin(local_invocation_index) tid: u32) {
-    let i = flat_group(wid, nwg) * MATVEC_ROWS + tid / LANES * 2u;
+    let i = first_row(wid, nwg) + tid / LANES * 2u;
     let lane = tid % LANES;
     let t = lane % 8u;
     let n = (lane / 8u) % 2u;
@@ -65,8 +65,8 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     var acc1 = vec4<f32>(0.0);
     if i < p.m {
         let nsb = p.k / 256u;
-        let base0 = i * p.row_bytes;
-        let base1 = min(i + 1u, p.m - 1u) * p.row_bytes;
+        let base0 = row_index(i) * p.row_bytes;
+        let base1 = row_index(min(i + 1u, p.m - 1u)) * p.row_bytes;
         for (var sb = lane / 16u; sb < nsb; sb += 2u * step) {
             // The second super-block is clamped to the row and masked out past its end.
             let sb1 = min(sb + step, nsb - 1u);
@@ -76,7 +76,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
             let w10 = q6k_load(base0 + 210u * sb1, n, t);
             let w11 = q6k_load(base1 + 210u * sb1, n, t);
             for (var r = 0u; r < p.rows; r++) {
-                let xr = (r * p.x_stride) / 4u + 32u * n + t;
+                let xr = x_base(r) + 32u * n + t;
                 let b0 = xr + 64u * sb;
                 let b1 = xr + 64u * sb1;
                 let x00 = x[b0];

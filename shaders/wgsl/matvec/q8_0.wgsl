@@ -36,7 +36,7 @@ fn q8_dot(s: Q8Part, x0: vec4<f32>, x1: vec4<f32>) -> f32 {
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
         @builtin(local_invocation_index) tid: u32) {
-    let i = flat_group(wid, nwg) * MATVEC_ROWS + tid / LANES * 2u;
+    let i = first_row(wid, nwg) + tid / LANES * 2u;
     let lane = tid % LANES;
     let t = lane % 4u;
     let step = LANES / 4u;
@@ -44,8 +44,8 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     var acc1 = vec4<f32>(0.0);
     if i < p.m {
         let nb = p.k / 32u;
-        let base0 = i * p.row_bytes;
-        let base1 = min(i + 1u, p.m - 1u) * p.row_bytes;
+        let base0 = row_index(i) * p.row_bytes;
+        let base1 = row_index(min(i + 1u, p.m - 1u)) * p.row_bytes;
         for (var b = lane / 4u; b < nb; b += 4u * step) {
             // Blocks past the row's end are clamped to it and masked out.
             let b1 = min(b + step, nb - 1u);
@@ -63,7 +63,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
             let w30 = q8_load(base0 + 34u * b3, t);
             let w31 = q8_load(base1 + 34u * b3, t);
             for (var r = 0u; r < p.rows; r++) {
-                let xr = (r * p.x_stride) / 4u + 2u * t;
+                let xr = x_base(r) + 2u * t;
                 let x00 = x[xr + 8u * b];
                 let x01 = x[xr + 8u * b + 1u];
                 let x10 = x[xr + 8u * b1];

@@ -1,0 +1,57 @@
+// matvec_id's side of the per-format kernels (see head.wgsl): workgroup row wid.y is the routed
+// pair a = r * n_used + j of batch row r and its j-th expert e = route[r, j]; the part holds
+// experts first_expert .. first_expert + experts (other pairs do nothing). x has one input per
+// row or one per pair (x_stride = n_used * k); y[a] holds the pair's m outputs.
+struct Params {
+    k: u32,             // columns (input features)
+    m: u32,             // output features of one expert
+    row_bytes: u32,
+    first_expert: u32,
+    rows: u32,          // 1: one pair per workgroup row
+    x_stride: u32,
+    n_used: u32,        // experts per batch row
+    experts: u32,
+}
+
+@group(0) @binding(0) var<uniform> p: Params;
+@group(0) @binding(2) var<storage, read> x: array<vec4<f32>>;
+@group(0) @binding(3) var<storage, read> route: array<u32>;
+@group(0) @binding(4) var<storage, read_write> y: array<f32>;
+
+var<private> pair: u32;
+var<private> expert: u32;
+var<private> x_at: u32;
+
+// Also reads the pair's expert; past the outputs when the expert is not in this part.
+fn first_row(wid: vec3<u32>, nwg: vec3<u32>) -> u32 {
+    pair = wid.y;
+    let r = pair / p.n_used;
+    let j = pair % p.n_used;
+    expert = route[r * 2u * p.n_used + j] - p.first_expert;
+    x_at = (r * p.x_stride + select(0u, j * p.k, p.x_stride != p.k)) / 4u;
+    return select(p.m, wid.x * MATVEC_ROWS, expert < p.experts);
+}
+
+fn row_index(i: u32) -> u32 {
+    return expert * p.m + i;
+}
+
+fn x_base(r: u32) -> u32 {
+    return x_at;
+}
+
+// Reduces the two rows' accumulators (batch row 0 only) and writes outputs i and i + 1 of the
+// pair. Called from uniform control flow.
+fn store_pair(acc0: vec4<f32>, acc1: vec4<f32>, i: u32, tid: u32) {
+    let t0 = lanes_sum(acc0, tid);
+    workgroupBarrier();
+    let t1 = lanes_sum(acc1, tid);
+    if tid % LANES == 0u {
+        if i < p.m {
+            y[pair * p.m + i] = t0.x;
+        }
+        if i + 1u < p.m {
+            y[pair * p.m + i + 1u] = t1.x;
+        }
+    }
+}
