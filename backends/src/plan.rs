@@ -136,6 +136,30 @@ impl Plan {
                         weight_bytes: 0,
                     });
                 }
+                Op::AddRmsNorm {
+                    a,
+                    b,
+                    weight,
+                    eps,
+                    sum,
+                    out,
+                } => {
+                    let r = rows_of(a);
+                    pending.push(Pending {
+                        family: Family::AddRmsNorm,
+                        entry: 0,
+                        params: [cols(a), r, eps.to_bits(), 0, 0, 0, 0, 0],
+                        buffers: vec![
+                            &res.weights[weight].parts[0].buffer,
+                            act(a),
+                            act(b),
+                            act(sum),
+                            act(out),
+                        ],
+                        groups: fold(u64::from(r), 1),
+                        weight_bytes: 0,
+                    });
+                }
                 Op::MatMul { w, x, out } => {
                     let w = &res.weights[w];
                     let r = rows_of(x);

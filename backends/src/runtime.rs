@@ -289,7 +289,7 @@ impl Runtime {
                     bytes += size / t.experts * k;
                     continue;
                 }
-                Op::RmsNorm { weight, .. } => weight,
+                Op::RmsNorm { weight, .. } | Op::AddRmsNorm { weight, .. } => weight,
                 Op::AddBias { bias, .. } => bias,
                 Op::Embed { table, .. } => {
                     let t = &self.weights[table];

@@ -567,6 +567,51 @@ fn rms_norm() {
     f.finish();
 }
 
+/// The residual add and norm of 3 rows of 300 and a row of 1000 (more than one vec4 per
+/// thread): the sum must be the f32 add bit for bit, the norm within rms_norm's bound of the
+/// norm of that sum; both buffers' tails must stay untouched.
+#[test]
+fn add_rms_norm() {
+    let mut f = Failures::new(NMSE);
+    let mut rng = StdRng::seed_from_u64(14);
+    for (n, rows, eps) in [(300usize, 3usize, 1e-6f32), (1000, 1, 1e-5)] {
+        let a = uniform_vec(&mut rng, rows * n, -2.0, 2.0);
+        let b = uniform_vec(&mut rng, rows * n, -2.0, 2.0);
+        let w = uniform_vec(&mut rng, n, 0.5, 1.5);
+        let sum: Vec<f32> = a.iter().zip(&b).map(|(x, y)| x + y).collect();
+        let tail = 12;
+        let mut want_sum = vec![untouched(); rows * n + tail];
+        let mut want_y = vec![untouched(); rows * n + tail];
+        for i in 0..rows * n {
+            want_sum[i] = Want::Bits(sum[i].to_bits());
+            let g = &sum[i / n * n..][..n];
+            let ms = g.iter().map(|&v| f64::from(v).powi(2)).sum::<f64>() / n as f64;
+            let y = f64::from(sum[i]) / (ms + f64::from(eps)).sqrt() * f64::from(w[i % n]);
+            want_y[i] = Want::Near {
+                value: y,
+                bound: (n as f64 + 16.0) * U * y.abs(),
+            };
+        }
+        let (w_buf, a_buf, b_buf) = (buffer_f32(&w), buffer_f32(&a), buffer_f32(&b));
+        let params = [n as u32, rows as u32, eps.to_bits(), 0, 0, 0, 0, 0];
+        for kern in &kernels(Family::AddRmsNorm) {
+            let s_buf = buffer_f32(&vec![SENTINEL; rows * n + tail]);
+            let y = buffer_f32(&vec![SENTINEL; rows * n + tail]);
+            dispatch(
+                kern,
+                0,
+                params,
+                &[&w_buf, &a_buf, &b_buf, &s_buf, &y],
+                fold(rows as u64, 1),
+            );
+            let label = format!("{} n={n} rows={rows}", kern.label);
+            f.check(&format!("{label} sum"), &read_f32(&s_buf), &want_sum);
+            f.check(&format!("{label} norm"), &read_f32(&y), &want_y);
+        }
+    }
+    f.finish();
+}
+
 /// Normal and NeoX pairing, partial (n_rot < head_dim: the tail stays as it was) and full
 /// rotation, positions up to 999, two frequency bases and a frequency scale. The x buffer holds
 /// one more row than the dispatch covers; that row must not move.
@@ -1443,6 +1488,7 @@ fn every_family_is_tested() {
         }
         Family::MatvecId(ty) | Family::MatmulId(ty) => WEIGHT_FORMATS.contains(&ty),
         Family::RmsNorm
+        | Family::AddRmsNorm
         | Family::Rope
         | Family::KvStore
         | Family::Attention

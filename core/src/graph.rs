@@ -137,6 +137,16 @@ pub enum Op {
         eps: f32,
         out: TensorId,
     },
+    /// sum = a + b (the residual stream), and out = sum normalised over rows as `RmsNorm`
+    /// (one group per row) times `weight`: an add and the norm after it in one pass.
+    AddRmsNorm {
+        a: TensorId,
+        b: TensorId,
+        weight: WeightId,
+        eps: f32,
+        sum: TensorId,
+        out: TensorId,
+    },
     /// out = x W^T, W quantized as stored.
     MatMul {
         w: WeightId,
@@ -262,6 +272,7 @@ impl Graph {
             Op::Attention { q, out, .. } => (vec![q], vec![out]),
             Op::Glu { gate, up, out, .. } => (vec![gate, up], vec![out]),
             Op::Add { a, b, out } => (vec![a, b], vec![out]),
+            Op::AddRmsNorm { a, b, sum, out, .. } => (vec![a, b], vec![sum, out]),
             Op::Route { logits, out, .. } => (vec![logits], vec![out]),
             Op::ExpertMatMul { x, route, out, .. } => (vec![x, route], vec![out]),
             Op::MoeSum { y, route, out } => (vec![y, route], vec![out]),

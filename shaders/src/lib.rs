@@ -65,6 +65,8 @@ pub enum Family {
     /// Embedding lookup from a quantized table, with scaling.
     GetRows(GgmlType),
     RmsNorm,
+    /// A residual add and the RMS norm of its result.
+    AddRmsNorm,
     Rope,
     KvStore,
     /// Split-K attention partials over the KV cache.
@@ -185,6 +187,7 @@ impl Family {
             Family::SigmoidMul => "sigmoid_mul",
             Family::ExpertBias => "expert_bias",
             Family::RmsNorm => "rms_norm",
+            Family::AddRmsNorm => "add_rms_norm",
             Family::Rope => "rope",
             Family::KvStore => "kv_store",
             Family::Attention => "attention",
@@ -222,6 +225,7 @@ impl Family {
             Family::SigmoidMul => include_str!("../wgsl/sigmoid_mul.wgsl"),
             Family::ExpertBias => include_str!("../wgsl/expert_bias.wgsl"),
             Family::RmsNorm => include_str!("../wgsl/rms_norm.wgsl"),
+            Family::AddRmsNorm => include_str!("../wgsl/add_rms_norm.wgsl"),
             Family::Rope => include_str!("../wgsl/rope.wgsl"),
             Family::KvStore => include_str!("../wgsl/kv_store.wgsl"),
             Family::Attention => include_str!("../wgsl/attention.wgsl"),
@@ -240,6 +244,7 @@ impl Family {
             Family::Matvec(_)
                 | Family::MatvecId(_)
                 | Family::RmsNorm
+                | Family::AddRmsNorm
                 | Family::Attention
                 | Family::Route
         )
@@ -270,6 +275,7 @@ impl Family {
                 &[Uniform, Read, Read, ReadWrite]
             }
             Family::RmsNorm => &[Uniform, Read, Read, ReadWrite],
+            Family::AddRmsNorm => &[Uniform, Read, Read, Read, ReadWrite, ReadWrite],
             Family::Rope => &[Uniform, Read, Read, ReadWrite],
             Family::KvStore => &[Uniform, Read, Read, Read, ReadWrite, ReadWrite],
             Family::Attention | Family::AttentionPrefill => {
@@ -307,6 +313,7 @@ impl Variant {
         }
         families.extend([
             Family::RmsNorm,
+            Family::AddRmsNorm,
             Family::Rope,
             Family::KvStore,
             Family::Attention,

@@ -124,6 +124,29 @@ impl<'a> Builder<'a> {
         Ok(out)
     }
 
+    /// a + b, and that sum RMS-normed over rows times the named weight: (sum, normed).
+    pub fn add_rms_norm(
+        &mut self,
+        a: TensorId,
+        b: TensorId,
+        name: &str,
+        eps: f32,
+    ) -> Result<(TensorId, TensorId), ArchError> {
+        let (r, cols) = (self.rows_of(a), self.g.tensors[a].cols);
+        let weight = self.vector(name, cols)?;
+        let sum = self.tensor(r, cols);
+        let out = self.tensor(r, cols);
+        self.g.ops.push(Op::AddRmsNorm {
+            a,
+            b,
+            weight,
+            eps,
+            sum,
+            out,
+        });
+        Ok((sum, out))
+    }
+
     pub fn add(&mut self, a: TensorId, b: TensorId) -> TensorId {
         let (r, cols) = (self.rows_of(a), self.g.tensors[a].cols);
         let out = self.tensor(r, cols);

@@ -30,6 +30,8 @@ pub fn graph(file: &GgufFile, hp: &HParams) -> Result<Graph, ArchError> {
         out: x,
     });
 
+    // Each residual add is fused with the norm after it (the next layer's attn_norm).
+    let mut h = b.rms_norm("blk.0.attn_norm.weight", x, n_embd, hp.eps)?;
     for il in 0..hp.n_layer {
         let p = format!("blk.{il}");
         let local = hp.sliding_window > 0 && (pattern == 0 || il % pattern < pattern - 1);
@@ -48,7 +50,6 @@ pub fn graph(file: &GgufFile, hp: &HParams) -> Result<Graph, ArchError> {
             yarn: if local { None } else { hp.yarn },
         };
         let window = if local { hp.sliding_window } else { 0 };
-        let h = b.rms_norm(&format!("{p}.attn_norm.weight"), x, n_embd, hp.eps)?;
         let o = b.self_attention(il, h, hp, true, rope, window)?;
         let o = b.rms_norm(
             &format!("{p}.post_attention_norm.weight"),
@@ -56,11 +57,15 @@ pub fn graph(file: &GgufFile, hp: &HParams) -> Result<Graph, ArchError> {
             n_embd,
             hp.eps,
         )?;
-        let x1 = b.add(o, x);
-        let h = b.rms_norm(&format!("{p}.ffn_norm.weight"), x1, n_embd, hp.eps)?;
-        let down = b.feed_forward(il, h, hp, Glu::Gelu)?;
+        let (x1, h1) = b.add_rms_norm(o, x, &format!("{p}.ffn_norm.weight"), hp.eps)?;
+        let down = b.feed_forward(il, h1, hp, Glu::Gelu)?;
         let down = b.rms_norm(&format!("{p}.post_ffw_norm.weight"), down, n_embd, hp.eps)?;
-        x = b.add(down, x1);
+        if il + 1 < hp.n_layer {
+            let next = format!("blk.{}.attn_norm.weight", il + 1);
+            (x, h) = b.add_rms_norm(down, x1, &next, hp.eps)?;
+        } else {
+            x = b.add(down, x1);
+        }
     }
     b.g.logits = b.head(x, n_embd, hp.n_vocab, hp.eps)?;
     Ok(b.g)

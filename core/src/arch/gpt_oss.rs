@@ -25,6 +25,8 @@ pub fn graph(file: &GgufFile, hp: &HParams) -> Result<Graph, ArchError> {
         scale: 1.0,
         out: x,
     });
+    // Each residual add is fused with the norm after it (the next layer's attn_norm).
+    let mut h = b.rms_norm("blk.0.attn_norm.weight", x, n_embd, hp.eps)?;
     for il in 0..hp.n_layer {
         let local = hp.sliding_window > 0 && il % 2 == 0;
         let rope = RopeParams {
@@ -37,17 +39,16 @@ pub fn graph(file: &GgufFile, hp: &HParams) -> Result<Graph, ArchError> {
             yarn: hp.yarn,
         };
         let window = if local { hp.sliding_window } else { 0 };
-        let h = b.rms_norm(&format!("blk.{il}.attn_norm.weight"), x, n_embd, hp.eps)?;
         let o = b.self_attention(il, h, hp, false, rope, window)?;
-        let x1 = b.add(o, x);
-        let h = b.rms_norm(
-            &format!("blk.{il}.post_attention_norm.weight"),
-            x1,
-            n_embd,
-            hp.eps,
-        )?;
-        let ffn = b.experts(il, h, n_embd, moe, true, Glu::SiluOai)?;
-        x = b.add(ffn, x1);
+        let post = format!("blk.{il}.post_attention_norm.weight");
+        let (x1, h1) = b.add_rms_norm(o, x, &post, hp.eps)?;
+        let ffn = b.experts(il, h1, n_embd, moe, true, Glu::SiluOai)?;
+        if il + 1 < hp.n_layer {
+            let next = format!("blk.{}.attn_norm.weight", il + 1);
+            (x, h) = b.add_rms_norm(ffn, x1, &next, hp.eps)?;
+        } else {
+            x = b.add(ffn, x1);
+        }
     }
     b.g.logits = b.head(x, n_embd, hp.n_vocab, hp.eps)?;
     Ok(b.g)

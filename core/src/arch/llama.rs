@@ -28,12 +28,13 @@ pub fn graph(file: &GgufFile, hp: &HParams) -> Result<Graph, ArchError> {
         freq_scale: hp.rope_scale,
         yarn: hp.yarn,
     };
+    // Each residual add is fused with the norm after it (the next layer's attn_norm).
+    let mut h = b.rms_norm("blk.0.attn_norm.weight", x, n_embd, hp.eps)?;
     for il in 0..hp.n_layer {
-        let h = b.rms_norm(&format!("blk.{il}.attn_norm.weight"), x, n_embd, hp.eps)?;
         let qk_norm = matches!(hp.arch, Arch::Qwen3 | Arch::Qwen3Moe);
         let o = b.self_attention(il, h, hp, qk_norm, rope, 0)?;
-        let x1 = b.add(o, x);
-        let h = b.rms_norm(&format!("blk.{il}.ffn_norm.weight"), x1, n_embd, hp.eps)?;
+        let (x1, h1) = b.add_rms_norm(o, x, &format!("blk.{il}.ffn_norm.weight"), hp.eps)?;
+        h = h1;
         let down = match hp.moe {
             None => b.feed_forward(il, h, hp, Glu::Silu)?,
             Some(moe) => {
@@ -47,7 +48,12 @@ pub fn graph(file: &GgufFile, hp: &HParams) -> Result<Graph, ArchError> {
                 }
             }
         };
-        x = b.add(down, x1);
+        if il + 1 < hp.n_layer {
+            let next = format!("blk.{}.attn_norm.weight", il + 1);
+            (x, h) = b.add_rms_norm(down, x1, &next, hp.eps)?;
+        } else {
+            x = b.add(down, x1);
+        }
     }
     b.g.logits = b.head(x, n_embd, hp.n_vocab, hp.eps)?;
     Ok(b.g)
