@@ -68,6 +68,16 @@ struct Pending<'a> {
     weight_bytes: u64,
 }
 
+/// The frequency table and cos/sin factor of RoPE `p` (tables are shared across head counts).
+fn rope_table<'a>(res: &Resources<'a>, p: RopeParams) -> (f32, &'a wgpu::Buffer) {
+    let (_, mscale, freqs) = res
+        .rope_tables
+        .iter()
+        .find(|(q, _, _)| *q == RopeParams { n_heads: 0, ..p })
+        .expect("the runtime makes a table for every RoPE of the graph");
+    (*mscale, freqs)
+}
+
 /// Workgroups for `n` independent items of `per_group` each, folded into two dimensions.
 pub fn fold(n: u64, per_group: u64) -> (u32, u32) {
     let groups = n.div_ceil(per_group).max(1);
@@ -221,11 +231,7 @@ impl Plan {
                 Op::Rope { x, params: p } => {
                     let threads =
                         u64::from(rows_of(x)) * u64::from(p.n_heads) * u64::from(p.n_rot / 2);
-                    let (_, mscale, freqs) = res
-                        .rope_tables
-                        .iter()
-                        .find(|(q, _, _)| *q == RopeParams { n_heads: 0, ..p })
-                        .expect("the runtime makes a table for every RoPE of the graph");
+                    let (mscale, freqs) = rope_table(res, p);
                     pending.push(Pending {
                         family: Family::Rope,
                         entry: 0,
@@ -241,6 +247,38 @@ impl Plan {
                         ],
                         buffers: vec![res.step, freqs, act(x)],
                         groups: fold(threads, u64::from(WG)),
+                        weight_bytes: 0,
+                    });
+                }
+                Op::NormRope {
+                    x,
+                    weight,
+                    eps,
+                    params: p,
+                    out,
+                } => {
+                    let (mscale, freqs) = rope_table(res, p);
+                    pending.push(Pending {
+                        family: Family::NormRope,
+                        entry: 0,
+                        params: [
+                            p.n_heads,
+                            p.head_dim,
+                            p.n_rot,
+                            u32::from(p.neox),
+                            mscale.to_bits(),
+                            eps.to_bits(),
+                            rows_of(x),
+                            cols(x),
+                        ],
+                        buffers: vec![
+                            res.step,
+                            freqs,
+                            &res.weights[weight].parts[0].buffer,
+                            act(x),
+                            act(out),
+                        ],
+                        groups: fold(u64::from(rows_of(x)) * u64::from(p.n_heads), 1),
                         weight_bytes: 0,
                     });
                 }

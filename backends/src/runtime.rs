@@ -205,7 +205,7 @@ impl Runtime {
         // One frequency table per distinct RoPE (q and k of a layer share theirs).
         let mut rope_tables: Vec<(RopeParams, f32, wgpu::Buffer)> = Vec::new();
         for op in &graph.ops {
-            if let Op::Rope { params, .. } = op {
+            if let Op::Rope { params, .. } | Op::NormRope { params, .. } = op {
                 let key = RopeParams {
                     n_heads: 0,
                     ..*params
@@ -289,7 +289,9 @@ impl Runtime {
                     bytes += size / t.experts * k;
                     continue;
                 }
-                Op::RmsNorm { weight, .. } | Op::AddRmsNorm { weight, .. } => weight,
+                Op::RmsNorm { weight, .. }
+                | Op::AddRmsNorm { weight, .. }
+                | Op::NormRope { weight, .. } => weight,
                 Op::AddBias { bias, .. } => bias,
                 Op::Embed { table, .. } => {
                     let t = &self.weights[table];

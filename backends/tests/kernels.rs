@@ -612,6 +612,115 @@ fn add_rms_norm() {
     f.finish();
 }
 
+/// QK-norm then RoPE per head: 3 rows of 3 heads of 64 (plus a row the dispatch must leave
+/// alone), NeoX with YaRN over every dim and normal pairing over 32 of 64 dims (the tail only
+/// normed). Bound: rms_norm's on the normed values plus rope's on the rotation.
+#[test]
+fn norm_rope() {
+    let mut f = Failures::new(ROPE_NMSE);
+    let mut rng = StdRng::seed_from_u64(15);
+    let (n_heads, head_dim, eps) = (3usize, 64usize, 1e-6f32);
+    let row_width = n_heads * head_dim;
+    let positions = [0u32, 513, 999];
+    let rows = positions.len();
+    let step_rows: Vec<[u32; 4]> = positions.iter().map(|&p| [0, p, 0, 0]).collect();
+    let step = step_buffer(rows, 1, &step_rows);
+    let yarn = Yarn {
+        orig_ctx: 4096,
+        beta_fast: 32.0,
+        beta_slow: 1.0,
+        ext_factor: 1.0,
+        attn_factor: 1.0,
+    };
+    for (n_rot, neox, base, fscale, yarn) in [
+        (64u32, true, 150000.0f32, 1.0f32 / 32.0, Some(yarn)),
+        (32, false, 10000.0, 1.0, None),
+    ] {
+        let rope = RopeParams {
+            n_heads: n_heads as u32,
+            head_dim: head_dim as u32,
+            n_rot,
+            neox,
+            freq_base: base,
+            freq_scale: fscale,
+            yarn,
+        };
+        let (freqs, mscale) = rope.frequencies();
+        let ms = f64::from(mscale);
+        let x = uniform_vec(&mut rng, (rows + 1) * row_width, -2.0, 2.0);
+        let w = uniform_vec(&mut rng, head_dim, 0.5, 1.5);
+        let mut want = vec![untouched(); (rows + 1) * row_width];
+        for (r, &pos) in positions.iter().enumerate() {
+            for h in 0..n_heads {
+                let at = r * row_width + h * head_dim;
+                let head = &x[at..at + head_dim];
+                let mean =
+                    head.iter().map(|&v| f64::from(v).powi(2)).sum::<f64>() / head_dim as f64;
+                let inv = 1.0 / (mean + f64::from(eps)).sqrt();
+                let normed: Vec<f64> = (0..head_dim)
+                    .map(|d| f64::from(head[d]) * inv * f64::from(w[d]))
+                    .collect();
+                let norm_err = (head_dim as f64 + 16.0) * U;
+                for d in n_rot as usize..head_dim {
+                    want[at + d] = Want::Near {
+                        value: normed[d],
+                        bound: norm_err * normed[d].abs(),
+                    };
+                }
+                let half = n_rot as usize / 2;
+                for (i, &fr) in freqs.iter().enumerate() {
+                    let (a, b) = if neox {
+                        (i, i + half)
+                    } else {
+                        (2 * i, 2 * i + 1)
+                    };
+                    let theta = f64::from(pos) * f64::from(fr);
+                    let (s, c) = theta.sin_cos();
+                    let (x0, x1) = (normed[a], normed[b]);
+                    let angle_err = 2f64.powi(-11) + theta.abs() * 2.0 * U;
+                    let bound = (x0.abs() + x1.abs()) * ms * (angle_err + norm_err + 8.0 * U);
+                    want[at + a] = Want::Near {
+                        value: (x0 * c - x1 * s) * ms,
+                        bound,
+                    };
+                    want[at + b] = Want::Near {
+                        value: (x0 * s + x1 * c) * ms,
+                        bound,
+                    };
+                }
+            }
+        }
+        let (freq_buf, w_buf, x_buf) = (buffer_f32(&freqs), buffer_f32(&w), buffer_f32(&x));
+        let params = [
+            n_heads as u32,
+            head_dim as u32,
+            n_rot,
+            u32::from(neox),
+            mscale.to_bits(),
+            eps.to_bits(),
+            rows as u32,
+            row_width as u32,
+        ];
+        for kern in &kernels(Family::NormRope) {
+            let y = buffer_f32(&vec![SENTINEL; (rows + 1) * row_width]);
+            dispatch(
+                kern,
+                0,
+                params,
+                &[&step, &freq_buf, &w_buf, &x_buf, &y],
+                fold((rows * n_heads) as u64, 1),
+            );
+            let label = format!(
+                "{} n_rot={n_rot} neox={neox} yarn={}",
+                kern.label,
+                yarn.is_some()
+            );
+            f.check(&label, &read_f32(&y), &want);
+        }
+    }
+    f.finish();
+}
+
 /// Normal and NeoX pairing, partial (n_rot < head_dim: the tail stays as it was) and full
 /// rotation, positions up to 999, two frequency bases and a frequency scale. The x buffer holds
 /// one more row than the dispatch covers; that row must not move.
@@ -1490,6 +1599,7 @@ fn every_family_is_tested() {
         Family::RmsNorm
         | Family::AddRmsNorm
         | Family::Rope
+        | Family::NormRope
         | Family::KvStore
         | Family::Attention
         | Family::AttentionPrefill

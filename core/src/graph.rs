@@ -161,6 +161,14 @@ pub enum Op {
     },
     /// In-place rotary embedding at each row's position.
     Rope { x: TensorId, params: RopeParams },
+    /// Per-head RMS norm (times a head_dim weight), then RoPE, into `out` (QK-norm).
+    NormRope {
+        x: TensorId,
+        weight: WeightId,
+        eps: f32,
+        params: RopeParams,
+        out: TensorId,
+    },
     /// Stores k and v rows in this layer's KV cache at each row's (sequence, position).
     KvStore {
         layer: usize,
@@ -268,6 +276,7 @@ impl Graph {
             | Op::AddBias { x, out, .. }
             | Op::GatherOutputs { x, out } => (vec![x], vec![out]),
             Op::Rope { x, .. } => (vec![x], vec![x]),
+            Op::NormRope { x, out, .. } => (vec![x], vec![out]),
             Op::KvStore { k, v, .. } => (vec![k, v], vec![]),
             Op::Attention { q, out, .. } => (vec![q], vec![out]),
             Op::Glu { gate, up, out, .. } => (vec![gate, up], vec![out]),

@@ -68,6 +68,8 @@ pub enum Family {
     /// A residual add and the RMS norm of its result.
     AddRmsNorm,
     Rope,
+    /// Per-head RMS norm and RoPE in one pass.
+    NormRope,
     KvStore,
     /// Split-K attention partials over the KV cache.
     Attention,
@@ -189,6 +191,7 @@ impl Family {
             Family::RmsNorm => "rms_norm",
             Family::AddRmsNorm => "add_rms_norm",
             Family::Rope => "rope",
+            Family::NormRope => "norm_rope",
             Family::KvStore => "kv_store",
             Family::Attention => "attention",
             Family::AttentionPrefill => "attention_prefill",
@@ -227,6 +230,7 @@ impl Family {
             Family::RmsNorm => include_str!("../wgsl/rms_norm.wgsl"),
             Family::AddRmsNorm => include_str!("../wgsl/add_rms_norm.wgsl"),
             Family::Rope => include_str!("../wgsl/rope.wgsl"),
+            Family::NormRope => include_str!("../wgsl/norm_rope.wgsl"),
             Family::KvStore => include_str!("../wgsl/kv_store.wgsl"),
             Family::Attention => include_str!("../wgsl/attention.wgsl"),
             Family::AttentionPrefill => include_str!("../wgsl/attention_prefill.wgsl"),
@@ -245,6 +249,7 @@ impl Family {
                 | Family::MatvecId(_)
                 | Family::RmsNorm
                 | Family::AddRmsNorm
+                | Family::NormRope
                 | Family::Attention
                 | Family::Route
         )
@@ -277,6 +282,7 @@ impl Family {
             Family::RmsNorm => &[Uniform, Read, Read, ReadWrite],
             Family::AddRmsNorm => &[Uniform, Read, Read, Read, ReadWrite, ReadWrite],
             Family::Rope => &[Uniform, Read, Read, ReadWrite],
+            Family::NormRope => &[Uniform, Read, Read, Read, Read, ReadWrite],
             Family::KvStore => &[Uniform, Read, Read, Read, ReadWrite, ReadWrite],
             Family::Attention | Family::AttentionPrefill => {
                 &[Uniform, Read, Read, Read, Read, ReadWrite]
@@ -315,6 +321,7 @@ impl Variant {
             Family::RmsNorm,
             Family::AddRmsNorm,
             Family::Rope,
+            Family::NormRope,
             Family::KvStore,
             Family::Attention,
             Family::AttentionPrefill,

@@ -147,6 +147,27 @@ impl<'a> Builder<'a> {
         Ok((sum, out))
     }
 
+    /// Per-head RMS norm of `x` times the named head_dim weight, then RoPE.
+    fn norm_rope(
+        &mut self,
+        name: &str,
+        x: TensorId,
+        eps: f32,
+        params: RopeParams,
+    ) -> Result<TensorId, ArchError> {
+        let weight = self.vector(name, u64::from(params.head_dim))?;
+        let (r, cols) = (self.rows_of(x), self.g.tensors[x].cols);
+        let out = self.tensor(r, cols);
+        self.g.ops.push(Op::NormRope {
+            x,
+            weight,
+            eps,
+            params,
+            out,
+        });
+        Ok(out)
+    }
+
     pub fn add(&mut self, a: TensorId, b: TensorId) -> TensorId {
         let (r, cols) = (self.rows_of(a), self.g.tensors[a].cols);
         let out = self.tensor(r, cols);
@@ -179,24 +200,27 @@ impl<'a> Builder<'a> {
         let mut q = self.linear(&format!("{p}.attn_q"), h, q_dim, hp.n_embd)?;
         let mut k = self.linear(&format!("{p}.attn_k"), h, kv_dim, hp.n_embd)?;
         let v = self.linear(&format!("{p}.attn_v"), h, kv_dim, hp.n_embd)?;
+        let q_rope = RopeParams {
+            n_heads: hp.n_head,
+            ..rope
+        };
+        let k_rope = RopeParams {
+            n_heads: hp.n_head_kv,
+            ..rope
+        };
         if qk_norm {
-            q = self.rms_norm(&format!("{p}.attn_q_norm.weight"), q, hd, hp.eps)?;
-            k = self.rms_norm(&format!("{p}.attn_k_norm.weight"), k, hd, hp.eps)?;
+            q = self.norm_rope(&format!("{p}.attn_q_norm.weight"), q, hp.eps, q_rope)?;
+            k = self.norm_rope(&format!("{p}.attn_k_norm.weight"), k, hp.eps, k_rope)?;
+        } else {
+            self.g.ops.push(Op::Rope {
+                x: q,
+                params: q_rope,
+            });
+            self.g.ops.push(Op::Rope {
+                x: k,
+                params: k_rope,
+            });
         }
-        self.g.ops.push(Op::Rope {
-            x: q,
-            params: RopeParams {
-                n_heads: hp.n_head,
-                ..rope
-            },
-        });
-        self.g.ops.push(Op::Rope {
-            x: k,
-            params: RopeParams {
-                n_heads: hp.n_head_kv,
-                ..rope
-            },
-        });
         self.g.ops.push(Op::KvStore { layer, k, v });
         let attn = self.tensor(Rows::Batch, q_dim);
         let params = AttentionParams {
