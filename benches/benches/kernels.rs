@@ -52,7 +52,9 @@ use half::f16;
 use wick_backends::standalone::{self, Dispatch, Stopwatch};
 use wick_backends::{Gpu, Kernel, attention_splits, fold};
 use wick_core::quant::GgmlType;
-use wick_shaders::{Family, MATMUL_TILE_ROWS, Variant, WEIGHT_FORMATS, WG};
+use wick_shaders::{
+    ATTENTION_PREFILL_ROWS, Family, MATMUL_TILE_ROWS, MATVEC_MAX_ROWS, Variant, WEIGHT_FORMATS, WG,
+};
 
 /// Formats of the prefill matmul benches: Q4_K_M's two and the 8-bit one.
 const MATMUL_FORMATS: [GgmlType; 3] = [GgmlType::Q4_K, GgmlType::Q6_K, GgmlType::Q8_0];
@@ -262,12 +264,23 @@ fn products(c: &mut Criterion) {
 
 /// Attention of `rows` query rows at positions `depth..depth + rows` over a cache holding
 /// positions `0..depth + rows`, in each of `slots` KV-cache slots (one attention and one
-/// combine dispatch per slot), split as the runtime splits a bucket of `rows`.
+/// combine dispatch per slot), with the kernel and split the runtime gives a bucket of `rows`.
 fn attention_dispatches(rows: usize, depth: usize, slots: usize) -> Vec<Dispatch> {
     let gpu = &env().gpu;
-    let (attend, combine) = (kernel(Family::Attention), kernel(Family::AttentionCombine));
-    let ctx = depth + rows;
     let splits = attention_splits(rows as u32);
+    let (family, groups) = if rows as u32 <= MATVEC_MAX_ROWS {
+        (Family::Attention, (N_HEADS as u32 * splits, rows as u32))
+    } else {
+        (
+            Family::AttentionPrefill,
+            (
+                N_HEADS as u32 * splits,
+                (rows as u32).div_ceil(ATTENTION_PREFILL_ROWS),
+            ),
+        )
+    };
+    let (attend, combine) = (kernel(family), kernel(Family::AttentionCombine));
+    let ctx = depth + rows;
     let cache_len = slots * N_KV_HEADS * ctx * HEAD_DIM;
     let halves: Vec<u16> = values(cache_len, 1.0)
         .into_iter()
@@ -315,14 +328,15 @@ fn attention_dispatches(rows: usize, depth: usize, slots: usize) -> Vec<Dispatch
                     0,
                     params,
                     &[&step, &q, &k_cache, &v_cache, &partials],
-                    (N_HEADS as u32 * splits, rows as u32),
+                    groups,
                 ),
                 Dispatch::new(
                     gpu,
                     &combine,
                     0,
                     combine_params,
-                    &[&step, &partials, &y],
+                    // No sinks: the step buffer fills the unused binding.
+                    &[&step, &partials, &step, &y],
                     (N_HEADS as u32, rows as u32),
                 ),
             ]
