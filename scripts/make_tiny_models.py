@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Writes three tiny random-weight GGUF models for wick's end-to-end tests.
+"""Writes five tiny random-weight GGUF models for wick's end-to-end tests.
 
     pip install numpy gguf==0.19.0
     python3 scripts/make_tiny_models.py [OUTDIR]      # OUTDIR defaults to target/tiny-models
@@ -18,7 +18,26 @@ Output (deterministic: fixed numpy seeds, same bytes on every run; 2.0, 2.4 and 
                     2048, attn_q / attn_k / attn_v biases (F32, std 0.5), tied output (no
                     `output.weight`: the head is `token_embd`).
 
-Tensor types (norms and biases always F32):
+  tiny-qwen3moe     arch `qwen3moe`: n_embd 256, 4 layers, 8 heads / 4 kv heads, head_dim 64, QK-norm,
+                    rope freq_base 1e6 (NEOX), vocab 512, untied output; 16 experts of 256, 4 routed
+                    per token (softmax, weights renormalised). Tensors: token_embd Q5_K, attn_q
+                    Q4_K, attn_k IQ4_NL, attn_v Q8_0, attn_output Q6_K, ffn_gate_exps IQ4_XS,
+                    ffn_up_exps Q3_K, ffn_down_exps MXFP4, output Q6_K, router (ffn_gate_inp) F32.
+  tiny-qwen2moe     arch `qwen2moe`: n_embd 256, 4 layers, 8 heads / 2 kv heads, head_dim 32, q/k/v
+                    biases, rope freq_base 1e4 (NEOX), vocab 512, untied output; 8 experts of 256,
+                    2 routed (softmax, not renormalised), and a shared expert of 512 scaled by
+                    sigmoid(ffn_gate_inp_shexp . x). Tensors: token_embd Q8_0, attn_q Q5_0, attn_k
+                    Q5_1, attn_v F16, attn_output IQ4_NL, ffn_gate_exps Q2_K, ffn_up_exps MXFP4,
+                    ffn_down_exps Q3_K, ffn_gate_shexp Q4_K, ffn_up_shexp Q4_0, ffn_down_shexp
+                    IQ4_XS, output BF16.
+  Both MoE models write feed_forward_length 1024 besides the expert lengths, as real files do.
+  Router weights have std ROUTER_STD / sqrt(n_embd), so router logits spread with std ~16: the
+  reference test stops trusting a sequence at its first router near-tie (top-k boundary gap
+  below 0.01), and a wide spread keeps such ties rarer. Q2_K, Q3_K, IQ4_NL and IQ4_XS, which
+  gguf cannot quantize, use the simple range-based quantizers below (IQ4: nearest code of the
+  non-linear table, sign of the scale chosen so the largest magnitude maps to -127).
+
+Tensor types of the dense models (norms and biases always F32):
 
   tensor              tiny-llama   tiny-qwen3   tiny-qwen2
   token_embd          Q8_0         Q6_K         Q4_K (also the output head)
@@ -77,6 +96,11 @@ def _f16(x: np.ndarray) -> np.ndarray:
 
 def _safe_div(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return np.where(b > 0, a / np.where(b > 0, b, 1.0), 0.0)
+
+
+def _safe_div_signed(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """a / b, 0 where b == 0 (b may be negative)."""
+    return np.where(b != 0, a / np.where(b != 0, b, 1.0), 0.0)
 
 
 def _pack_scale_min_k4(sc: np.ndarray, mn: np.ndarray) -> np.ndarray:
@@ -166,12 +190,124 @@ def quantize_q6_k(x: np.ndarray) -> np.ndarray:
     return out.reshape(rows, -1)
 
 
-K_QUANTIZERS = {T.Q4_K: quantize_q4_k, T.Q5_K: quantize_q5_k, T.Q6_K: quantize_q6_k}
+def quantize_q2_k(x: np.ndarray) -> np.ndarray:
+    """value = d*sc*q - dmin*m per 16-element sub-block; q 2 bits, sc and m 4 bits."""
+    rows, cols = x.shape
+    xb = x.reshape(-1, 16, 16).astype(np.float32)
+    mn = np.maximum(0.0, -xb.min(axis=2))
+    s = (xb.max(axis=2) + mn) / 3.0
+    d = _f16(s.max(axis=1) / 15.0)
+    dmin = _f16(mn.max(axis=1) / 15.0)
+    d32, dmin32 = d.astype(np.float32), dmin.astype(np.float32)
+    sc = np.clip(np.rint(_safe_div(s, d32[:, None])), 0, 15).astype(np.uint8)
+    mq = np.clip(np.rint(_safe_div(mn, dmin32[:, None])), 0, 15).astype(np.uint8)
+    scale = (d32[:, None] * sc)[..., None].repeat(16, axis=2)
+    offs = (dmin32[:, None] * mq)[..., None]
+    q = np.clip(np.rint(_safe_div(xb + offs, scale)), 0, 3).astype(np.uint8)
+    # element 128*n + 32*j + l sits in qs[32*n + l], bits 2*j
+    q = q.reshape(-1, 2, 4, 32)                              # (nb, n, j, l)
+    qs = (q[:, :, 0] | (q[:, :, 1] << 2) | (q[:, :, 2] << 4) | (q[:, :, 3] << 6)).reshape(-1, 64)
+    out = np.concatenate([
+        (sc | (mq << 4)).astype(np.uint8), qs.astype(np.uint8),
+        d.view(np.uint8).reshape(-1, 2), dmin.view(np.uint8).reshape(-1, 2),
+    ], axis=1)
+    assert out.shape[1] == 84
+    return out.reshape(rows, -1)
+
+
+def quantize_q3_k(x: np.ndarray) -> np.ndarray:
+    """value = d*(sc-32)*q per 16-element sub-block; q in [-4, 3], sc 6 bits (signed via -32).
+
+    Each sub-block's scale is signed so that its largest-magnitude element lands on -4."""
+    rows, cols = x.shape
+    xb = x.reshape(-1, 16, 16).astype(np.float32)
+    amax_i = np.abs(xb).argmax(axis=2)
+    s = -np.take_along_axis(xb, amax_i[..., None], axis=2)[..., 0] / 4.0
+    d = _f16(np.abs(s).max(axis=1) / 31.0)
+    d32 = d.astype(np.float32)
+    sc = np.clip(np.rint(_safe_div_signed(s, d32[:, None])), -32, 31).astype(np.int16)
+    scale = (d32[:, None] * sc.astype(np.float32))[..., None].repeat(16, axis=2)
+    q = np.clip(np.rint(_safe_div_signed(xb, scale)), -4, 3).astype(np.int16) + 4   # 0..7
+    q = q.reshape(-1, 2, 4, 32).astype(np.uint8)             # (nb, n, j, l): elem 128n+32j+l
+    lo = q & 3
+    qs = (lo[:, :, 0] | (lo[:, :, 1] << 2) | (lo[:, :, 2] << 4) | (lo[:, :, 3] << 6)).reshape(-1, 64)
+    hi = (q >> 2) & 1                                        # set = no -4 offset
+    hmask = np.zeros((q.shape[0], 32), dtype=np.uint8)
+    for n in range(2):
+        for j in range(4):
+            hmask |= (hi[:, n, j, :] << (4 * n + j)).astype(np.uint8)
+    u = (sc + 32).astype(np.uint8)                           # 16 six-bit scales
+    scales = np.concatenate([
+        (u[:, 0:8] & 0xF) | ((u[:, 8:16] & 0xF) << 4),
+        (u[:, 0:4] >> 4) | ((u[:, 4:8] >> 4) << 2) | ((u[:, 8:12] >> 4) << 4) | ((u[:, 12:16] >> 4) << 6),
+    ], axis=1)
+    out = np.concatenate([
+        hmask, qs.astype(np.uint8), scales.astype(np.uint8), d.view(np.uint8).reshape(-1, 2),
+    ], axis=1)
+    assert out.shape[1] == 110
+    return out.reshape(rows, -1)
+
+
+IQ4_VALUES = np.array([-127, -104, -83, -65, -49, -35, -22, -10, 1, 13, 25, 38, 53, 69, 89, 113],
+                      dtype=np.float32)
+
+
+def _iq4_codes(x: np.ndarray, scale: np.ndarray) -> np.ndarray:
+    """Nearest IQ4 code of x / scale (scale broadcast against x); 0 where scale == 0."""
+    v = _safe_div_signed(x, scale)
+    return np.abs(v[..., None] - IQ4_VALUES).argmin(axis=-1).astype(np.uint8)
+
+
+def _iq4_signed_scale(xb: np.ndarray) -> np.ndarray:
+    """Per block (last axis) the signed scale that maps its largest-magnitude element to -127."""
+    amax_i = np.abs(xb).argmax(axis=-1)
+    return -np.take_along_axis(xb, amax_i[..., None], axis=-1)[..., 0] / 127.0
+
+
+def quantize_iq4_nl(x: np.ndarray) -> np.ndarray:
+    """Blocks of 32: f16 d, 16 bytes; value = d * IQ4_VALUES[code]; byte j = code j | code j+16 << 4."""
+    rows, cols = x.shape
+    xb = x.reshape(-1, 32).astype(np.float32)
+    d = _f16(_iq4_signed_scale(xb))
+    q = _iq4_codes(xb, d.astype(np.float32)[:, None])
+    out = np.concatenate([d.view(np.uint8).reshape(-1, 2), q[:, :16] | (q[:, 16:] << 4)], axis=1)
+    assert out.shape[1] == 18
+    return out.reshape(rows, -1)
+
+
+def quantize_iq4_xs(x: np.ndarray) -> np.ndarray:
+    """Blocks of 256: f16 d, u16 scales_h, 4 bytes scales_l, 128 bytes codes; sub-block ib of 32
+    has scale d * (ls - 32) with ls 6 bits (low nibble in scales_l[ib/2], high 2 bits in scales_h
+    bits 2ib); codes as IQ4_NL per sub-block."""
+    rows, cols = x.shape
+    xb = x.reshape(-1, 8, 32).astype(np.float32)
+    s = _iq4_signed_scale(xb)                                # (nb, 8)
+    d = _f16(np.abs(s).max(axis=1) / 31.0)
+    d32 = d.astype(np.float32)
+    sc = np.clip(np.rint(_safe_div_signed(s, d32[:, None])), -32, 31).astype(np.int16)
+    q = _iq4_codes(xb, (d32[:, None] * sc.astype(np.float32))[..., None])
+    ls = (sc + 32).astype(np.uint16)
+    scales_h = np.zeros(ls.shape[0], dtype=np.uint16)
+    for ib in range(8):
+        scales_h |= ((ls[:, ib] >> 4) & 3) << (2 * ib)
+    scales_l = ((ls[:, 0::2] & 0xF) | ((ls[:, 1::2] & 0xF) << 4)).astype(np.uint8)
+    qs = (q[:, :, :16] | (q[:, :, 16:] << 4)).reshape(-1, 128)
+    out = np.concatenate([
+        d.view(np.uint8).reshape(-1, 2), scales_h.view(np.uint8).reshape(-1, 2), scales_l, qs,
+    ], axis=1)
+    assert out.shape[1] == 136
+    return out.reshape(rows, -1)
+
+
+K_QUANTIZERS = {T.Q4_K: quantize_q4_k, T.Q5_K: quantize_q5_k, T.Q6_K: quantize_q6_k,
+                T.Q2_K: quantize_q2_k, T.Q3_K: quantize_q3_k,
+                T.IQ4_NL: quantize_iq4_nl, T.IQ4_XS: quantize_iq4_xs}
 
 # Max relative RMS reconstruction error accepted per type (sanity check of the packing).
 MAX_REL_ERR = {
     T.F32: 0.0, T.F16: 1e-3, T.BF16: 5e-3, T.Q8_0: 0.01, T.Q6_K: 0.04,
     T.Q5_0: 0.06, T.Q5_1: 0.06, T.Q5_K: 0.06, T.Q4_0: 0.12, T.Q4_1: 0.12, T.Q4_K: 0.12,
+    T.IQ4_NL: 0.12, T.IQ4_XS: 0.12, T.MXFP4: 0.16, T.Q3_K: 0.22, T.Q2_K: 0.40,
 }
 
 
@@ -194,6 +330,11 @@ def encode(x: np.ndarray, qtype: T) -> np.ndarray:
 # ---------------------------------------------------------------------------------------------
 # Models
 # ---------------------------------------------------------------------------------------------
+
+QWEN3MOE_SEED = 3001
+QWEN2MOE_SEED = 3002
+ROUTER_STD = 16.0      # router logit std for unit-rms inputs (see the docstring)
+SHEXP_GATE_STD = 2.0  # qwen2moe shared-expert gate logit std
 
 CONFIGS = {
     "tiny-llama": dict(
@@ -218,6 +359,28 @@ CONFIGS = {
         qkv_bias=(0.5, 0.5, 0.5), tied=True,  # bias std of q, k, v
         types=dict(token_embd=T.Q4_K, attn_q=T.Q8_0, attn_k=T.F16, attn_v=T.Q5_0,
                    attn_output=T.Q6_K, ffn_gate=T.Q4_0, ffn_up=T.Q5_1, ffn_down=T.Q5_K),
+    ),
+    # Mixture of experts. n_ff is written as feed_forward_length only (llama.cpp sizes the
+    # experts from expert_feed_forward_length, the shared expert from
+    # expert_shared_feed_forward_length); it differs from both, as in real files.
+    "tiny-qwen3moe": dict(
+        arch="qwen3moe", seed=QWEN3MOE_SEED, n_embd=256, n_layer=4, n_head=8, n_head_kv=4, head_dim=64,
+        n_ff=1024, n_vocab=512, freq_base=1000000.0, eps=1e-6, n_ctx=2048, qk_norm=True,
+        qkv_bias=None, tied=False,
+        moe=dict(n_expert=16, n_expert_used=4, n_ff_exp=256, n_ff_shexp=None, router_std=ROUTER_STD),
+        types=dict(token_embd=T.Q5_K, attn_q=T.Q4_K, attn_k=T.IQ4_NL, attn_v=T.Q8_0,
+                   attn_output=T.Q6_K, ffn_gate_exps=T.IQ4_XS, ffn_up_exps=T.Q3_K,
+                   ffn_down_exps=T.MXFP4, output=T.Q6_K),
+    ),
+    "tiny-qwen2moe": dict(
+        arch="qwen2moe", seed=QWEN2MOE_SEED, n_embd=256, n_layer=4, n_head=8, n_head_kv=2, head_dim=32,
+        n_ff=1024, n_vocab=512, freq_base=10000.0, eps=1e-6, n_ctx=2048, qk_norm=False,
+        qkv_bias=(0.5, 0.5, 0.5), tied=False,  # llama.cpp's qwen2moe requires output.weight
+        moe=dict(n_expert=8, n_expert_used=2, n_ff_exp=256, n_ff_shexp=512, router_std=ROUTER_STD),
+        types=dict(token_embd=T.Q8_0, attn_q=T.Q5_0, attn_k=T.Q5_1, attn_v=T.F16,
+                   attn_output=T.IQ4_NL, ffn_gate_exps=T.Q2_K, ffn_up_exps=T.MXFP4,
+                   ffn_down_exps=T.Q3_K, ffn_gate_shexp=T.Q4_K, ffn_up_shexp=T.Q4_0,
+                   ffn_down_shexp=T.IQ4_XS, output=T.BF16),
     ),
 }
 
@@ -255,9 +418,24 @@ def build(name: str, out_path: Path) -> Path:
     w.add_layer_norm_rms_eps(c["eps"])
     w.add_vocab_size(V)
     w.add_tokenizer_model("none")
+    moe = c.get("moe")
+    if moe:
+        w.add_expert_count(moe["n_expert"])
+        w.add_expert_used_count(moe["n_expert_used"])
+        w.add_expert_feed_forward_length(moe["n_ff_exp"])
+        if moe["n_ff_shexp"]:
+            w.add_expert_shared_feed_forward_length(moe["n_ff_shexp"])
+
+    def experts(n: int, rows: int, cols: int, std: float) -> np.ndarray:
+        # numpy (n, rows, cols) = ggml ne [cols, rows, n]
+        return (rng.standard_normal((n, rows, cols)) * std).astype(np.float32)
 
     def add(tname: str, data: np.ndarray, qtype: T) -> None:
-        enc = encode(data, qtype)
+        if data.ndim == 3:  # stacked experts: quantize row-wise, keep the expert axis
+            enc = encode(data.reshape(-1, data.shape[2]), qtype)
+            enc = enc.reshape(data.shape[0], data.shape[1], -1)
+        else:
+            enc = encode(data, qtype)
         if qtype in (T.F32, T.F16):
             w.add_tensor(tname, enc)
         else:
@@ -280,9 +458,21 @@ def build(name: str, out_path: Path) -> Path:
             add(p + "attn_k_norm.weight", norm(D), T.F32)
         add(p + "attn_output.weight", mat(E, H * D, (H * D) ** -0.5), ty["attn_output"])
         add(p + "ffn_norm.weight", norm(E), T.F32)
-        add(p + "ffn_gate.weight", mat(F, E, E ** -0.5), ty["ffn_gate"])
-        add(p + "ffn_up.weight", mat(F, E, E ** -0.5), ty["ffn_up"])
-        add(p + "ffn_down.weight", mat(E, F, F ** -0.5), ty["ffn_down"])
+        if moe:
+            NE, FE, FS = moe["n_expert"], moe["n_ff_exp"], moe["n_ff_shexp"]
+            add(p + "ffn_gate_inp.weight", mat(NE, E, moe["router_std"] * E ** -0.5), T.F32)
+            add(p + "ffn_gate_exps.weight", experts(NE, FE, E, E ** -0.5), ty["ffn_gate_exps"])
+            add(p + "ffn_up_exps.weight", experts(NE, FE, E, E ** -0.5), ty["ffn_up_exps"])
+            add(p + "ffn_down_exps.weight", experts(NE, E, FE, FE ** -0.5), ty["ffn_down_exps"])
+            if FS:
+                add(p + "ffn_gate_inp_shexp.weight", bias(E, SHEXP_GATE_STD * E ** -0.5), T.F32)
+                add(p + "ffn_gate_shexp.weight", mat(FS, E, E ** -0.5), ty["ffn_gate_shexp"])
+                add(p + "ffn_up_shexp.weight", mat(FS, E, E ** -0.5), ty["ffn_up_shexp"])
+                add(p + "ffn_down_shexp.weight", mat(E, FS, FS ** -0.5), ty["ffn_down_shexp"])
+        else:
+            add(p + "ffn_gate.weight", mat(F, E, E ** -0.5), ty["ffn_gate"])
+            add(p + "ffn_up.weight", mat(F, E, E ** -0.5), ty["ffn_up"])
+            add(p + "ffn_down.weight", mat(E, F, F ** -0.5), ty["ffn_down"])
     if c["tied"]:
         # No output.weight: llama.cpp and wick use token_embd as the head. Random signs on the
         # final norm weights keep the head from reading back the current token's embedding
