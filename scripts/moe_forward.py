@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""A plain numpy forward pass of the tiny mixture-of-experts models (arch `qwen3moe`, `qwen2moe`).
+"""A plain numpy forward pass of the tiny mixture-of-experts models (arch `qwen3moe`, `qwen2moe`,
+`gpt-oss`).
 
     python3 scripts/moe_forward.py FILE.gguf [TOKEN ...]     # prints the greedy continuation
 
@@ -26,6 +27,14 @@ build_moe_ffn in src/llama-graph.cpp:
     qwen2moe: moe += sigmoid(ffn_gate_inp_shexp . h) * down_s(silu(gate_s h) * up_s h)
     x = x + moe
   logits = output (rms_norm(x) * output_norm)
+
+gpt-oss (src/models/openai-moe.cpp) differs: q/k/v and output biases; each head's softmax also
+takes a learned sink logit (attn_sinks) that adds no value; even layers see only the last
+`sliding_window` positions; RoPE is YaRN (ggml's rope_yarn: per pair a blend of the scaled and
+unscaled frequency by a ramp between the correction dims, cos and sin times 1 + 0.1 ln(factor));
+the second norm is post_attention_norm; the router has a bias, experts are chosen by logit and
+weighted by a softmax over the chosen logits; each expert projection has a bias; the activation
+is min(g, 7) * sigmoid(1.702 min(g, 7)) * (clip(u, -7, 7) + 1).
 """
 
 from __future__ import annotations
@@ -37,7 +46,7 @@ import numpy as np
 from gguf import GGUFReader, GGMLQuantizationType as T
 from gguf import quants
 
-ARCHS = ("qwen3moe", "qwen2moe")
+ARCHS = ("qwen3moe", "qwen2moe", "gpt-oss")
 
 
 class MoeModel:
@@ -63,6 +72,8 @@ class MoeModel:
         self.n_expert = int(kv("expert_count"))
         self.n_expert_used = int(kv("expert_used_count"))
         self.norm_w = arch == "qwen3moe"
+        self.oss = arch == "gpt-oss"
+        self.window = int(kv("attention.sliding_window", 0)) if self.oss else 0
         assert self.n_rot == self.head_dim
 
         self.w: dict[str, np.ndarray] = {}
@@ -80,6 +91,15 @@ class MoeModel:
         half = self.n_rot // 2
         # ggml: theta_i = pos * base^(-2i/n_rot), i < n_rot/2
         self.inv_freq = (self.freq_base ** (-2.0 * np.arange(half, dtype=np.float64) / self.n_rot))
+        self.mscale = 1.0
+        if kv("rope.scaling.type") == "yarn":
+            factor = float(kv("rope.scaling.factor"))
+            orig = int(kv("rope.scaling.original_context_length", kv("context_length")))
+            corr = lambda beta: self.n_rot * np.log(orig / (beta * 2 * np.pi)) / (2 * np.log(self.freq_base))
+            low, high = max(0.0, np.floor(corr(32.0))), min(self.n_rot - 1.0, np.ceil(corr(1.0)))
+            ramp = 1.0 - np.clip((np.arange(half) - low) / max(0.001, high - low), 0.0, 1.0)
+            self.inv_freq = self.inv_freq * (ramp + (1.0 - ramp) / factor)
+            self.mscale = 1.0 + 0.1 * np.log(factor)
 
     # -----------------------------------------------------------------------------------------
 
@@ -91,8 +111,8 @@ class MoeModel:
         """x (n, heads, head_dim), NeoX: rotates (x[i], x[i + half])."""
         half = self.n_rot // 2
         ang = pos[:, None].astype(np.float64) * self.inv_freq[None, :]
-        cos = np.cos(ang).astype(np.float32)[:, None, :]
-        sin = np.sin(ang).astype(np.float32)[:, None, :]
+        cos = (np.cos(ang) * self.mscale).astype(np.float32)[:, None, :]
+        sin = (np.sin(ang) * self.mscale).astype(np.float32)[:, None, :]
         a, b = x[..., :half], x[..., half:self.n_rot]
         out = x.copy()
         out[..., :half] = a * cos - b * sin
@@ -137,18 +157,34 @@ class MoeModel:
             group = H // HKV
             att = np.empty((n, H, D), dtype=np.float32)
             scale = np.float32(1.0 / np.sqrt(D))
+            lmask = mask
+            if self.window and il % 2 == 0:
+                lmask = mask + np.tril(np.full((n, n), -np.inf, dtype=np.float32), k=-self.window)
             for hh in range(H):
                 kh = hh // group
-                s = (q[:, hh, :] @ k[:, kh, :].T) * scale + mask
-                att[:, hh, :] = self._softmax(s) @ v[:, kh, :]
-            x = x + att.reshape(n, H * D) @ w[p + "attn_output.weight"].T
+                s = (q[:, hh, :] @ k[:, kh, :].T) * scale + lmask
+                if self.oss:
+                    sink = w[p + "attn_sinks.weight"][hh]
+                    m = np.maximum(s.max(axis=-1, keepdims=True), sink)
+                    e = np.exp(s - m)
+                    att[:, hh, :] = (e / (e.sum(axis=-1, keepdims=True) + np.exp(sink - m))) @ v[:, kh, :]
+                else:
+                    att[:, hh, :] = self._softmax(s) @ v[:, kh, :]
+            o = att.reshape(n, H * D) @ w[p + "attn_output.weight"].T
+            if p + "attn_output.bias" in w:
+                o = o + w[p + "attn_output.bias"]
+            x = x + o
 
-            h = self._rms(x, w[p + "ffn_norm.weight"])
+            h = self._rms(x, w[p + ("post_attention_norm.weight" if self.oss else "ffn_norm.weight")])
             r = h @ w[p + "ffn_gate_inp.weight"].T                        # (n, n_expert)
+            if self.oss:
+                r = r + w[p + "ffn_gate_inp.bias"]
             routers[il] = r
             probs = self._softmax(r)
             sel = np.argsort(-probs, axis=-1, kind="stable")[:, : self.n_expert_used]
             wts = np.take_along_axis(probs, sel, axis=-1)
+            if self.oss:
+                wts = self._softmax(np.take_along_axis(r, sel, axis=-1))
             if self.norm_w:
                 wts = wts / np.maximum(wts.sum(axis=-1, keepdims=True), np.float32(6.103515625e-5))
             gate_e, up_e, down_e = (w[p + "ffn_gate_exps.weight"], w[p + "ffn_up_exps.weight"],
@@ -157,8 +193,15 @@ class MoeModel:
             for t in range(n):
                 for j in range(self.n_expert_used):
                     e = sel[t, j]
-                    a = self._silu(gate_e[e] @ h[t]) * (up_e[e] @ h[t])
-                    moe[t] += wts[t, j] * (down_e[e] @ a)
+                    g, u = gate_e[e] @ h[t], up_e[e] @ h[t]
+                    if self.oss:
+                        g = np.minimum(g + w[p + "ffn_gate_exps.bias"][e], np.float32(7.0))
+                        u = np.clip(u + w[p + "ffn_up_exps.bias"][e], -7.0, 7.0)
+                        a = g / (np.float32(1.0) + np.exp(np.float32(-1.702) * g)) * (u + np.float32(1.0))
+                        moe[t] += wts[t, j] * (down_e[e] @ a + w[p + "ffn_down_exps.bias"][e])
+                    else:
+                        a = self._silu(g) * u
+                        moe[t] += wts[t, j] * (down_e[e] @ a)
             if p + "ffn_gate_inp_shexp.weight" in w:
                 g = h @ w[p + "ffn_gate_inp_shexp.weight"]                # (n,)
                 g = np.float32(1.0) / (np.float32(1.0) + np.exp(-g))
