@@ -111,6 +111,7 @@ const MATVEC_HEAD: &str = include_str!("../wgsl/matvec/head.wgsl");
 const MATVEC_WORDS: &str = include_str!("../wgsl/matvec/words.wgsl");
 const MATVEC_PLAIN: &str = include_str!("../wgsl/matvec/plain.wgsl");
 const MATVEC_EXPERTS: &str = include_str!("../wgsl/matvec/experts.wgsl");
+const MATMUL_TILE: &str = include_str!("../wgsl/matmul_tile.wgsl");
 const KV_PACKED: &str = include_str!("../wgsl/kv_packed.wgsl");
 const KV_F16: &str = include_str!("../wgsl/kv_f16.wgsl");
 
@@ -389,6 +390,12 @@ impl Variant {
         }
         if self.family.reads_kv() {
             src.push_str(if self.f16 { KV_F16 } else { KV_PACKED });
+        }
+        if matches!(self.family, Family::Matmul(_) | Family::MatmulId(_)) {
+            src.push_str(&format!(
+                "\nconst MATMUL_TILE_ROWS: u32 = {MATMUL_TILE_ROWS}u;\n"
+            ));
+            src.push_str(MATMUL_TILE);
         }
         if self.family == Family::Route {
             src.push_str(&format!(

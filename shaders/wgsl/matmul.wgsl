@@ -1,7 +1,6 @@
 // y[r, off + i] = sum_k W[i, k] * x[r, k] for a batch of rows (prefill). A workgroup covers 64
 // output features and 32 rows: each thread decodes the chunks of one weight row and applies them
 // to 32 rows of x staged in shared memory, so each weight is read once per 32 rows.
-const TILE_ROWS: u32 = 32u;
 
 struct Params {
     k: u32,
@@ -19,13 +18,6 @@ struct Params {
 @group(0) @binding(2) var<storage, read> x: array<vec4<f32>>;
 @group(0) @binding(3) var<storage, read_write> y: array<f32>;
 
-var<workgroup> xs: array<array<vec4<f32>, 8>, TILE_ROWS>;
-
-// The dot products of w with staged rows r..r+3 of chunk part q.
-fn rows4(w: vec4<f32>, r: u32, q: u32) -> vec4<f32> {
-    return vec4<f32>(dot(w, xs[r][q]), dot(w, xs[r + 1u][q]), dot(w, xs[r + 2u][q]),
-                     dot(w, xs[r + 3u][q]));
-}
 
 // Writes output feature i of rows r..r+3 (those in the batch).
 fn store4(v: vec4<f32>, r: u32, i: u32) {

@@ -1,7 +1,6 @@
 // Expert matrix products for prefill: for each expert of the weight part, the (row, slot) pairs
 // routed to it (from moe_group) in tiles of TILE_ROWS, so each expert's weights are read once per
 // tile as in matmul. wid.y = expert * tiles + tile; tiles past an expert's count return at once.
-const TILE_ROWS: u32 = 32u;
 
 struct Params {
     cols: u32,
@@ -20,14 +19,7 @@ struct Params {
 @group(0) @binding(3) var<storage, read> groups: array<u32>;
 @group(0) @binding(4) var<storage, read_write> y: array<f32>;
 
-var<workgroup> xs: array<array<vec4<f32>, 8>, TILE_ROWS>;
 var<workgroup> pairs: array<u32, TILE_ROWS>;
-
-// The dot products of w with staged pairs t..t+3 of chunk part q.
-fn rows4(w: vec4<f32>, t: u32, q: u32) -> vec4<f32> {
-    return vec4<f32>(dot(w, xs[t][q]), dot(w, xs[t + 1u][q]), dot(w, xs[t + 2u][q]),
-                     dot(w, xs[t + 3u][q]));
-}
 
 // Writes output feature i of the tile's pairs t..t+3 (those below n).
 fn store4(v: vec4<f32>, t: u32, n: u32, i: u32) {

@@ -168,6 +168,25 @@ impl<'a> Builder<'a> {
         Ok(out)
     }
 
+    /// The end of block `layer`: its output plus the residual stream, with the next layer's
+    /// attn_norm fused in; returns (residual, the next layer's normed input). After the last
+    /// layer there is no next norm (the head norms after picking its rows): both are the sum.
+    pub fn block_end(
+        &mut self,
+        layer: usize,
+        out: TensorId,
+        residual: TensorId,
+        hp: &HParams,
+    ) -> Result<(TensorId, TensorId), ArchError> {
+        if layer + 1 < hp.n_layer {
+            let next = format!("blk.{}.attn_norm.weight", layer + 1);
+            self.add_rms_norm(out, residual, &next, hp.eps)
+        } else {
+            let sum = self.add(out, residual);
+            Ok((sum, sum))
+        }
+    }
+
     pub fn add(&mut self, a: TensorId, b: TensorId) -> TensorId {
         let (r, cols) = (self.rows_of(a), self.g.tensors[a].cols);
         let out = self.tensor(r, cols);

@@ -25,7 +25,7 @@ pub fn graph(file: &GgufFile, hp: &HParams) -> Result<Graph, ArchError> {
         scale: 1.0,
         out: x,
     });
-    // Each residual add is fused with the norm after it (the next layer's attn_norm).
+    // Each residual add is fused with the norm after it (`add_rms_norm`, `block_end`).
     let mut h = b.rms_norm("blk.0.attn_norm.weight", x, n_embd, hp.eps)?;
     for il in 0..hp.n_layer {
         let local = hp.sliding_window > 0 && il % 2 == 0;
@@ -43,12 +43,7 @@ pub fn graph(file: &GgufFile, hp: &HParams) -> Result<Graph, ArchError> {
         let post = format!("blk.{il}.post_attention_norm.weight");
         let (x1, h1) = b.add_rms_norm(o, x, &post, hp.eps)?;
         let ffn = b.experts(il, h1, n_embd, moe, true, Glu::SiluOai)?;
-        if il + 1 < hp.n_layer {
-            let next = format!("blk.{}.attn_norm.weight", il + 1);
-            (x, h) = b.add_rms_norm(ffn, x1, &next, hp.eps)?;
-        } else {
-            x = b.add(ffn, x1);
-        }
+        (x, h) = b.block_end(il, ffn, x1, hp)?;
     }
     b.g.logits = b.head(x, n_embd, hp.n_vocab, hp.eps)?;
     Ok(b.g)

@@ -28,7 +28,7 @@ pub fn graph(file: &GgufFile, hp: &HParams) -> Result<Graph, ArchError> {
         freq_scale: hp.rope_scale,
         yarn: hp.yarn,
     };
-    // Each residual add is fused with the norm after it (the next layer's attn_norm).
+    // Each residual add is fused with the norm after it (`add_rms_norm`, `block_end`).
     let mut h = b.rms_norm("blk.0.attn_norm.weight", x, n_embd, hp.eps)?;
     for il in 0..hp.n_layer {
         let qk_norm = matches!(hp.arch, Arch::Qwen3 | Arch::Qwen3Moe);
@@ -48,12 +48,7 @@ pub fn graph(file: &GgufFile, hp: &HParams) -> Result<Graph, ArchError> {
                 }
             }
         };
-        if il + 1 < hp.n_layer {
-            let next = format!("blk.{}.attn_norm.weight", il + 1);
-            (x, h) = b.add_rms_norm(down, x1, &next, hp.eps)?;
-        } else {
-            x = b.add(down, x1);
-        }
+        (x, h) = b.block_end(il, down, x1, hp)?;
     }
     b.g.logits = b.head(x, n_embd, hp.n_vocab, hp.eps)?;
     Ok(b.g)
