@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Writes six tiny random-weight GGUF models for wick's end-to-end tests.
+"""Writes seven tiny random-weight GGUF models for wick's end-to-end tests.
 
     pip install numpy gguf==0.19.0
     python3 scripts/make_tiny_models.py [OUTDIR]      # OUTDIR defaults to target/tiny-models
@@ -37,6 +37,12 @@ Output (deterministic: fixed numpy seeds, same bytes on every run; 2.0, 2.4 and 
                     (biased router, softmax over the chosen logits), biased experts, clamped
                     SwiGLU. Tensors: token_embd Q8_0, attn_q Q8_0, attn_k F16, attn_v Q5_0,
                     attn_output Q4_K, all experts MXFP4 (as gpt-oss ships), output Q6_K.
+  tiny-gemma3       arch `gemma3`: n_embd 256, 7 layers (layers 0-4 and 6 attend through a
+                    16-position sliding window with RoPE base 10000, layer 5 globally with 1e6),
+                    4 heads / 2 kv heads, head_dim 64, QK-norm, post-attention and post-FFN norms,
+                    GeGLU (n_ff 512), embeddings scaled by 16, vocab 512, tied output (as
+                    tiny-qwen2). Tensors: token_embd Q8_0, attn_q Q4_K, attn_k Q5_0, attn_v Q6_K,
+                    attn_output Q8_0, ffn_gate Q5_K, ffn_up IQ4_XS, ffn_down Q4_0.
   The MoE models write feed_forward_length 1024 besides the expert lengths, as real files do.
   Router weights have std ROUTER_STD / sqrt(n_embd), so router logits spread with std ~16: the
   reference test stops trusting a sequence at its first router near-tie (top-k boundary gap
@@ -341,6 +347,7 @@ def encode(x: np.ndarray, qtype: T) -> np.ndarray:
 QWEN3MOE_SEED = 3001
 QWEN2MOE_SEED = 3002
 GPT_OSS_SEED = 3003
+GEMMA3_SEED = 3004
 ROUTER_STD = 16.0      # router logit std for unit-rms inputs (see the docstring)
 SHEXP_GATE_STD = 2.0  # qwen2moe shared-expert gate logit std
 
@@ -389,6 +396,16 @@ CONFIGS = {
                    attn_output=T.IQ4_NL, ffn_gate_exps=T.Q2_K, ffn_up_exps=T.MXFP4,
                    ffn_down_exps=T.Q3_K, ffn_gate_shexp=T.Q4_K, ffn_up_shexp=T.Q4_0,
                    ffn_down_shexp=T.IQ4_XS, output=T.BF16),
+    ),
+    # gemma3: embeddings times sqrt(n_embd), QK-norm, norms after attention and feed-forward as
+    # well as before, GeGLU, five sliding-window layers (16 positions, so the prompts cross it,
+    # RoPE base 10000) to one global (base 1e6), tied output.
+    "tiny-gemma3": dict(
+        arch="gemma3", seed=GEMMA3_SEED, n_embd=256, n_layer=7, n_head=4, n_head_kv=2, head_dim=64,
+        n_ff=512, n_vocab=512, freq_base=1000000.0, eps=1e-6, n_ctx=2048, qk_norm=True,
+        qkv_bias=None, tied=True, gemma=dict(sliding_window=16),
+        types=dict(token_embd=T.Q8_0, attn_q=T.Q4_K, attn_k=T.Q5_0, attn_v=T.Q6_K,
+                   attn_output=T.Q8_0, ffn_gate=T.Q5_K, ffn_up=T.IQ4_XS, ffn_down=T.Q4_0),
     ),
     # gpt-oss: attention biases and sinks, even layers with a 16-position sliding window (so the
     # 64-token prompts cross it), YaRN (factor 32 over an original context of 4096), a biased
@@ -439,6 +456,9 @@ def build(name: str, out_path: Path) -> Path:
     w.add_layer_norm_rms_eps(c["eps"])
     w.add_vocab_size(V)
     w.add_tokenizer_model("none")
+    gemma = c.get("gemma")
+    if gemma:
+        w.add_sliding_window(gemma["sliding_window"])
     oss = c.get("gpt_oss")
     if oss:
         w.add_sliding_window(oss["sliding_window"])
@@ -468,7 +488,9 @@ def build(name: str, out_path: Path) -> Path:
         else:
             w.add_tensor(tname, enc, raw_dtype=qtype)
 
-    add("token_embd.weight", mat(V, E, 1.0), ty["token_embd"])
+    # Gemma scales embeddings by sqrt(n_embd): a table of std 1/sqrt(n_embd) gives unit inputs.
+    embd_std = E ** -0.5 if gemma else 1.0
+    add("token_embd.weight", mat(V, E, embd_std), ty["token_embd"])
     for i in range(c["n_layer"]):
         p = f"blk.{i}."
         add(p + "attn_norm.weight", norm(E), T.F32)
@@ -484,6 +506,8 @@ def build(name: str, out_path: Path) -> Path:
             add(p + "attn_q_norm.weight", norm(D), T.F32)
             add(p + "attn_k_norm.weight", norm(D), T.F32)
         add(p + "attn_output.weight", mat(E, H * D, (H * D) ** -0.5), ty["attn_output"])
+        if gemma:
+            add(p + "post_attention_norm.weight", norm(E), T.F32)
         if oss:
             add(p + "attn_output.bias", bias(E, 0.5), T.F32)
             add(p + "attn_sinks.weight", bias(H, 1.0), T.F32)
@@ -510,12 +534,14 @@ def build(name: str, out_path: Path) -> Path:
             add(p + "ffn_gate.weight", mat(F, E, E ** -0.5), ty["ffn_gate"])
             add(p + "ffn_up.weight", mat(F, E, E ** -0.5), ty["ffn_up"])
             add(p + "ffn_down.weight", mat(E, F, F ** -0.5), ty["ffn_down"])
+            if gemma:
+                add(p + "post_ffw_norm.weight", norm(E), T.F32)
     if c["tied"]:
         # No output.weight: llama.cpp and wick use token_embd as the head. Random signs on the
         # final norm weights keep the head from reading back the current token's embedding
         # (which is still in the residual stream); the scale gives logits std ~OUTPUT_STD.
         sign = np.where(rng.random(E) < 0.5, -1.0, 1.0)
-        scale = OUTPUT_STD * E ** -0.5
+        scale = OUTPUT_STD * E ** -0.5 / embd_std
         add("output_norm.weight", (norm(E) * sign * scale).astype(np.float32), T.F32)
     else:
         add("output_norm.weight", norm(E), T.F32)

@@ -265,3 +265,12 @@ fn tiny_gpt_oss_matches_llama_cpp() {
     println!("tiny-gpt-oss: max |logit difference| to the F32-copy reference: {diff:.5}");
     assert!(diff < 0.1, "max |logit difference| {diff}");
 }
+
+/// `gemma3`: embeddings times sqrt(n_embd), QK-norm, post-attention and post-FFN norms, GeGLU,
+/// 16-position sliding windows on five of six layers with their own RoPE base, tied output.
+#[test]
+fn tiny_gemma3_matches_llama_cpp() {
+    let diff = check("tiny-gemma3", &tiny_model("tiny-gemma3"));
+    println!("tiny-gemma3: max |logit difference| to the F32-copy reference: {diff:.5}");
+    assert!(diff < 0.05, "max |logit difference| {diff}");
+}
