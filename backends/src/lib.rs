@@ -16,6 +16,6 @@ pub use error::BackendError;
 pub use gpu::{Capabilities, Gpu};
 pub use pipelines::{Kernel, Pipelines};
 pub use plan::{attention_splits, fold};
-pub use profile::KernelTime;
+pub use profile::{KernelTime, Profile};
 pub use runtime::{CpuTime, Runtime, RuntimeConfig};
 pub use weights::{GpuWeight, WeightPart};

@@ -4,7 +4,7 @@
 use wick_core::graph::{Glu, Graph, Op, RopeParams, Rows, TensorId};
 use wick_shaders::{
     ATTENTION_DECODE_SPLITS, ATTENTION_PREFILL_ROWS, ATTENTION_PREFILL_SPLITS, Family,
-    MATMUL_TILE_ROWS, MATVEC_MAX_ROWS, Variant, WG, matvec_rows_per_wg,
+    MATMUL_TILE_ROWS, MATVEC_MAX_ROWS, Variant, WG, attention_groups, matvec_rows_per_wg,
 };
 
 use crate::pipelines::{PARAMS_BYTES, Pipelines};
@@ -313,7 +313,10 @@ impl Plan {
                     // Decode buckets split each row's positions among workgroups; prefill chunks
                     // give a workgroup a tile of rows instead.
                     let (family, groups) = if r <= MATVEC_MAX_ROWS {
-                        (Family::Attention, (p.n_heads * splits, r))
+                        (
+                            Family::Attention,
+                            (attention_groups(p.n_heads, p.n_kv_heads, splits), r),
+                        )
                     } else {
                         (
                             Family::AttentionPrefill,
@@ -593,7 +596,6 @@ impl Plan {
         }
     }
 
-    /// The kernel variant of each dispatch, in order.
     /// Each dispatch's kernel variant and the weight bytes it reads.
     pub fn labels(&self) -> impl Iterator<Item = (&str, u64)> {
         self.dispatches

@@ -15,6 +15,18 @@ pub struct Profiler {
     period_ns: f64,
     /// Per kernel variant: dispatches, total nanoseconds and weight bytes read.
     totals: HashMap<String, (u64, f64, u64)>,
+    /// Steps collected and their summed spans from the first to the last timestamp.
+    steps: u64,
+    span_ns: f64,
+}
+
+/// The GPU time of the profiled steps: per kernel variant, and from each step's first timestamp
+/// to its last (kernels plus the gaps between them).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Profile {
+    pub kernels: Vec<KernelTime>,
+    pub steps: u64,
+    pub span_ms: f64,
 }
 
 /// One row of a profile: a kernel variant, its dispatches and their total GPU time.
@@ -67,6 +79,8 @@ impl Profiler {
             ),
             period_ns: f64::from(gpu.queue.get_timestamp_period()),
             totals: HashMap::new(),
+            steps: 0,
+            span_ns: 0.0,
         })
     }
 
@@ -92,11 +106,15 @@ impl Profiler {
             e.1 += ns;
             e.2 += bytes;
         }
+        if let (Some(first), Some(last)) = (stamps.first(), stamps.last()) {
+            self.steps += 1;
+            self.span_ns += last.saturating_sub(*first) as f64 * self.period_ns;
+        }
         Ok(())
     }
 
-    /// The totals so far, largest first, and resets them.
-    pub fn take(&mut self) -> Vec<KernelTime> {
+    /// The totals so far, kernels largest first, and resets them.
+    pub fn take(&mut self) -> Profile {
         let mut rows: Vec<KernelTime> = self
             .totals
             .drain()
@@ -108,6 +126,10 @@ impl Profiler {
             })
             .collect();
         rows.sort_by(|a, b| b.total_ms.total_cmp(&a.total_ms));
-        rows
+        Profile {
+            kernels: rows,
+            steps: std::mem::take(&mut self.steps),
+            span_ms: std::mem::take(&mut self.span_ns) / 1e6,
+        }
     }
 }

@@ -9,8 +9,9 @@ use wick_core::gguf::GgufFile;
 use wick_core::graph::{Graph, Op, RopeParams, Rows};
 
 use crate::plan::{Plan, Resources, attention_splits};
-use crate::profile::{KernelTime, Profiler};
+use crate::profile::{Profile, Profiler};
 use crate::{BackendError, Gpu, GpuWeight, Pipelines};
+use wick_shaders::ATTENTION_MAX_HEAD_DIM;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct RuntimeConfig {
@@ -74,6 +75,16 @@ impl Runtime {
             return Err(BackendError::Unsupported(format!(
                 "invalid runtime configuration {cfg:?}"
             )));
+        }
+        for op in &graph.ops {
+            if let Op::Attention { params, .. } = op
+                && (params.head_dim % 16 != 0 || params.head_dim > ATTENTION_MAX_HEAD_DIM)
+            {
+                return Err(BackendError::Unsupported(format!(
+                    "attention head dimension {} (the kernels take multiples of 16 up to {})",
+                    params.head_dim, ATTENTION_MAX_HEAD_DIM
+                )));
+            }
         }
         let infos: Vec<_> = graph
             .weights
@@ -328,7 +339,7 @@ impl Runtime {
     }
 
     /// GPU time per kernel variant since profiling began or the last call, largest first.
-    pub fn take_profile(&mut self) -> Vec<KernelTime> {
+    pub fn take_profile(&mut self) -> Profile {
         self.profiler
             .as_mut()
             .map(Profiler::take)

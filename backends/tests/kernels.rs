@@ -48,6 +48,7 @@ use wick_core::graph::{RopeParams, Yarn};
 use wick_core::quant::GgmlType;
 use wick_shaders::{
     ATTENTION_PREFILL_ROWS, Family, MATMUL_TILE_ROWS, MATVEC_MAX_ROWS, Variant, WEIGHT_FORMATS, WG,
+    attention_groups,
 };
 
 /// f32 unit roundoff.
@@ -826,9 +827,10 @@ fn rope() {
 /// at positions 140, 100, 65 (slot 0) and 90, 0 (slot 1), in a bucket of 8 whose padding rows
 /// point at unwritten cache positions: kv_store must skip them and attention must not write
 /// their outputs. Slot 0 also holds positions after 100 and 65, which causality must hide.
-/// GQA with 8 heads over 2 KV heads; head_dim 64 and 256; windows 0 (all), 37 and 100, so
-/// queries see 1 to 3 tiles of 64 positions, some starting mid-tile. Attention runs split-K in
-/// 1, 3 and 32 parts (many of them empty), merged by attention_combine.
+/// GQA over 2 KV heads with 6, 1 and 4 query heads each (head_dim 64, 128, 256); windows 0 (all),
+/// 37 and 100, so queries see 1 to 3 tiles of 64 positions, some starting mid-tile. Decode
+/// attention runs split-K in 1, 3 and 64 parts (many of them empty), prefill attention in 1 and 8,
+/// each merged by every variant of attention_combine.
 #[test]
 fn kv_store_attention() {
     let mut f = Failures::new(NMSE);
@@ -836,7 +838,7 @@ fn kv_store_attention() {
     let store = kernels(Family::KvStore);
     let attend = kernels(Family::Attention);
     let combine = kernels(Family::AttentionCombine);
-    let (n_heads, n_kv, slots, ctx) = (8usize, 2usize, 2usize, 160usize);
+    let (n_kv, slots, ctx) = (2usize, 2usize, 160usize);
     let filled = [141usize, 91]; // positions held per slot after the step
     // Two prefill tiles of 8 rows: the first holds 7 rows of slot 0 and one of slot 1, the
     // second the rest of slot 1 and 3 padding rows.
@@ -859,7 +861,8 @@ fn kv_store_attention() {
     let prefill = kernels(Family::AttentionPrefill);
     // f16 NaN halves: a read of an unwritten position poisons the result.
     const CACHE_SENTINEL: u16 = 0x7e00;
-    for head_dim in [64usize, 256] {
+    // Query heads per KV head: 6 (a chunk of 4 and one of 2 in decode), 1 and 4.
+    for (head_dim, n_heads) in [(64usize, 12usize), (128, 2), (256, 8)] {
         let kv_width = n_kv * head_dim;
         let pairs = head_dim / 2;
         // Source K and V rows for every (slot, pos) that will be in the cache.
@@ -1021,7 +1024,7 @@ fn kv_store_attention() {
                     }
                 }
             }
-            for splits in [1u32, 3, 32] {
+            for splits in [1u32, 3, 64] {
                 let params = [
                     n_heads as u32,
                     n_kv as u32,
@@ -1046,17 +1049,23 @@ fn kv_store_attention() {
                     SENTINEL;
                     bucket * n_heads * splits as usize * (head_dim + 2)
                 ]);
-                for kern in &attend {
+                for (kern, comb) in attend
+                    .iter()
+                    .flat_map(|a| combine.iter().map(move |c| (a, c)))
+                {
                     let y = buffer_f32(&vec![SENTINEL; bucket * q_width]);
                     dispatch(
                         kern,
                         0,
                         params,
                         &[&step, &q_buf, &k_cache, &v_cache, &partials],
-                        (n_heads as u32 * splits, bucket as u32),
+                        (
+                            attention_groups(n_heads as u32, n_kv as u32, splits),
+                            bucket as u32,
+                        ),
                     );
                     dispatch(
-                        &combine[0],
+                        comb,
                         0,
                         combine_params,
                         &[&step, &partials, &sinks_buf, &y],
@@ -1064,7 +1073,7 @@ fn kv_store_attention() {
                     );
                     let label = format!(
                         "{} + {} head_dim={head_dim} window={window} splits={splits} sinks={with_sinks}",
-                        kern.label, combine[0].label
+                        kern.label, comb.label
                     );
                     f.check(&label, &read_f32(&y), &want);
                 }
@@ -1094,7 +1103,10 @@ fn kv_store_attention() {
                     SENTINEL;
                     bucket * n_heads * splits as usize * (head_dim + 2)
                 ]);
-                for kern in &prefill {
+                for (kern, comb) in prefill
+                    .iter()
+                    .flat_map(|a| combine.iter().map(move |c| (a, c)))
+                {
                     let y = buffer_f32(&vec![SENTINEL; bucket * q_width]);
                     dispatch(
                         kern,
@@ -1107,7 +1119,7 @@ fn kv_store_attention() {
                         ),
                     );
                     dispatch(
-                        &combine[0],
+                        comb,
                         0,
                         combine_params,
                         &[&step, &partials, &sinks_buf, &y],
@@ -1115,7 +1127,7 @@ fn kv_store_attention() {
                     );
                     let label = format!(
                         "{} + {} head_dim={head_dim} window={window} splits={splits} sinks={with_sinks}",
-                        kern.label, combine[0].label
+                        kern.label, comb.label
                     );
                     f.check(&label, &read_f32(&y), &want);
                 }

@@ -235,7 +235,8 @@ impl Sink for Printer {
     }
 }
 
-pub(crate) fn print_profile(rows: &[wick_backends::KernelTime]) {
+pub(crate) fn print_profile(profile: &wick_backends::Profile) {
+    let rows = &profile.kernels;
     let total: f64 = rows.iter().map(|r| r.total_ms).sum();
     eprintln!(
         "{:<28} {:>10} {:>10} {:>8} {:>14} {:>12}",
@@ -258,4 +259,10 @@ pub(crate) fn print_profile(rows: &[wick_backends::KernelTime]) {
         rows.iter().map(|r| r.dispatches).sum::<u64>(),
         total
     );
+    if profile.steps > 0 {
+        eprintln!(
+            "GPU span per step (first to last timestamp, kernels and the gaps between them): {:.1} us",
+            1e3 * profile.span_ms / profile.steps as f64
+        );
+    }
 }

@@ -13,12 +13,23 @@ pub const WG: u32 = 64;
 pub const MATVEC_MAX_ROWS: u32 = 4;
 /// Rows of x one matmul workgroup covers.
 pub const MATMUL_TILE_ROWS: u32 = 32;
-/// Largest head dimension the attention kernel handles.
+/// Largest head dimension the attention kernels handle (decode attention also needs a multiple
+/// of 16).
 pub const ATTENTION_MAX_HEAD_DIM: u32 = 256;
 /// Batch rows one prefill attention workgroup covers (two vec4 lanes in the WGSL).
 pub const ATTENTION_PREFILL_ROWS: u32 = 8;
-/// Workgroups that share one row's attention in decode steps (split-K).
-pub const ATTENTION_DECODE_SPLITS: u32 = 32;
+/// Workgroups that share one row's attention in decode steps (split-K); at most
+/// `attention_combine`'s MAX_SPLITS.
+pub const ATTENTION_DECODE_SPLITS: u32 = 64;
+/// Query heads one decode attention workgroup takes (the lanes of a vec4).
+pub const ATTENTION_HEADS_PER_GROUP: u32 = 4;
+
+/// Workgroups of a decode attention dispatch per row: one per split, KV head and chunk of up to
+/// [`ATTENTION_HEADS_PER_GROUP`] of the query heads that share it.
+pub fn attention_groups(n_heads: u32, n_kv_heads: u32, splits: u32) -> u32 {
+    let chunks = (n_heads / n_kv_heads).div_ceil(ATTENTION_HEADS_PER_GROUP);
+    n_kv_heads * chunks * splits
+}
 /// Workgroups that share a tile of rows' attention in prefill chunks.
 pub const ATTENTION_PREFILL_SPLITS: u32 = 8;
 
@@ -252,13 +263,15 @@ impl Family {
                 | Family::AddRmsNorm
                 | Family::NormRope
                 | Family::Attention
+                | Family::AttentionCombine
                 | Family::Route
         )
     }
 
-    /// Whether the kernel reads the KV cache (and so has an f16 variant).
+    /// Whether the kernel reads the KV cache through `kv_f16.wgsl` or `kv_packed.wgsl` (and so has
+    /// an f16 variant); decode attention unpacks the cache's halves itself.
     pub fn reads_kv(self) -> bool {
-        matches!(self, Family::Attention | Family::AttentionPrefill)
+        matches!(self, Family::AttentionPrefill)
     }
 
     /// Entry points of the module.

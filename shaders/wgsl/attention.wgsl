@@ -1,12 +1,12 @@
-// Causal attention with GQA over the f16 KV cache, as a tiled online softmax: one workgroup per
-// (head, row, split); each tile of WG cache positions gets one score per thread, then the running
-// max, sum and output are rescaled (flash-attention style), so memory stays O(head_dim).
-// A row's visible positions are divided among n_splits workgroups (split-K, so a decode step
-// with few rows still fills the GPU); each writes its unnormalised partial (max, sum, output)
-// and `attention_combine` merges them. Sliding-window layers see only positions p with
-// pos - p < window.
-const MAX_PAIRS: u32 = 2u;   // head_dim <= 2 * 2 * WG
-
+// Decode attention over the f16 KV cache, split-K: one workgroup per (KV head, chunk of up to four
+// of its query heads, split, row). The chunk's heads are the four lanes of a vec4, so each K and V
+// load serves them all (GQA). A row's visible positions are divided among n_splits workgroups,
+// each walking its share in tiles of WG positions with an online softmax (flash-attention style),
+// and writes unnormalised partials (max, sum, output) per head; `attention_combine` merges them.
+// Sliding-window layers see only positions p with pos - p < window.
+// Scores: a thread per position takes the whole dot product, 16-byte loads of its K row against
+// the chunk's queries in workgroup memory. Output: a thread per pair of dimensions, 8 positions'
+// V loads issued before their arithmetic. head_dim is a multiple of 16 and at most 2 * 2 * WG.
 struct Params {
     n_heads: u32,
     n_kv_heads: u32,
@@ -21,27 +21,52 @@ struct Params {
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> step: Step;
 @group(0) @binding(2) var<storage, read> q: array<f32>;
+// The caches as f16 pairs: K read as 16-byte words (8 halves), V as 4-byte words (2 halves).
+@group(0) @binding(3) var<storage, read> k_cache: array<vec4<u32>>;
+@group(0) @binding(4) var<storage, read> v_cache: array<u32>;
 // Per (row, head, split): max, sum, then head_dim unnormalised outputs.
 @group(0) @binding(5) var<storage, read_write> partial: array<f32>;
 
-var<workgroup> qs: array<vec2<f32>, 128>;
-var<workgroup> probs: array<f32, WG>;
+// The chunk's queries, scaled, by dimension: lane j is query head j of the chunk.
+var<workgroup> qs: array<vec4<f32>, 256>;
+var<workgroup> probs: array<vec4<f32>, WG>;
+
+// Dot of 8 halves of K (one 16-byte word) with the chunk's queries at dimensions d..d+8.
+fn dot8(k: vec4<u32>, d: u32) -> vec4<f32> {
+    let a = unpack2x16float(k.x);
+    let b = unpack2x16float(k.y);
+    let c = unpack2x16float(k.z);
+    let e = unpack2x16float(k.w);
+    return qs[d] * a.x + qs[d + 1u] * a.y + qs[d + 2u] * b.x + qs[d + 3u] * b.y
+        + qs[d + 4u] * c.x + qs[d + 5u] * c.y + qs[d + 6u] * e.x + qs[d + 7u] * e.y;
+}
 
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) tid: u32) {
-    let h = wid.x % p.n_heads;
-    let split = wid.x / p.n_heads;
     let r = wid.y;
     if r >= step.n_rows {
         return;
     }
+    let group = p.n_heads / p.n_kv_heads;
+    let chunks = (group + 3u) / 4u;
+    let c = wid.x % chunks;
+    let kvh = (wid.x / chunks) % p.n_kv_heads;
+    let split = wid.x / (chunks * p.n_kv_heads);
+    let first = kvh * group + c * 4u;
+    let heads = min(4u, group - c * 4u);
     let info = step.rows[r];
-    let pairs = p.head_dim / 2u;
-    let kvh = h / (p.n_heads / p.n_kv_heads);
-    let cache_base = (info.slot * p.n_kv_heads + kvh) * p.ctx * pairs;
-    let qb = r * p.q_stride + h * p.head_dim;
-    for (var d = tid; d < pairs; d += WG) {
-        qs[d] = vec2<f32>(q[qb + 2u * d], q[qb + 2u * d + 1u]) * p.scale;
+    let d = p.head_dim;
+    let pairs = d / 2u;
+    let row0 = (info.slot * p.n_kv_heads + kvh) * p.ctx;
+
+    for (var i = tid; i < d; i += WG) {
+        var v = vec4<f32>(0.0);
+        let qb = r * p.q_stride + first * d + i;
+        v.x = q[qb];
+        if heads > 1u { v.y = q[qb + d]; }
+        if heads > 2u { v.z = q[qb + 2u * d]; }
+        if heads > 3u { v.w = q[qb + 3u * d]; }
+        qs[i] = v * p.scale;
     }
     workgroupBarrier();
 
@@ -53,51 +78,112 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     let per = ((info.pos + 1u - lo + p.n_splits - 1u) / p.n_splits + WG - 1u) / WG * WG;
     lo = min(lo + split * per, info.pos + 1u);
     let hi = min(lo + per, info.pos + 1u);
-    var m = -3.0e38;
-    var l = 0.0;
-    var acc: array<vec2<f32>, MAX_PAIRS>;
+
+    var m = vec4<f32>(-3.0e38);
+    var l = vec4<f32>(0.0);
+    // Output pairs tid and tid + WG, x and y halves, each a vec4 over the chunk's heads.
+    var a0x = vec4<f32>(0.0);
+    var a0y = vec4<f32>(0.0);
+    var a1x = vec4<f32>(0.0);
+    var a1y = vec4<f32>(0.0);
+    let j1 = tid + WG;
     for (var t0 = lo; t0 < hi; t0 += WG) {
         let t = t0 + tid;
-        var s = -3.0e38;
-        if t < hi {
-            var dot = 0.0;
-            let kb = cache_base + t * pairs;
-            for (var d = 0u; d < pairs; d++) {
-                let kk = load_k2(kb + d);
-                dot += qs[d].x * kk.x + qs[d].y * kk.y;
-            }
-            s = dot;
+        // Past the split's end the thread reads the last visible row and discards the score.
+        let kb = (row0 + min(t, hi - 1u)) * (d / 8u);
+        var s = vec4<f32>(0.0);
+        for (var w = 0u; w < d / 8u; w += 2u) {
+            let k0 = k_cache[kb + w];
+            let k1 = k_cache[kb + w + 1u];
+            s += dot8(k0, 8u * w) + dot8(k1, 8u * w + 8u);
         }
-        let m_new = max(m, block_max(s, tid));
-        let pr = select(0.0, exp(s - m_new), t < hi);
+        s = select(vec4<f32>(-3.0e38), s, t < hi);
+        let m_new = max(m, block_max4(s, tid));
+        let pr = select(vec4<f32>(0.0), exp(s - m_new), t < hi);
         let corr = exp(m - m_new);
-        l = l * corr + block_sum(pr, tid);
+        l = l * corr + block_sum4(pr, tid);
+        m = m_new;
         probs[tid] = pr;
         workgroupBarrier();
+        a0x *= corr;
+        a0y *= corr;
+        a1x *= corr;
+        a1y *= corr;
         let n = min(WG, hi - t0);
-        for (var i = 0u; i < MAX_PAIRS; i++) {
-            let d = tid + i * WG;
-            if d < pairs {
-                var a = acc[i] * corr;
-                for (var j = 0u; j < n; j++) {
-                    a += probs[j] * load_v2(cache_base + (t0 + j) * pairs + d);
-                }
-                acc[i] = a;
+        let last = hi - 1u;
+        for (var i = 0u; i < n; i += 8u) {
+            // Rows past the tile's end have probability 0; read a visible row in their place.
+            let b = t0 + i;
+            let r0 = (row0 + min(b, last)) * pairs;
+            let r1 = (row0 + min(b + 1u, last)) * pairs;
+            let r2 = (row0 + min(b + 2u, last)) * pairs;
+            let r3 = (row0 + min(b + 3u, last)) * pairs;
+            let r4 = (row0 + min(b + 4u, last)) * pairs;
+            let r5 = (row0 + min(b + 5u, last)) * pairs;
+            let r6 = (row0 + min(b + 6u, last)) * pairs;
+            let r7 = (row0 + min(b + 7u, last)) * pairs;
+            if tid < pairs {
+                let v0 = unpack2x16float(v_cache[r0 + tid]);
+                let v1 = unpack2x16float(v_cache[r1 + tid]);
+                let v2 = unpack2x16float(v_cache[r2 + tid]);
+                let v3 = unpack2x16float(v_cache[r3 + tid]);
+                let v4 = unpack2x16float(v_cache[r4 + tid]);
+                let v5 = unpack2x16float(v_cache[r5 + tid]);
+                let v6 = unpack2x16float(v_cache[r6 + tid]);
+                let v7 = unpack2x16float(v_cache[r7 + tid]);
+                let p0 = probs[i];
+                let p1 = probs[i + 1u];
+                let p2 = probs[i + 2u];
+                let p3 = probs[i + 3u];
+                let p4 = probs[i + 4u];
+                let p5 = probs[i + 5u];
+                let p6 = probs[i + 6u];
+                let p7 = probs[i + 7u];
+                a0x += p0 * v0.x + p1 * v1.x + p2 * v2.x + p3 * v3.x
+                    + p4 * v4.x + p5 * v5.x + p6 * v6.x + p7 * v7.x;
+                a0y += p0 * v0.y + p1 * v1.y + p2 * v2.y + p3 * v3.y
+                    + p4 * v4.y + p5 * v5.y + p6 * v6.y + p7 * v7.y;
+            }
+            if j1 < pairs {
+                let v0 = unpack2x16float(v_cache[r0 + j1]);
+                let v1 = unpack2x16float(v_cache[r1 + j1]);
+                let v2 = unpack2x16float(v_cache[r2 + j1]);
+                let v3 = unpack2x16float(v_cache[r3 + j1]);
+                let v4 = unpack2x16float(v_cache[r4 + j1]);
+                let v5 = unpack2x16float(v_cache[r5 + j1]);
+                let v6 = unpack2x16float(v_cache[r6 + j1]);
+                let v7 = unpack2x16float(v_cache[r7 + j1]);
+                let p0 = probs[i];
+                let p1 = probs[i + 1u];
+                let p2 = probs[i + 2u];
+                let p3 = probs[i + 3u];
+                let p4 = probs[i + 4u];
+                let p5 = probs[i + 5u];
+                let p6 = probs[i + 6u];
+                let p7 = probs[i + 7u];
+                a1x += p0 * v0.x + p1 * v1.x + p2 * v2.x + p3 * v3.x
+                    + p4 * v4.x + p5 * v5.x + p6 * v6.x + p7 * v7.x;
+                a1y += p0 * v0.y + p1 * v1.y + p2 * v2.y + p3 * v3.y
+                    + p4 * v4.y + p5 * v5.y + p6 * v6.y + p7 * v7.y;
             }
         }
-        m = m_new;
         workgroupBarrier();
     }
-    let pb = ((r * p.n_heads + h) * p.n_splits + split) * (p.head_dim + 2u);
-    if tid == 0u {
-        partial[pb] = m;
-        partial[pb + 1u] = l;
-    }
-    for (var i = 0u; i < MAX_PAIRS; i++) {
-        let d = tid + i * WG;
-        if d < pairs {
-            partial[pb + 2u + 2u * d] = acc[i].x;
-            partial[pb + 3u + 2u * d] = acc[i].y;
+
+    let stride = d + 2u;
+    for (var j = 0u; j < heads; j++) {
+        let pb = ((r * p.n_heads + first + j) * p.n_splits + split) * stride;
+        if tid == 0u {
+            partial[pb] = m[j];
+            partial[pb + 1u] = l[j];
+        }
+        if tid < pairs {
+            partial[pb + 2u + 2u * tid] = a0x[j];
+            partial[pb + 3u + 2u * tid] = a0y[j];
+        }
+        if j1 < pairs {
+            partial[pb + 2u + 2u * j1] = a1x[j];
+            partial[pb + 3u + 2u * j1] = a1y[j];
         }
     }
 }

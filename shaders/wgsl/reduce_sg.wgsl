@@ -52,3 +52,34 @@ fn lanes_sum(v: vec4<f32>, tid: u32) -> vec4<f32> {
     workgroupBarrier();
     return total;
 }
+
+// block_sum and block_max of four values at once (one per vec4 lane).
+fn block_sum4(v: vec4<f32>, tid: u32) -> vec4<f32> {
+    let s = subgroupAdd(v);
+    let n = subgroupAdd(1u);
+    if tid % n == 0u {
+        red4[tid / n] = s;
+    }
+    workgroupBarrier();
+    var total = red4[0];
+    for (var i = 1u; i < WG / n; i++) {
+        total += red4[i];
+    }
+    workgroupBarrier();
+    return total;
+}
+
+fn block_max4(v: vec4<f32>, tid: u32) -> vec4<f32> {
+    let s = subgroupMax(v);
+    let n = subgroupAdd(1u);
+    if tid % n == 0u {
+        red4[tid / n] = s;
+    }
+    workgroupBarrier();
+    var total = red4[0];
+    for (var i = 1u; i < WG / n; i++) {
+        total = max(total, red4[i]);
+    }
+    workgroupBarrier();
+    return total;
+}

@@ -44,3 +44,32 @@ fn lanes_sum(v: vec4<f32>, tid: u32) -> vec4<f32> {
     }
     return red4[tid - tid % LANES];
 }
+
+// block_sum and block_max of four values at once (one per vec4 lane).
+fn block_sum4(v: vec4<f32>, tid: u32) -> vec4<f32> {
+    red4[tid] = v;
+    workgroupBarrier();
+    for (var s = WG / 2u; s > 0u; s = s / 2u) {
+        if tid < s {
+            red4[tid] = red4[tid] + red4[tid + s];
+        }
+        workgroupBarrier();
+    }
+    let total = red4[0];
+    workgroupBarrier();
+    return total;
+}
+
+fn block_max4(v: vec4<f32>, tid: u32) -> vec4<f32> {
+    red4[tid] = v;
+    workgroupBarrier();
+    for (var s = WG / 2u; s > 0u; s = s / 2u) {
+        if tid < s {
+            red4[tid] = max(red4[tid], red4[tid + s]);
+        }
+        workgroupBarrier();
+    }
+    let total = red4[0];
+    workgroupBarrier();
+    return total;
+}

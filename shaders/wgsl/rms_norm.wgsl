@@ -22,10 +22,23 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     }
     let n4 = p.n / 4u;
     let base = g * n4;
+    // Four vec4 per thread in flight per step (a decode row is one workgroup: latency-bound).
     var ss = 0.0;
-    for (var i = tid; i < n4; i += WG) {
-        let v = x[base + i];
-        ss += dot(v, v);
+    for (var i = tid; i < n4; i += 4u * WG) {
+        let v0 = x[base + i];
+        var v1 = vec4<f32>(0.0);
+        var v2 = vec4<f32>(0.0);
+        var v3 = vec4<f32>(0.0);
+        if i + WG < n4 {
+            v1 = x[base + i + WG];
+        }
+        if i + 2u * WG < n4 {
+            v2 = x[base + i + 2u * WG];
+        }
+        if i + 3u * WG < n4 {
+            v3 = x[base + i + 3u * WG];
+        }
+        ss += dot(v0, v0) + dot(v1, v1) + dot(v2, v2) + dot(v3, v3);
     }
     let inv = inverseSqrt(block_sum(ss, tid) / f32(p.n) + p.eps);
     for (var i = tid; i < n4; i += WG) {
