@@ -371,7 +371,10 @@ impl Plan {
                     up,
                     out,
                 } => {
-                    let n = rows_of(gate) * cols(gate);
+                    let c = cols(out);
+                    let n = rows_of(out) * c;
+                    // Stacked gate and up: one buffer, up half a row in.
+                    let (up, up_offset) = up.map_or((gate, c), |u| (u, 0));
                     pending.push(Pending {
                         family: Family::Glu,
                         entry: match kind {
@@ -379,7 +382,7 @@ impl Plan {
                             Glu::Silu => 1,
                             Glu::SiluOai => 2,
                         },
-                        params: [n, 0, 0, 0, 0, 0, 0, 0],
+                        params: [n, c, cols(gate), up_offset, 0, 0, 0, 0],
                         buffers: vec![act(gate), act(up), act(out)],
                         groups: fold(u64::from(n), u64::from(WG)),
                         weight_bytes: 0,

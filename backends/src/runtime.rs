@@ -86,20 +86,28 @@ impl Runtime {
                 )));
             }
         }
-        let infos: Vec<_> = graph
+        let infos: Vec<Vec<_>> = graph
             .weights
             .iter()
             .map(|w| {
-                file.tensor(&w.name)
-                    .ok_or_else(|| BackendError::Unsupported(format!("missing tensor {}", w.name)))
+                w.names
+                    .iter()
+                    .map(|name| {
+                        file.tensor(name).ok_or_else(|| {
+                            BackendError::Unsupported(format!("missing tensor {name}"))
+                        })
+                    })
+                    .collect::<Result<_, _>>()
             })
             .collect::<Result<_, _>>()?;
-        let total: u64 = infos.iter().map(|t| t.n_bytes).sum();
+        let total: u64 = infos.iter().flatten().map(|t| t.n_bytes).sum();
         let mut done = 0;
         let mut weights = Vec::with_capacity(graph.weights.len());
-        for (desc, info) in graph.weights.iter().zip(&infos) {
-            weights.push(GpuWeight::upload(&gpu, desc, info, file.tensor_data(info))?);
-            done += info.n_bytes;
+        for (desc, infos) in graph.weights.iter().zip(&infos) {
+            weights.push(GpuWeight::upload(&gpu, desc, infos, |t| {
+                file.tensor_data(t)
+            })?);
+            done += infos.iter().map(|t| t.n_bytes).sum::<u64>();
             progress(done, total);
         }
 

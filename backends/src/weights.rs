@@ -2,6 +2,8 @@
 //! into parts no larger than the adapter's binding limit; stacked experts split between whole
 //! experts, so each expert's matrix lies in one part.
 
+use std::borrow::Cow;
+
 use wgpu::util::DeviceExt;
 use wick_core::gguf::TensorInfo;
 use wick_core::graph::WeightDesc;
@@ -27,27 +29,41 @@ pub struct GpuWeight {
 }
 
 impl GpuWeight {
-    pub fn upload(
+    /// Uploads the weight `desc` from its tensors `infos` (one per name), whose bytes `data`
+    /// returns.
+    pub fn upload<'a>(
         gpu: &Gpu,
         desc: &WeightDesc,
-        info: &TensorInfo,
-        bytes: &[u8],
+        infos: &[&TensorInfo],
+        data: impl Fn(&TensorInfo) -> &'a [u8],
     ) -> Result<GpuWeight, BackendError> {
+        let name = desc.names.join("+");
+        let info = infos[0];
+        if let Some(other) = infos.iter().find(|t| t.ty != info.ty) {
+            return Err(BackendError::Unsupported(format!(
+                "tensors {} ({}) and {} ({}) cannot be stacked: their types differ",
+                info.name, info.ty, other.name, other.ty
+            )));
+        }
         if desc.rows == 1 {
-            return Self::upload_vector(gpu, desc, info, bytes);
+            return Self::upload_vector(gpu, desc, info, data(info));
         }
         if !wick_shaders::WEIGHT_FORMATS.contains(&info.ty) {
             return Err(BackendError::Unsupported(format!(
-                "tensor {} has type {}, which wick cannot compute with yet",
-                desc.name, info.ty
+                "tensor {name} has type {}, which wick cannot compute with yet",
+                info.ty
             )));
         }
         if !desc.cols.is_multiple_of(32) {
             return Err(BackendError::Unsupported(format!(
-                "tensor {} has {} columns; wick needs a multiple of 32",
-                desc.name, desc.cols
+                "tensor {name} has {} columns; wick needs a multiple of 32",
+                desc.cols
             )));
         }
+        let bytes: Cow<[u8]> = match infos {
+            [one] => Cow::Borrowed(data(one)),
+            _ => Cow::Owned(infos.iter().flat_map(|t| data(t).iter().copied()).collect()),
+        };
         let row_bytes = wick_shaders::row_bytes(info.ty, desc.cols);
         // A part holds whole units: rows, or whole experts' matrices.
         let (unit_rows, unit) = if desc.experts > 1 {
@@ -58,7 +74,7 @@ impl GpuWeight {
         let unit_bytes = row_bytes * unit_rows;
         if unit_bytes > gpu.max_part_bytes() {
             return Err(BackendError::TooLarge {
-                what: format!("{unit} of {}", desc.name),
+                what: format!("{unit} of {name}"),
                 bytes: unit_bytes,
                 limit: gpu.max_part_bytes(),
             });
@@ -71,11 +87,8 @@ impl GpuWeight {
             let rows = rows_per_part.min(total_rows - first_row);
             let start = (first_row * row_bytes) as usize;
             let end = start + (rows * row_bytes) as usize;
-            let buffer = storage_from_bytes(
-                gpu,
-                &format!("{}[{first_row}..]", desc.name),
-                &bytes[start..end],
-            );
+            let buffer =
+                storage_from_bytes(gpu, &format!("{name}[{first_row}..]"), &bytes[start..end]);
             parts.push(WeightPart {
                 buffer,
                 first_row,
@@ -101,8 +114,8 @@ impl GpuWeight {
         let values = info
             .ty
             .dequantize_to_vec(bytes, desc.cols as usize)
-            .map_err(|e| BackendError::Unsupported(format!("tensor {}: {e}", desc.name)))?;
-        let buffer = storage_from_bytes(gpu, &desc.name, bytemuck::cast_slice(&values));
+            .map_err(|e| BackendError::Unsupported(format!("tensor {}: {e}", info.name)))?;
+        let buffer = storage_from_bytes(gpu, &info.name, bytemuck::cast_slice(&values));
         Ok(GpuWeight {
             ty: GgmlType::F32,
             rows: 1,

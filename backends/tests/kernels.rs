@@ -522,8 +522,8 @@ fn get_rows() {
     f.finish();
 }
 
-/// Whole rows (n = 300, 36, and 1000: more than one vec4 per thread) and per-head groups (QK-norm: 80
-/// of a 320-wide row).
+/// Whole rows (n = 300, 36, 1000: more than one vec4 per thread, and 4100: past one step of
+/// eight) and per-head groups (QK-norm: 80 of a 320-wide row).
 #[test]
 fn rms_norm() {
     let mut f = Failures::new(NMSE);
@@ -535,6 +535,8 @@ fn rms_norm() {
         (36, 2, 36, 1e-5),
         (1000, 1, 1000, 1e-6),
         (80, 3, 320, 1e-6),
+        // Past one step of eight vec4 per thread, ending mid-step.
+        (4100, 2, 4100, 1e-6),
     ] {
         let groups = rows * row_width / n;
         let x = uniform_vec(&mut rng, rows * row_width, -2.0, 2.0);
@@ -568,14 +570,19 @@ fn rms_norm() {
     f.finish();
 }
 
-/// The residual add and norm of 3 rows of 300 and a row of 1000 (more than one vec4 per
-/// thread): the sum must be the f32 add bit for bit, the norm within rms_norm's bound of the
-/// norm of that sum; both buffers' tails must stay untouched.
+/// The residual add and norm of 3 rows of 300, a row of 1000 (more than one vec4 per thread)
+/// and 2 rows of 4100 (past one step of eight vec4 per thread, ending mid-step): the sum must be
+/// the f32 add bit for bit, the norm within rms_norm's bound of the norm of that sum; both
+/// buffers' tails must stay untouched.
 #[test]
 fn add_rms_norm() {
     let mut f = Failures::new(NMSE);
     let mut rng = StdRng::seed_from_u64(14);
-    for (n, rows, eps) in [(300usize, 3usize, 1e-6f32), (1000, 1, 1e-5)] {
+    for (n, rows, eps) in [
+        (300usize, 3usize, 1e-6f32),
+        (1000, 1, 1e-5),
+        (4100, 2, 1e-6),
+    ] {
         let a = uniform_vec(&mut rng, rows * n, -2.0, 2.0);
         let b = uniform_vec(&mut rng, rows * n, -2.0, 2.0);
         let w = uniform_vec(&mut rng, n, 0.5, 1.5);
@@ -1139,7 +1146,8 @@ fn kv_store_attention() {
 
 /// Every entry point over 3 rows of 300 (not a multiple of 64), gates in [-8, 8] to reach the
 /// activations' tails and up values in [-9, 9] past gpt-oss's clamps; the buffer's tail past n
-/// must stay untouched.
+/// must stay untouched. Gate and up come as two buffers, and stacked: each row of one buffer
+/// holds the row's gate then its up values.
 #[test]
 fn glu() {
     let mut f = Failures::new(NMSE);
@@ -1150,6 +1158,13 @@ fn glu() {
     // Past gpt-oss's clamps at 7 on both sides.
     let up = uniform_vec(&mut rng, n, -9.0, 9.0);
     let (g_buf, u_buf) = (buffer_f32(&gate), buffer_f32(&up));
+    let cols = 300;
+    let stacked: Vec<f32> = gate
+        .chunks(cols)
+        .zip(up.chunks(cols))
+        .flat_map(|(g, u)| g.iter().chain(u).copied())
+        .collect();
+    let s_buf = buffer_f32(&stacked);
     let tail = 70;
     for (entry, name) in ["geglu", "swiglu", "swiglu_oai"].iter().enumerate() {
         let mut want = vec![untouched(); n + tail];
@@ -1177,21 +1192,31 @@ fn glu() {
                 }
             };
         }
-        let params = [n as u32, 0, 0, 0, 0, 0, 0, 0];
-        for kern in &ks {
-            let y = buffer_f32(&vec![SENTINEL; n + tail]);
-            dispatch(
-                kern,
-                entry,
-                params,
-                &[&g_buf, &u_buf, &y],
-                fold(n as u64, u64::from(WG)),
-            );
-            f.check(
-                &format!("{}.{name} n={n}", kern.label),
-                &read_f32(&y),
-                &want,
-            );
+        let c = cols as u32;
+        for (layout, params, g, u) in [
+            ("separate", [n as u32, c, c, 0, 0, 0, 0, 0], &g_buf, &u_buf),
+            (
+                "stacked",
+                [n as u32, c, 2 * c, c, 0, 0, 0, 0],
+                &s_buf,
+                &s_buf,
+            ),
+        ] {
+            for kern in &ks {
+                let y = buffer_f32(&vec![SENTINEL; n + tail]);
+                dispatch(
+                    kern,
+                    entry,
+                    params,
+                    &[g, u, &y],
+                    fold(n as u64, u64::from(WG)),
+                );
+                f.check(
+                    &format!("{}.{name} {layout} n={n}", kern.label),
+                    &read_f32(&y),
+                    &want,
+                );
+            }
         }
     }
     f.finish();

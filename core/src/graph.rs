@@ -24,10 +24,11 @@ pub struct TensorDesc {
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct WeightDesc {
-    /// The GGUF tensor name.
-    pub name: String,
-    /// Rows (output features) and columns (input features), of each expert's matrix when
-    /// `experts` > 1 (the matrices are stored one after another).
+    /// The GGUF tensors whose rows make up the weight, in order: one, or several of one type and
+    /// width stacked (a feed-forward's gate and up projections, computed by one matmul).
+    pub names: Vec<String>,
+    /// Rows (output features, of all the stacked tensors) and columns (input features), of each
+    /// expert's matrix when `experts` > 1 (the matrices are stored one after another).
     pub rows: u64,
     pub cols: u64,
     /// Experts stacked in the tensor; 1 for a plain weight.
@@ -181,10 +182,12 @@ pub enum Op {
         params: AttentionParams,
         out: TensorId,
     },
+    /// out = act(gate) * up elementwise. Without `up`, each row of `gate` holds the gate's
+    /// columns then the up projection's (twice `out`'s width).
     Glu {
         kind: Glu,
         gate: TensorId,
-        up: TensorId,
+        up: Option<TensorId>,
         out: TensorId,
     },
     Add {
@@ -255,11 +258,22 @@ impl Graph {
     /// The id of a weight of `experts` stacked `rows` x `cols` matrices, adding it on first use
     /// so a tied table is uploaded once.
     pub fn weight(&mut self, name: &str, experts: u64, rows: u64, cols: u64) -> WeightId {
-        if let Some(i) = self.weights.iter().position(|w| w.name == name) {
+        self.stacked_weight(&[name], experts, rows, cols)
+    }
+
+    /// The id of a weight whose rows are those of the named tensors in order, `rows` in all.
+    pub fn stacked_weight(
+        &mut self,
+        names: &[&str],
+        experts: u64,
+        rows: u64,
+        cols: u64,
+    ) -> WeightId {
+        if let Some(i) = self.weights.iter().position(|w| w.names == names) {
             return i;
         }
         self.weights.push(WeightDesc {
-            name: name.to_string(),
+            names: names.iter().map(|n| n.to_string()).collect(),
             rows,
             cols,
             experts,
@@ -279,7 +293,7 @@ impl Graph {
             Op::NormRope { x, out, .. } => (vec![x], vec![out]),
             Op::KvStore { k, v, .. } => (vec![k, v], vec![]),
             Op::Attention { q, out, .. } => (vec![q], vec![out]),
-            Op::Glu { gate, up, out, .. } => (vec![gate, up], vec![out]),
+            Op::Glu { gate, up, out, .. } => (std::iter::once(gate).chain(up).collect(), vec![out]),
             Op::Add { a, b, out } => (vec![a, b], vec![out]),
             Op::AddRmsNorm { a, b, sum, out, .. } => (vec![a, b], vec![sum, out]),
             Op::Route { logits, out, .. } => (vec![logits], vec![out]),

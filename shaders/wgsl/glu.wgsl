@@ -1,16 +1,25 @@
 // Gated activations: y = act(gate) * up, elementwise over the batch (gpt-oss's variant also
-// clamps and offsets).
+// clamps and offsets). y has rows of `cols`; gate and up rows are `stride` apart and up starts
+// `up_offset` into its row, so both may be halves of one matmul's output (one buffer bound twice).
 struct Params {
     n: u32,
-    pad0: u32,
-    pad1: u32,
-    pad2: u32,
+    cols: u32,
+    stride: u32,
+    up_offset: u32,
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read> gate: array<f32>;
-@group(0) @binding(2) var<storage, read> up: array<f32>;
+@group(0) @binding(1) var<storage, read> gate_in: array<f32>;
+@group(0) @binding(2) var<storage, read> up_in: array<f32>;
 @group(0) @binding(3) var<storage, read_write> y: array<f32>;
+
+fn gate(i: u32) -> f32 {
+    return gate_in[i / p.cols * p.stride + i % p.cols];
+}
+
+fn up(i: u32) -> f32 {
+    return up_in[i / p.cols * p.stride + p.up_offset + i % p.cols];
+}
 
 // GELU, tanh approximation (as Gemma and llama.cpp use it).
 fn gelu(x: f32) -> f32 {
@@ -28,7 +37,7 @@ fn geglu(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: ve
          @builtin(local_invocation_index) tid: u32) {
     let i = flat_group(wid, nwg) * WG + tid;
     if i < p.n {
-        y[i] = gelu(gate[i]) * up[i];
+        y[i] = gelu(gate(i)) * up(i);
     }
 }
 
@@ -37,7 +46,7 @@ fn swiglu(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: v
           @builtin(local_invocation_index) tid: u32) {
     let i = flat_group(wid, nwg) * WG + tid;
     if i < p.n {
-        y[i] = silu(gate[i]) * up[i];
+        y[i] = silu(gate(i)) * up(i);
     }
 }
 
@@ -48,8 +57,8 @@ fn swiglu_oai(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nw
               @builtin(local_invocation_index) tid: u32) {
     let i = flat_group(wid, nwg) * WG + tid;
     if i < p.n {
-        let g = min(gate[i], 7.0);
-        let u = clamp(up[i], -7.0, 7.0);
+        let g = min(gate(i), 7.0);
+        let u = clamp(up(i), -7.0, 7.0);
         y[i] = g / (1.0 + exp(-1.702 * g)) * (u + 1.0);
     }
 }

@@ -272,16 +272,60 @@ impl<'a> Builder<'a> {
         kind: Glu,
     ) -> Result<TensorId, ArchError> {
         let p = format!("blk.{layer}");
-        let gate = self.linear(&format!("{p}.ffn_gate"), h, hp.n_ff, hp.n_embd)?;
-        let up = self.linear(&format!("{p}.ffn_up"), h, hp.n_ff, hp.n_embd)?;
-        let act = self.tensor(Rows::Batch, hp.n_ff);
-        self.g.ops.push(Op::Glu {
+        let act = self.gated(
+            &format!("{p}.ffn_gate"),
+            &format!("{p}.ffn_up"),
+            h,
+            hp.n_ff,
+            hp.n_embd,
             kind,
-            gate,
-            up,
-            out: act,
-        });
+        )?;
         self.linear(&format!("{p}.ffn_down"), act, hp.n_embd, hp.n_ff)
+    }
+
+    /// act(x W_gate^T) * x W_up^T for the gate and up projections named by their prefixes, both
+    /// `rows` x `cols`. Unbiased projections of one type are stacked into one weight, so a
+    /// single matmul computes both.
+    fn gated(
+        &mut self,
+        gate: &str,
+        up: &str,
+        x: TensorId,
+        rows: u64,
+        cols: u64,
+        kind: Glu,
+    ) -> Result<TensorId, ArchError> {
+        let (gate_w, up_w) = (format!("{gate}.weight"), format!("{up}.weight"));
+        let r = self.rows_of(x);
+        let out = self.tensor(r, rows);
+        let ty = |name: &str| self.file.tensor(name).map(|t| t.ty);
+        let stack = ty(&gate_w).is_some()
+            && ty(&gate_w) == ty(&up_w)
+            && !self.has(&format!("{gate}.bias"))
+            && !self.has(&format!("{up}.bias"));
+        if stack {
+            self.check(&gate_w, &[cols, rows])?;
+            self.check(&up_w, &[cols, rows])?;
+            let w = self.g.stacked_weight(&[&gate_w, &up_w], 1, 2 * rows, cols);
+            let both = self.tensor(r, 2 * rows);
+            self.g.ops.push(Op::MatMul { w, x, out: both });
+            self.g.ops.push(Op::Glu {
+                kind,
+                gate: both,
+                up: None,
+                out,
+            });
+        } else {
+            let gate = self.linear(gate, x, rows, cols)?;
+            let up = self.linear(up, x, rows, cols)?;
+            self.g.ops.push(Op::Glu {
+                kind,
+                gate,
+                up: Some(up),
+                out,
+            });
+        }
+        Ok(out)
     }
 
     /// The routed experts of layer `layer` on the normed input `h`: router logits from
@@ -326,7 +370,7 @@ impl<'a> Builder<'a> {
         self.g.ops.push(Op::Glu {
             kind: glu,
             gate,
-            up,
+            up: Some(up),
             out: act,
         });
         let down = self.expert_linear(
@@ -385,15 +429,14 @@ impl<'a> Builder<'a> {
         ff: u64,
     ) -> Result<TensorId, ArchError> {
         let p = format!("blk.{layer}");
-        let gate = self.linear(&format!("{p}.ffn_gate_shexp"), h, ff, n_embd)?;
-        let up = self.linear(&format!("{p}.ffn_up_shexp"), h, ff, n_embd)?;
-        let act = self.tensor(Rows::Batch, ff);
-        self.g.ops.push(Op::Glu {
-            kind: Glu::Silu,
-            gate,
-            up,
-            out: act,
-        });
+        let act = self.gated(
+            &format!("{p}.ffn_gate_shexp"),
+            &format!("{p}.ffn_up_shexp"),
+            h,
+            ff,
+            n_embd,
+            Glu::Silu,
+        )?;
         let down = self.linear(&format!("{p}.ffn_down_shexp"), act, n_embd, ff)?;
         let w = self.vector(&format!("{p}.ffn_gate_inp_shexp.weight"), n_embd)?;
         let score = self.tensor(Rows::Batch, 1);
