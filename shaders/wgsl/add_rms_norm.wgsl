@@ -23,41 +23,116 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     }
     let n4 = p.n / 4u;
     let base = g * n4;
-    // Four vec4 per thread in flight per step: a decode row is one workgroup, so the loop's
+    // Eight vec4 per thread in flight per step: a decode row is one workgroup, so the loops'
     // load latency, not bandwidth, bounds it.
     var ss = 0.0;
-    for (var i = tid; i < n4; i += 4u * WG) {
-        let i1 = i + WG;
-        let i2 = i + 2u * WG;
-        let i3 = i + 3u * WG;
+    for (var i = tid; i < n4; i += 8u * WG) {
         let v0 = a[base + i] + b[base + i];
         var v1 = vec4<f32>(0.0);
         var v2 = vec4<f32>(0.0);
         var v3 = vec4<f32>(0.0);
-        if i1 < n4 {
-            v1 = a[base + i1] + b[base + i1];
+        var v4 = vec4<f32>(0.0);
+        var v5 = vec4<f32>(0.0);
+        var v6 = vec4<f32>(0.0);
+        var v7 = vec4<f32>(0.0);
+        if i + 1u * WG < n4 {
+            v1 = a[base + i + 1u * WG] + b[base + i + 1u * WG];
         }
-        if i2 < n4 {
-            v2 = a[base + i2] + b[base + i2];
+        if i + 2u * WG < n4 {
+            v2 = a[base + i + 2u * WG] + b[base + i + 2u * WG];
         }
-        if i3 < n4 {
-            v3 = a[base + i3] + b[base + i3];
+        if i + 3u * WG < n4 {
+            v3 = a[base + i + 3u * WG] + b[base + i + 3u * WG];
+        }
+        if i + 4u * WG < n4 {
+            v4 = a[base + i + 4u * WG] + b[base + i + 4u * WG];
+        }
+        if i + 5u * WG < n4 {
+            v5 = a[base + i + 5u * WG] + b[base + i + 5u * WG];
+        }
+        if i + 6u * WG < n4 {
+            v6 = a[base + i + 6u * WG] + b[base + i + 6u * WG];
+        }
+        if i + 7u * WG < n4 {
+            v7 = a[base + i + 7u * WG] + b[base + i + 7u * WG];
         }
         sum[base + i] = v0;
-        if i1 < n4 {
-            sum[base + i1] = v1;
+        if i + 1u * WG < n4 {
+            sum[base + i + 1u * WG] = v1;
         }
-        if i2 < n4 {
-            sum[base + i2] = v2;
+        if i + 2u * WG < n4 {
+            sum[base + i + 2u * WG] = v2;
         }
-        if i3 < n4 {
-            sum[base + i3] = v3;
+        if i + 3u * WG < n4 {
+            sum[base + i + 3u * WG] = v3;
         }
-        ss += dot(v0, v0) + dot(v1, v1) + dot(v2, v2) + dot(v3, v3);
+        if i + 4u * WG < n4 {
+            sum[base + i + 4u * WG] = v4;
+        }
+        if i + 5u * WG < n4 {
+            sum[base + i + 5u * WG] = v5;
+        }
+        if i + 6u * WG < n4 {
+            sum[base + i + 6u * WG] = v6;
+        }
+        if i + 7u * WG < n4 {
+            sum[base + i + 7u * WG] = v7;
+        }
+        ss += dot(v0, v0) + dot(v1, v1) + dot(v2, v2) + dot(v3, v3) + dot(v4, v4) + dot(v5, v5) + dot(v6, v6) + dot(v7, v7);
     }
     let inv = inverseSqrt(block_sum(ss, tid) / f32(p.n) + p.eps);
     // Each thread reads back only what it wrote itself, so no barrier is needed.
-    for (var i = tid; i < n4; i += WG) {
-        y[base + i] = sum[base + i] * inv * w[i];
+    for (var i = tid; i < n4; i += 8u * WG) {
+        let u0 = sum[base + i] * w[i];
+        var u1 = vec4<f32>(0.0);
+        var u2 = vec4<f32>(0.0);
+        var u3 = vec4<f32>(0.0);
+        var u4 = vec4<f32>(0.0);
+        var u5 = vec4<f32>(0.0);
+        var u6 = vec4<f32>(0.0);
+        var u7 = vec4<f32>(0.0);
+        if i + 1u * WG < n4 {
+            u1 = sum[base + i + 1u * WG] * w[i + 1u * WG];
+        }
+        if i + 2u * WG < n4 {
+            u2 = sum[base + i + 2u * WG] * w[i + 2u * WG];
+        }
+        if i + 3u * WG < n4 {
+            u3 = sum[base + i + 3u * WG] * w[i + 3u * WG];
+        }
+        if i + 4u * WG < n4 {
+            u4 = sum[base + i + 4u * WG] * w[i + 4u * WG];
+        }
+        if i + 5u * WG < n4 {
+            u5 = sum[base + i + 5u * WG] * w[i + 5u * WG];
+        }
+        if i + 6u * WG < n4 {
+            u6 = sum[base + i + 6u * WG] * w[i + 6u * WG];
+        }
+        if i + 7u * WG < n4 {
+            u7 = sum[base + i + 7u * WG] * w[i + 7u * WG];
+        }
+        y[base + i] = u0 * inv;
+        if i + 1u * WG < n4 {
+            y[base + i + 1u * WG] = u1 * inv;
+        }
+        if i + 2u * WG < n4 {
+            y[base + i + 2u * WG] = u2 * inv;
+        }
+        if i + 3u * WG < n4 {
+            y[base + i + 3u * WG] = u3 * inv;
+        }
+        if i + 4u * WG < n4 {
+            y[base + i + 4u * WG] = u4 * inv;
+        }
+        if i + 5u * WG < n4 {
+            y[base + i + 5u * WG] = u5 * inv;
+        }
+        if i + 6u * WG < n4 {
+            y[base + i + 6u * WG] = u6 * inv;
+        }
+        if i + 7u * WG < n4 {
+            y[base + i + 7u * WG] = u7 * inv;
+        }
     }
 }

@@ -74,8 +74,9 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     if p.window > 0u && info.pos + 1u > p.window {
         lo = info.pos + 1u - p.window;
     }
-    // This split's share of [lo, pos], whole tiles except the last.
-    let per = ((info.pos + 1u - lo + p.n_splits - 1u) / p.n_splits + WG - 1u) / WG * WG;
+    // This split's share of [lo, pos], a multiple of 16 positions: at shallow depths more
+    // splits get a short share each rather than a few a whole tile.
+    let per = ((info.pos + 1u - lo + p.n_splits - 1u) / p.n_splits + 15u) / 16u * 16u;
     lo = min(lo + split * per, info.pos + 1u);
     let hi = min(lo + per, info.pos + 1u);
 
@@ -92,10 +93,20 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
         // Past the split's end the thread reads the last visible row and discards the score.
         let kb = (row0 + min(t, hi - 1u)) * (d / 8u);
         var s = vec4<f32>(0.0);
-        for (var w = 0u; w < d / 8u; w += 2u) {
+        let words = d / 8u;
+        for (var w = 0u; w < words; w += 4u) {
             let k0 = k_cache[kb + w];
             let k1 = k_cache[kb + w + 1u];
+            var k2 = vec4<u32>(0u);
+            var k3 = vec4<u32>(0u);
+            if w + 2u < words {
+                k2 = k_cache[kb + w + 2u];
+                k3 = k_cache[kb + w + 3u];
+            }
             s += dot8(k0, 8u * w) + dot8(k1, 8u * w + 8u);
+            if w + 2u < words {
+                s += dot8(k2, 8u * w + 16u) + dot8(k3, 8u * w + 24u);
+            }
         }
         s = select(vec4<f32>(-3.0e38), s, t < hi);
         let m_new = max(m, block_max4(s, tid));

@@ -22,15 +22,19 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     }
     let n4 = p.n / 4u;
     let base = g * n4;
-    // Four vec4 per thread in flight per step (a decode row is one workgroup: latency-bound).
+    // Eight vec4 per thread in flight per step (a decode row is one workgroup: latency-bound).
     var ss = 0.0;
-    for (var i = tid; i < n4; i += 4u * WG) {
+    for (var i = tid; i < n4; i += 8u * WG) {
         let v0 = x[base + i];
         var v1 = vec4<f32>(0.0);
         var v2 = vec4<f32>(0.0);
         var v3 = vec4<f32>(0.0);
-        if i + WG < n4 {
-            v1 = x[base + i + WG];
+        var v4 = vec4<f32>(0.0);
+        var v5 = vec4<f32>(0.0);
+        var v6 = vec4<f32>(0.0);
+        var v7 = vec4<f32>(0.0);
+        if i + 1u * WG < n4 {
+            v1 = x[base + i + 1u * WG];
         }
         if i + 2u * WG < n4 {
             v2 = x[base + i + 2u * WG];
@@ -38,10 +42,72 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
         if i + 3u * WG < n4 {
             v3 = x[base + i + 3u * WG];
         }
-        ss += dot(v0, v0) + dot(v1, v1) + dot(v2, v2) + dot(v3, v3);
+        if i + 4u * WG < n4 {
+            v4 = x[base + i + 4u * WG];
+        }
+        if i + 5u * WG < n4 {
+            v5 = x[base + i + 5u * WG];
+        }
+        if i + 6u * WG < n4 {
+            v6 = x[base + i + 6u * WG];
+        }
+        if i + 7u * WG < n4 {
+            v7 = x[base + i + 7u * WG];
+        }
+        ss += dot(v0, v0) + dot(v1, v1) + dot(v2, v2) + dot(v3, v3) + dot(v4, v4) + dot(v5, v5) + dot(v6, v6) + dot(v7, v7);
     }
     let inv = inverseSqrt(block_sum(ss, tid) / f32(p.n) + p.eps);
-    for (var i = tid; i < n4; i += WG) {
-        y[base + i] = x[base + i] * inv * w[i];
+    for (var i = tid; i < n4; i += 8u * WG) {
+        let u0 = x[base + i] * w[i];
+        var u1 = vec4<f32>(0.0);
+        var u2 = vec4<f32>(0.0);
+        var u3 = vec4<f32>(0.0);
+        var u4 = vec4<f32>(0.0);
+        var u5 = vec4<f32>(0.0);
+        var u6 = vec4<f32>(0.0);
+        var u7 = vec4<f32>(0.0);
+        if i + 1u * WG < n4 {
+            u1 = x[base + i + 1u * WG] * w[i + 1u * WG];
+        }
+        if i + 2u * WG < n4 {
+            u2 = x[base + i + 2u * WG] * w[i + 2u * WG];
+        }
+        if i + 3u * WG < n4 {
+            u3 = x[base + i + 3u * WG] * w[i + 3u * WG];
+        }
+        if i + 4u * WG < n4 {
+            u4 = x[base + i + 4u * WG] * w[i + 4u * WG];
+        }
+        if i + 5u * WG < n4 {
+            u5 = x[base + i + 5u * WG] * w[i + 5u * WG];
+        }
+        if i + 6u * WG < n4 {
+            u6 = x[base + i + 6u * WG] * w[i + 6u * WG];
+        }
+        if i + 7u * WG < n4 {
+            u7 = x[base + i + 7u * WG] * w[i + 7u * WG];
+        }
+        y[base + i] = u0 * inv;
+        if i + 1u * WG < n4 {
+            y[base + i + 1u * WG] = u1 * inv;
+        }
+        if i + 2u * WG < n4 {
+            y[base + i + 2u * WG] = u2 * inv;
+        }
+        if i + 3u * WG < n4 {
+            y[base + i + 3u * WG] = u3 * inv;
+        }
+        if i + 4u * WG < n4 {
+            y[base + i + 4u * WG] = u4 * inv;
+        }
+        if i + 5u * WG < n4 {
+            y[base + i + 5u * WG] = u5 * inv;
+        }
+        if i + 6u * WG < n4 {
+            y[base + i + 6u * WG] = u6 * inv;
+        }
+        if i + 7u * WG < n4 {
+            y[base + i + 7u * WG] = u7 * inv;
+        }
     }
 }
