@@ -84,5 +84,6 @@ fn labels_are_unique() {
     labels.dedup();
     assert_eq!(labels.len(), all.len());
     assert!(labels.contains(&"matvec.q4_K.sg".to_string()));
-    assert!(labels.contains(&"attention.sg.f16".to_string()));
+    assert!(labels.contains(&"attention.sg".to_string()));
+    assert!(labels.contains(&"attention_prefill.f16".to_string()));
 }
