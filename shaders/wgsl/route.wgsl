@@ -21,6 +21,9 @@ struct Params {
 @group(0) @binding(2) var<storage, read_write> out: array<f32>;
 
 var<workgroup> row: array<f32, MAX_EXPERTS>;
+// The chosen experts' ids and weights, by rank.
+var<workgroup> pick_id: array<u32, MAX_EXPERTS>;
+var<workgroup> pick_w: array<f32, MAX_EXPERTS>;
 
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
@@ -41,36 +44,33 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
         s += exp(row[e] - top);
     }
     let total = block_sum(s, tid);
-    // Bit i: expert tid + i * WG was chosen.
-    var taken = 0u;
-    var sum = 0.0;
-    let base = r * 2u * p.k;
-    for (var j = 0u; j < p.k; j++) {
-        var best = NONE;
-        var best_id = MAX_EXPERTS;
-        for (var e = tid; e < p.n_expert; e += WG) {
-            if (taken & (1u << (e / WG))) == 0u && row[e] > best {
-                best = row[e];
-                best_id = e;
-            }
+    // Each expert's rank: the experts with a larger logit, or an equal one and a lower id. The
+    // k ranked first are chosen, in rank order (no barrier per choice).
+    var chosen = 0.0;
+    for (var e = tid; e < p.n_expert; e += WG) {
+        let v = row[e];
+        var rank = 0u;
+        for (var o = 0u; o < p.n_expert; o++) {
+            let u = row[o];
+            rank += u32(u > v || (u == v && o < e));
         }
-        let v = block_max(best, tid);
-        let id = u32(-block_max(select(-f32(MAX_EXPERTS), -f32(best_id), best == v), tid));
-        if id % WG == tid {
-            taken |= 1u << (id / WG);
-        }
-        let w = exp(v - top) / total;
-        sum += w;
-        if tid == 0u {
-            out[base + j] = bitcast<f32>(id);
-            out[base + p.k + j] = w;
+        if rank < p.k {
+            let w = exp(v - top) / total;
+            chosen += w;
+            pick_id[rank] = e;
+            pick_w[rank] = w;
         }
     }
-    if p.norm != 0u && tid == 0u {
+    var d = 1.0;
+    if p.norm != 0u {
         // As llama.cpp: the sum is clamped to f16's smallest normal.
-        let d = max(sum, 6.103515625e-5);
-        for (var j = 0u; j < p.k; j++) {
-            out[base + p.k + j] /= d;
-        }
+        d = max(block_sum(chosen, tid), 6.103515625e-5);
+    } else {
+        workgroupBarrier();
+    }
+    let base = r * 2u * p.k;
+    for (var j = tid; j < p.k; j += WG) {
+        out[base + j] = bitcast<f32>(pick_id[j]);
+        out[base + p.k + j] = pick_w[j] / d;
     }
 }
