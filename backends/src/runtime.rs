@@ -512,12 +512,17 @@ impl Runtime {
 }
 
 /// Assigns each tensor a buffer, reusing a buffer once every reader of its last tensor has run
-/// (greedy best fit over lifetimes). The logits tensor keeps its buffer. Returns the buffer of
-/// each tensor and the size of each buffer.
+/// (greedy best fit over lifetimes); a view lives in its tensor's buffer and keeps it alive. The
+/// logits tensor keeps its buffer. Returns the buffer of each tensor and the size of each buffer.
 fn plan_buffers(graph: &Graph, sizes: &[u64]) -> (Vec<usize>, Vec<u64>) {
+    let uses = |op| {
+        let (reads, writes) = Graph::uses(op);
+        let base = |ts: Vec<usize>| ts.into_iter().map(|t| graph.storage(t).0).collect();
+        (base(reads), base(writes))
+    };
     let mut last_use = vec![0usize; graph.tensors.len()];
     for (i, op) in graph.ops.iter().enumerate() {
-        let (reads, writes) = Graph::uses(op);
+        let (reads, writes): (Vec<usize>, Vec<usize>) = uses(op);
         for t in reads.into_iter().chain(writes) {
             last_use[t] = i;
         }
@@ -527,7 +532,7 @@ fn plan_buffers(graph: &Graph, sizes: &[u64]) -> (Vec<usize>, Vec<u64>) {
     let mut buffer_sizes: Vec<u64> = Vec::new();
     let mut free: Vec<usize> = Vec::new();
     for (i, op) in graph.ops.iter().enumerate() {
-        let (reads, writes) = Graph::uses(op);
+        let (reads, writes): (Vec<usize>, Vec<usize>) = uses(op);
         for &t in &writes {
             if assigned[t] != usize::MAX {
                 continue;
@@ -552,6 +557,9 @@ fn plan_buffers(graph: &Graph, sizes: &[u64]) -> (Vec<usize>, Vec<u64>) {
                 free.push(assigned[t]);
             }
         }
+    }
+    for t in 0..graph.tensors.len() {
+        assigned[t] = assigned[graph.storage(t).0];
     }
     (assigned, buffer_sizes)
 }

@@ -39,14 +39,14 @@ impl GpuWeight {
     ) -> Result<GpuWeight, BackendError> {
         let name = desc.names.join("+");
         let info = infos[0];
+        if desc.rows == 1 {
+            return Self::upload_vector(gpu, &name, infos, data);
+        }
         if let Some(other) = infos.iter().find(|t| t.ty != info.ty) {
             return Err(BackendError::Unsupported(format!(
                 "tensors {} ({}) and {} ({}) cannot be stacked: their types differ",
                 info.name, info.ty, other.name, other.ty
             )));
-        }
-        if desc.rows == 1 {
-            return Self::upload_vector(gpu, desc, info, data(info));
         }
         if !wick_shaders::WEIGHT_FORMATS.contains(&info.ty) {
             return Err(BackendError::Unsupported(format!(
@@ -105,21 +105,25 @@ impl GpuWeight {
         })
     }
 
-    fn upload_vector(
+    /// Vectors (norms, biases) as f32, stacked ones one after another.
+    fn upload_vector<'a>(
         gpu: &Gpu,
-        desc: &WeightDesc,
-        info: &TensorInfo,
-        bytes: &[u8],
+        name: &str,
+        infos: &[&TensorInfo],
+        data: impl Fn(&TensorInfo) -> &'a [u8],
     ) -> Result<GpuWeight, BackendError> {
-        let values = info
-            .ty
-            .dequantize_to_vec(bytes, desc.cols as usize)
-            .map_err(|e| BackendError::Unsupported(format!("tensor {}: {e}", info.name)))?;
-        let buffer = storage_from_bytes(gpu, &info.name, bytemuck::cast_slice(&values));
+        let mut values = Vec::new();
+        for t in infos {
+            values.extend(
+                t.ty.dequantize_to_vec(data(t), t.n_elems() as usize)
+                    .map_err(|e| BackendError::Unsupported(format!("tensor {}: {e}", t.name)))?,
+            );
+        }
+        let buffer = storage_from_bytes(gpu, name, bytemuck::cast_slice(&values));
         Ok(GpuWeight {
             ty: GgmlType::F32,
             rows: 1,
-            cols: desc.cols,
+            cols: values.len() as u64,
             experts: 1,
             parts: vec![WeightPart {
                 buffer,

@@ -622,7 +622,8 @@ fn add_rms_norm() {
 
 /// QK-norm then RoPE per head: 3 rows of 3 heads of 64 (plus a row the dispatch must leave
 /// alone), NeoX with YaRN over every dim and normal pairing over 32 of 64 dims (the tail only
-/// normed). Bound: rms_norm's on the normed values plus rope's on the rotation.
+/// normed); x rows as wide as y's or 64 wider (a view of a stacked q|k). Bound: rms_norm's on
+/// the normed values plus rope's on the rotation.
 #[test]
 fn norm_rope() {
     let mut f = Failures::new(ROPE_NMSE);
@@ -655,75 +656,78 @@ fn norm_rope() {
         };
         let (freqs, mscale) = rope.frequencies();
         let ms = f64::from(mscale);
-        let x = uniform_vec(&mut rng, (rows + 1) * row_width, -2.0, 2.0);
-        let w = uniform_vec(&mut rng, head_dim, 0.5, 1.5);
-        let mut want = vec![untouched(); (rows + 1) * row_width];
-        for (r, &pos) in positions.iter().enumerate() {
-            for h in 0..n_heads {
-                let at = r * row_width + h * head_dim;
-                let head = &x[at..at + head_dim];
-                let mean =
-                    head.iter().map(|&v| f64::from(v).powi(2)).sum::<f64>() / head_dim as f64;
-                let inv = 1.0 / (mean + f64::from(eps)).sqrt();
-                let normed: Vec<f64> = (0..head_dim)
-                    .map(|d| f64::from(head[d]) * inv * f64::from(w[d]))
-                    .collect();
-                let norm_err = (head_dim as f64 + 16.0) * U;
-                for d in n_rot as usize..head_dim {
-                    want[at + d] = Want::Near {
-                        value: normed[d],
-                        bound: norm_err * normed[d].abs(),
-                    };
-                }
-                let half = n_rot as usize / 2;
-                for (i, &fr) in freqs.iter().enumerate() {
-                    let (a, b) = if neox {
-                        (i, i + half)
-                    } else {
-                        (2 * i, 2 * i + 1)
-                    };
-                    let theta = f64::from(pos) * f64::from(fr);
-                    let (s, c) = theta.sin_cos();
-                    let (x0, x1) = (normed[a], normed[b]);
-                    let angle_err = 2f64.powi(-11) + theta.abs() * 2.0 * U;
-                    let bound = (x0.abs() + x1.abs()) * ms * (angle_err + norm_err + 8.0 * U);
-                    want[at + a] = Want::Near {
-                        value: (x0 * c - x1 * s) * ms,
-                        bound,
-                    };
-                    want[at + b] = Want::Near {
-                        value: (x0 * s + x1 * c) * ms,
-                        bound,
-                    };
+        for x_stride in [row_width, row_width + 64] {
+            let x = uniform_vec(&mut rng, (rows + 1) * x_stride, -2.0, 2.0);
+            let w = uniform_vec(&mut rng, head_dim, 0.5, 1.5);
+            let mut want = vec![untouched(); (rows + 1) * row_width];
+            for (r, &pos) in positions.iter().enumerate() {
+                for h in 0..n_heads {
+                    let at = r * row_width + h * head_dim;
+                    let x_at = r * x_stride + h * head_dim;
+                    let head = &x[x_at..x_at + head_dim];
+                    let mean =
+                        head.iter().map(|&v| f64::from(v).powi(2)).sum::<f64>() / head_dim as f64;
+                    let inv = 1.0 / (mean + f64::from(eps)).sqrt();
+                    let normed: Vec<f64> = (0..head_dim)
+                        .map(|d| f64::from(head[d]) * inv * f64::from(w[d]))
+                        .collect();
+                    let norm_err = (head_dim as f64 + 16.0) * U;
+                    for d in n_rot as usize..head_dim {
+                        want[at + d] = Want::Near {
+                            value: normed[d],
+                            bound: norm_err * normed[d].abs(),
+                        };
+                    }
+                    let half = n_rot as usize / 2;
+                    for (i, &fr) in freqs.iter().enumerate() {
+                        let (a, b) = if neox {
+                            (i, i + half)
+                        } else {
+                            (2 * i, 2 * i + 1)
+                        };
+                        let theta = f64::from(pos) * f64::from(fr);
+                        let (s, c) = theta.sin_cos();
+                        let (x0, x1) = (normed[a], normed[b]);
+                        let angle_err = 2f64.powi(-11) + theta.abs() * 2.0 * U;
+                        let bound = (x0.abs() + x1.abs()) * ms * (angle_err + norm_err + 8.0 * U);
+                        want[at + a] = Want::Near {
+                            value: (x0 * c - x1 * s) * ms,
+                            bound,
+                        };
+                        want[at + b] = Want::Near {
+                            value: (x0 * s + x1 * c) * ms,
+                            bound,
+                        };
+                    }
                 }
             }
-        }
-        let (freq_buf, w_buf, x_buf) = (buffer_f32(&freqs), buffer_f32(&w), buffer_f32(&x));
-        let params = [
-            n_heads as u32,
-            head_dim as u32,
-            n_rot,
-            u32::from(neox),
-            mscale.to_bits(),
-            eps.to_bits(),
-            rows as u32,
-            row_width as u32,
-        ];
-        for kern in &kernels(Family::NormRope) {
-            let y = buffer_f32(&vec![SENTINEL; (rows + 1) * row_width]);
-            dispatch(
-                kern,
-                0,
-                params,
-                &[&step, &freq_buf, &w_buf, &x_buf, &y],
-                fold((rows * n_heads) as u64, 1),
-            );
-            let label = format!(
-                "{} n_rot={n_rot} neox={neox} yarn={}",
-                kern.label,
-                yarn.is_some()
-            );
-            f.check(&label, &read_f32(&y), &want);
+            let (freq_buf, w_buf, x_buf) = (buffer_f32(&freqs), buffer_f32(&w), buffer_f32(&x));
+            let params = [
+                n_heads as u32,
+                head_dim as u32,
+                n_rot,
+                u32::from(neox),
+                mscale.to_bits(),
+                eps.to_bits(),
+                rows as u32,
+                x_stride as u32,
+            ];
+            for kern in &kernels(Family::NormRope) {
+                let y = buffer_f32(&vec![SENTINEL; (rows + 1) * row_width]);
+                dispatch(
+                    kern,
+                    0,
+                    params,
+                    &[&step, &freq_buf, &w_buf, &x_buf, &y],
+                    fold((rows * n_heads) as u64, 1),
+                );
+                let label = format!(
+                    "{} n_rot={n_rot} neox={neox} yarn={} x_stride={x_stride}",
+                    kern.label,
+                    yarn.is_some()
+                );
+                f.check(&label, &read_f32(&y), &want);
+            }
         }
     }
     f.finish();
@@ -1146,8 +1150,8 @@ fn kv_store_attention() {
 
 /// Every entry point over 3 rows of 300 (not a multiple of 64), gates in [-8, 8] to reach the
 /// activations' tails and up values in [-9, 9] past gpt-oss's clamps; the buffer's tail past n
-/// must stay untouched. Gate and up come as two buffers, and stacked: each row of one buffer
-/// holds the row's gate then its up values.
+/// must stay untouched. Gate and up come as two buffers, and as views of one stacked tensor whose
+/// rows hold the gate's values then the up projection's (row stride twice the width).
 #[test]
 fn glu() {
     let mut f = Failures::new(NMSE);
@@ -1164,7 +1168,8 @@ fn glu() {
         .zip(up.chunks(cols))
         .flat_map(|(g, u)| g.iter().chain(u).copied())
         .collect();
-    let s_buf = buffer_f32(&stacked);
+    // The up view of each stacked row starts `cols` floats in.
+    let (s_gate, s_up) = (buffer_f32(&stacked), buffer_f32(&stacked[cols..]));
     let tail = 70;
     for (entry, name) in ["geglu", "swiglu", "swiglu_oai"].iter().enumerate() {
         let mut want = vec![untouched(); n + tail];
@@ -1194,12 +1199,12 @@ fn glu() {
         }
         let c = cols as u32;
         for (layout, params, g, u) in [
-            ("separate", [n as u32, c, c, 0, 0, 0, 0, 0], &g_buf, &u_buf),
+            ("separate", [n as u32, c, c, c, 0, 0, 0, 0], &g_buf, &u_buf),
             (
                 "stacked",
-                [n as u32, c, 2 * c, c, 0, 0, 0, 0],
-                &s_buf,
-                &s_buf,
+                [n as u32, c, 2 * c, 2 * c, 0, 0, 0, 0],
+                &s_gate,
+                &s_up,
             ),
         ] {
             for kern in &ks {

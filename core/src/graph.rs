@@ -20,6 +20,15 @@ pub enum Rows {
 pub struct TensorDesc {
     pub rows: Rows,
     pub cols: u64,
+    /// A view: these columns of another tensor's rows (which keep that tensor's row stride),
+    /// from column `offset`; the projections of one stacked matmul are views of its output.
+    pub view: Option<View>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct View {
+    pub of: TensorId,
+    pub offset: u64,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -182,12 +191,10 @@ pub enum Op {
         params: AttentionParams,
         out: TensorId,
     },
-    /// out = act(gate) * up elementwise. Without `up`, each row of `gate` holds the gate's
-    /// columns then the up projection's (twice `out`'s width).
     Glu {
         kind: Glu,
         gate: TensorId,
-        up: Option<TensorId>,
+        up: TensorId,
         out: TensorId,
     },
     Add {
@@ -251,8 +258,34 @@ pub struct Graph {
 
 impl Graph {
     pub fn tensor(&mut self, rows: Rows, cols: u64) -> TensorId {
-        self.tensors.push(TensorDesc { rows, cols });
+        self.tensors.push(TensorDesc {
+            rows,
+            cols,
+            view: None,
+        });
         self.tensors.len() - 1
+    }
+
+    /// A view of `cols` columns of tensor `of` from column `offset` (of a tensor, not a view).
+    pub fn view(&mut self, of: TensorId, offset: u64, cols: u64) -> TensorId {
+        let base = self.tensors[of];
+        assert!(base.view.is_none() && offset + cols <= base.cols);
+        self.tensors.push(TensorDesc {
+            rows: base.rows,
+            cols,
+            view: Some(View { of, offset }),
+        });
+        self.tensors.len() - 1
+    }
+
+    /// The tensor whose memory `t` lies in (itself unless a view), and the column it starts at.
+    pub fn storage(&self, t: TensorId) -> (TensorId, u64) {
+        self.tensors[t].view.map_or((t, 0), |v| (v.of, v.offset))
+    }
+
+    /// Floats from one row of `t` to the next.
+    pub fn row_stride(&self, t: TensorId) -> u64 {
+        self.tensors[self.storage(t).0].cols
     }
 
     /// The id of a weight of `experts` stacked `rows` x `cols` matrices, adding it on first use
@@ -293,7 +326,7 @@ impl Graph {
             Op::NormRope { x, out, .. } => (vec![x], vec![out]),
             Op::KvStore { k, v, .. } => (vec![k, v], vec![]),
             Op::Attention { q, out, .. } => (vec![q], vec![out]),
-            Op::Glu { gate, up, out, .. } => (std::iter::once(gate).chain(up).collect(), vec![out]),
+            Op::Glu { gate, up, out, .. } => (vec![gate, up], vec![out]),
             Op::Add { a, b, out } => (vec![a, b], vec![out]),
             Op::AddRmsNorm { a, b, sum, out, .. } => (vec![a, b], vec![sum, out]),
             Op::Route { logits, out, .. } => (vec![logits], vec![out]),

@@ -1,11 +1,11 @@
 // Gated activations: y = act(gate) * up, elementwise over the batch (gpt-oss's variant also
-// clamps and offsets). y has rows of `cols`; gate and up rows are `stride` apart and up starts
-// `up_offset` into its row, so both may be halves of one matmul's output (one buffer bound twice).
+// clamps and offsets). y has rows of `cols`; gate and up have their own row strides, so both may
+// be views of one stacked matmul's output.
 struct Params {
     n: u32,
     cols: u32,
-    stride: u32,
-    up_offset: u32,
+    gate_stride: u32,
+    up_stride: u32,
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
@@ -14,11 +14,11 @@ struct Params {
 @group(0) @binding(3) var<storage, read_write> y: array<f32>;
 
 fn gate(i: u32) -> f32 {
-    return gate_in[i / p.cols * p.stride + i % p.cols];
+    return gate_in[i / p.cols * p.gate_stride + i % p.cols];
 }
 
 fn up(i: u32) -> f32 {
-    return up_in[i / p.cols * p.stride + p.up_offset + i % p.cols];
+    return up_in[i / p.cols * p.up_stride + i % p.cols];
 }
 
 // GELU, tanh approximation (as Gemma and llama.cpp use it).

@@ -1,6 +1,6 @@
 // QK-norm and RoPE in one pass: each head of a row is RMS-normed (times the per-dim weight w),
 // then its first n_rot dims rotate as in rope.wgsl; the rest are only normed. One workgroup per
-// (row, head); the result goes to y.
+// (row, head); x rows are row_stride apart (x may be a view), y is contiguous.
 struct Params {
     n_heads: u32,
     head_dim: u32,
@@ -28,6 +28,8 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     }
     let r = g / p.n_heads;
     let base = r * p.row_stride + (g % p.n_heads) * p.head_dim;
+    // y is a tensor of its own: rows of n_heads x head_dim.
+    let ybase = g * p.head_dim;
     var ss = 0.0;
     for (var d = tid; d < p.head_dim; d += WG) {
         let v = x[base + d];
@@ -48,10 +50,10 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
         let theta = pos * freqs[i];
         let c = cos(theta) * p.mscale;
         let s = sin(theta) * p.mscale;
-        y[base + a] = x0 * c - x1 * s;
-        y[base + b] = x0 * s + x1 * c;
+        y[ybase + a] = x0 * c - x1 * s;
+        y[ybase + b] = x0 * s + x1 * c;
     }
     for (var d = p.n_rot + tid; d < p.head_dim; d += WG) {
-        y[base + d] = x[base + d] * inv * w[d];
+        y[ybase + d] = x[base + d] * inv * w[d];
     }
 }

@@ -238,6 +238,15 @@ fn tiny_qwen2_matches_llama_cpp() {
     assert!(diff < 0.05, "max |logit difference| {diff}");
 }
 
+/// `qwen2` with q/k/v of one type and gate/up of one type: each group stacked into one matmul
+/// (and one bias), its projections read as views of the output.
+#[test]
+fn tiny_qwen2_stacked_matches_llama_cpp() {
+    let diff = check("tiny-qwen2-stacked", &tiny_model("tiny-qwen2-stacked"));
+    println!("tiny-qwen2-stacked: max |logit difference| to the F32-copy reference: {diff:.5}");
+    assert!(diff < 0.05, "max |logit difference| {diff}");
+}
+
 /// `qwen3moe`: 16 experts, 4 routed per token with renormalised weights, QK-norm.
 #[test]
 fn tiny_qwen3moe_matches_llama_cpp() {

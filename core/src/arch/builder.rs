@@ -216,9 +216,19 @@ impl<'a> Builder<'a> {
         let hd = u64::from(hp.head_dim);
         let q_dim = hd * u64::from(hp.n_head);
         let kv_dim = hd * u64::from(hp.n_head_kv);
-        let mut q = self.linear(&format!("{p}.attn_q"), h, q_dim, hp.n_embd)?;
-        let mut k = self.linear(&format!("{p}.attn_k"), h, kv_dim, hp.n_embd)?;
-        let v = self.linear(&format!("{p}.attn_v"), h, kv_dim, hp.n_embd)?;
+        let (q_name, k_name, v_name) = (
+            format!("{p}.attn_q"),
+            format!("{p}.attn_k"),
+            format!("{p}.attn_v"),
+        );
+        let projections = [
+            (&q_name[..], q_dim),
+            (&k_name[..], kv_dim),
+            (&v_name[..], kv_dim),
+        ];
+        let [mut q, mut k, v] = self.linears(&projections, h, hp.n_embd)?[..] else {
+            unreachable!("one tensor per projection")
+        };
         let q_rope = RopeParams {
             n_heads: hp.n_head,
             ..rope
@@ -284,8 +294,7 @@ impl<'a> Builder<'a> {
     }
 
     /// act(x W_gate^T) * x W_up^T for the gate and up projections named by their prefixes, both
-    /// `rows` x `cols`. Unbiased projections of one type are stacked into one weight, so a
-    /// single matmul computes both.
+    /// `rows` x `cols` (stacked into one matmul where [`Builder::linears`] can).
     fn gated(
         &mut self,
         gate: &str,
@@ -295,35 +304,88 @@ impl<'a> Builder<'a> {
         cols: u64,
         kind: Glu,
     ) -> Result<TensorId, ArchError> {
-        let (gate_w, up_w) = (format!("{gate}.weight"), format!("{up}.weight"));
-        let r = self.rows_of(x);
-        let out = self.tensor(r, rows);
-        let ty = |name: &str| self.file.tensor(name).map(|t| t.ty);
-        let stack = ty(&gate_w).is_some()
-            && ty(&gate_w) == ty(&up_w)
-            && !self.has(&format!("{gate}.bias"))
-            && !self.has(&format!("{up}.bias"));
-        if stack {
-            self.check(&gate_w, &[cols, rows])?;
-            self.check(&up_w, &[cols, rows])?;
-            let w = self.g.stacked_weight(&[&gate_w, &up_w], 1, 2 * rows, cols);
-            let both = self.tensor(r, 2 * rows);
-            self.g.ops.push(Op::MatMul { w, x, out: both });
-            self.g.ops.push(Op::Glu {
-                kind,
-                gate: both,
-                up: None,
-                out,
-            });
-        } else {
-            let gate = self.linear(gate, x, rows, cols)?;
-            let up = self.linear(up, x, rows, cols)?;
-            self.g.ops.push(Op::Glu {
-                kind,
-                gate,
-                up: Some(up),
-                out,
-            });
+        let [gate, up] = self.linears(&[(gate, rows), (up, rows)], x, cols)?[..] else {
+            unreachable!("one tensor per projection")
+        };
+        let out = self.tensor(self.rows_of(x), rows);
+        self.g.ops.push(Op::Glu {
+            kind,
+            gate,
+            up,
+            out,
+        });
+        Ok(out)
+    }
+
+    /// x W^T (plus bias) for each projection (`prefix`, rows) of the same input, `cols` wide.
+    /// Neighbouring projections of one type, all biased or none, are stacked into one weight
+    /// (and one bias) so a single matmul computes them; each is a view of its output. A view
+    /// must start at a multiple of 64 floats: 256 bytes, WebGPU's largest storage offset
+    /// alignment.
+    pub fn linears(
+        &mut self,
+        projections: &[(&str, u64)],
+        x: TensorId,
+        cols: u64,
+    ) -> Result<Vec<TensorId>, ArchError> {
+        let kind = |b: &Self, prefix: &str| {
+            let ty = b.file.tensor(&format!("{prefix}.weight")).map(|t| t.ty);
+            (ty, b.has(&format!("{prefix}.bias")))
+        };
+        let mut out = Vec::with_capacity(projections.len());
+        let mut i = 0;
+        while i < projections.len() {
+            let first = kind(self, projections[i].0);
+            let mut j = i + 1;
+            let mut offset = projections[i].1;
+            while j < projections.len()
+                && first.0.is_some()
+                && kind(self, projections[j].0) == first
+                && offset.is_multiple_of(64)
+            {
+                offset += projections[j].1;
+                j += 1;
+            }
+            let group = &projections[i..j];
+            if let [(prefix, rows)] = group {
+                out.push(self.linear(prefix, x, *rows, cols)?);
+                i = j;
+                continue;
+            }
+            let mut names = Vec::new();
+            for (prefix, rows) in group {
+                let name = format!("{prefix}.weight");
+                self.check(&name, &[cols, *rows])?;
+                names.push(name);
+            }
+            let names: Vec<&str> = names.iter().map(String::as_str).collect();
+            let w = self.g.stacked_weight(&names, 1, offset, cols);
+            let r = self.rows_of(x);
+            let mut stacked = self.tensor(r, offset);
+            self.g.ops.push(Op::MatMul { w, x, out: stacked });
+            if first.1 {
+                let mut names = Vec::new();
+                for (prefix, rows) in group {
+                    let name = format!("{prefix}.bias");
+                    self.check(&name, &[*rows])?;
+                    names.push(name);
+                }
+                let names: Vec<&str> = names.iter().map(String::as_str).collect();
+                let bias = self.g.stacked_weight(&names, 1, 1, offset);
+                let biased = self.tensor(r, offset);
+                self.g.ops.push(Op::AddBias {
+                    x: stacked,
+                    bias,
+                    out: biased,
+                });
+                stacked = biased;
+            }
+            let mut at = 0;
+            for (_, rows) in group {
+                out.push(self.g.view(stacked, at, *rows));
+                at += rows;
+            }
+            i = j;
         }
         Ok(out)
     }
@@ -370,7 +432,7 @@ impl<'a> Builder<'a> {
         self.g.ops.push(Op::Glu {
             kind: glu,
             gate,
-            up: Some(up),
+            up,
             out: act,
         });
         let down = self.expert_linear(
