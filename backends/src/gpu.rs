@@ -10,7 +10,6 @@ pub struct Capabilities {
     pub adapter: String,
     pub backend: String,
     pub subgroups: bool,
-    pub f16: bool,
     /// Timestamp queries inside compute passes (profiling).
     pub timestamps: bool,
     pub max_binding: u64,
@@ -28,7 +27,7 @@ pub struct Gpu {
 
 impl Gpu {
     /// Opens the first high-performance adapter with the features wick can use and its full limits.
-    /// `WICK_NO_SUBGROUPS=1` and `WICK_NO_F16=1` force the fallback kernels.
+    /// `WICK_NO_SUBGROUPS=1` forces the fallback kernels.
     pub fn new() -> Result<Gpu, BackendError> {
         let instance =
             wgpu::Instance::new(wgpu::InstanceDescriptor::new_without_display_handle_from_env());
@@ -42,9 +41,6 @@ impl Gpu {
         let mut features = wgpu::Features::empty();
         if offered.contains(wgpu::Features::SUBGROUP) && !off("WICK_NO_SUBGROUPS") {
             features |= wgpu::Features::SUBGROUP;
-        }
-        if offered.contains(wgpu::Features::SHADER_F16) && !off("WICK_NO_F16") {
-            features |= wgpu::Features::SHADER_F16;
         }
         // Timestamps around each dispatch, for profiles.
         let timestamps =
@@ -65,7 +61,6 @@ impl Gpu {
             adapter: info.name,
             backend: format!("{:?}", info.backend),
             subgroups: features.contains(wgpu::Features::SUBGROUP),
-            f16: features.contains(wgpu::Features::SHADER_F16),
             timestamps: features.contains(timestamps),
             max_binding: limits.max_storage_buffer_binding_size,
             max_buffer: limits.max_buffer_size,

@@ -26,7 +26,7 @@ pub struct Pipelines {
 impl Pipelines {
     /// The kernel of `family` in the variant this adapter runs.
     pub fn get(&mut self, gpu: &Gpu, family: Family) -> &Kernel {
-        let variant = Variant::new(family, gpu.caps.subgroups, gpu.caps.f16);
+        let variant = Variant::new(family, gpu.caps.subgroups);
         self.kernels
             .entry(variant)
             .or_insert_with(|| Kernel::build(gpu, &variant))

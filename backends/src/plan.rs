@@ -598,7 +598,7 @@ impl Plan {
                         pipeline: kernel.pipelines[p.entry].clone(),
                         bind_group,
                         groups: p.groups,
-                        label: Variant::new(p.family, gpu.caps.subgroups, gpu.caps.f16).to_string(),
+                        label: Variant::new(p.family, gpu.caps.subgroups).to_string(),
                         weight_bytes: p.weight_bytes,
                     }
                 })

@@ -7,7 +7,7 @@
 //! # use wick_shaders::{Family, Variant};
 //! # fn main() -> Result<(), wick_backends::BackendError> {
 //! let gpu = Gpu::new()?;
-//! let kernel = Kernel::build(&gpu, &Variant::new(Family::Add, gpu.caps.subgroups, gpu.caps.f16));
+//! let kernel = Kernel::build(&gpu, &Variant::new(Family::Add, gpu.caps.subgroups));
 //! let a = standalone::storage(&gpu, bytemuck::cast_slice(&[1.0f32; 64]));
 //! let b = standalone::storage(&gpu, bytemuck::cast_slice(&[2.0f32; 64]));
 //! let y = standalone::storage(&gpu, &[0; 256]);

@@ -135,11 +135,10 @@ fn env() -> &'static Env {
         let watch = Stopwatch::new(&gpu);
         let sizes = Sizes::from_env();
         eprintln!(
-            "adapter: {} ({}), subgroups {}, f16 {}; timed by {}; cold copies of {} MiB",
+            "adapter: {} ({}), subgroups {}; timed by {}; cold copies of {} MiB",
             gpu.caps.adapter,
             gpu.caps.backend,
             gpu.caps.subgroups,
-            gpu.caps.f16,
             if watch.gpu_timestamps() {
                 "GPU timestamps"
             } else {
@@ -154,7 +153,7 @@ fn env() -> &'static Env {
 /// The variant of `family` this adapter runs, as the runtime picks it.
 fn kernel(family: Family) -> Kernel {
     let gpu = &env().gpu;
-    Kernel::build(gpu, &Variant::new(family, gpu.caps.subgroups, gpu.caps.f16))
+    Kernel::build(gpu, &Variant::new(family, gpu.caps.subgroups))
 }
 
 /// `n` values in [-scale, scale), spread evenly and shuffled by a fixed pattern.

@@ -49,7 +49,7 @@ fn parse_ty(s: &str) -> GgmlType {
 fn parse(spec: &str, gpu: &Gpu) -> Spec {
     if let Some(t) = spec.strip_prefix("base:") {
         let ty = parse_ty(t);
-        let v = Variant::new(Family::Matvec(ty), gpu.caps.subgroups, gpu.caps.f16);
+        let v = Variant::new(Family::Matvec(ty), gpu.caps.subgroups);
         return Spec {
             name: spec.to_string(),
             ty,

@@ -108,8 +108,6 @@ pub struct Variant {
     pub family: Family,
     /// Reductions with subgroup operations (needs the SUBGROUP feature).
     pub subgroups: bool,
-    /// KV-cache reads as native f16 (needs SHADER_F16).
-    pub f16: bool,
 }
 
 const COMMON: &str = include_str!("../wgsl/common.wgsl");
@@ -123,8 +121,6 @@ const MATVEC_WORDS: &str = include_str!("../wgsl/matvec/words.wgsl");
 const MATVEC_PLAIN: &str = include_str!("../wgsl/matvec/plain.wgsl");
 const MATVEC_EXPERTS: &str = include_str!("../wgsl/matvec/experts.wgsl");
 const MATMUL_TILE: &str = include_str!("../wgsl/matmul_tile.wgsl");
-const KV_PACKED: &str = include_str!("../wgsl/kv_packed.wgsl");
-const KV_F16: &str = include_str!("../wgsl/kv_f16.wgsl");
 
 fn decoder(ty: GgmlType) -> &'static str {
     match ty {
@@ -263,15 +259,10 @@ impl Family {
                 | Family::AddRmsNorm
                 | Family::NormRope
                 | Family::Attention
+                | Family::AttentionPrefill
                 | Family::AttentionCombine
                 | Family::Route
         )
-    }
-
-    /// Whether the kernel reads the KV cache through `kv_f16.wgsl` or `kv_packed.wgsl` (and so has
-    /// an f16 variant); decode attention unpacks the cache's halves itself.
-    pub fn reads_kv(self) -> bool {
-        matches!(self, Family::AttentionPrefill)
     }
 
     /// Entry points of the module.
@@ -311,11 +302,10 @@ impl Family {
 impl Variant {
     /// The variant of `family` for an adapter with the given features; flags a family doesn't
     /// use are dropped so each distinct module has one key.
-    pub fn new(family: Family, subgroups: bool, f16: bool) -> Self {
+    pub fn new(family: Family, subgroups: bool) -> Self {
         Variant {
             family,
             subgroups: subgroups && family.reduces(),
-            f16: f16 && family.reads_kv(),
         }
     }
 
@@ -352,11 +342,9 @@ impl Variant {
         let mut all = Vec::new();
         for family in families {
             for subgroups in [false, true] {
-                for f16 in [false, true] {
-                    let v = Variant::new(family, subgroups, f16);
-                    if !all.contains(&v) {
-                        all.push(v);
-                    }
+                let v = Variant::new(family, subgroups);
+                if !all.contains(&v) {
+                    all.push(v);
                 }
             }
         }
@@ -366,9 +354,6 @@ impl Variant {
     /// The assembled WGSL module.
     pub fn source(&self) -> String {
         let mut src = String::new();
-        if self.f16 {
-            src.push_str("enable f16;\n\n");
-        }
         src.push_str(COMMON);
         if self.family.reduces() {
             src.push_str(if self.subgroups { REDUCE_SG } else { REDUCE_WG });
@@ -401,9 +386,6 @@ impl Variant {
             }
             src.push_str(decoder(ty));
         }
-        if self.family.reads_kv() {
-            src.push_str(if self.f16 { KV_F16 } else { KV_PACKED });
-        }
         if matches!(self.family, Family::Matmul(_) | Family::MatmulId(_)) {
             src.push_str(&format!(
                 "\nconst MATMUL_TILE_ROWS: u32 = {MATMUL_TILE_ROWS}u;\n"
@@ -430,9 +412,6 @@ impl std::fmt::Display for Variant {
         }
         if self.subgroups {
             f.write_str(".sg")?;
-        }
-        if self.f16 {
-            f.write_str(".f16")?;
         }
         Ok(())
     }

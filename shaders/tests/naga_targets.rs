@@ -11,9 +11,6 @@ fn capabilities(v: &Variant) -> Capabilities {
     if v.subgroups {
         caps |= Capabilities::SUBGROUP;
     }
-    if v.f16 {
-        caps |= Capabilities::SHADER_FLOAT16;
-    }
     caps
 }
 
@@ -63,10 +60,7 @@ fn every_variant_translates_to_spirv() {
 
 #[test]
 fn variants_without_features_validate_without_capabilities() {
-    for v in Variant::all()
-        .into_iter()
-        .filter(|v| !v.subgroups && !v.f16)
-    {
+    for v in Variant::all().into_iter().filter(|v| !v.subgroups) {
         let src = v.source();
         assert!(
             !src.contains("subgroupAdd") && !src.contains("subgroupMax"),
@@ -85,5 +79,5 @@ fn labels_are_unique() {
     assert_eq!(labels.len(), all.len());
     assert!(labels.contains(&"matvec.q4_K.sg".to_string()));
     assert!(labels.contains(&"attention.sg".to_string()));
-    assert!(labels.contains(&"attention_prefill.f16".to_string()));
+    assert!(labels.contains(&"attention_prefill.sg".to_string()));
 }
