@@ -41,6 +41,33 @@ fn dot8(k: vec4<u32>, d: u32) -> vec4<f32> {
         + qs[d + 4u] * c.x + qs[d + 5u] * c.y + qs[d + 6u] * e.x + qs[d + 7u] * e.y;
 }
 
+// Pair j of V (x and y halves, each a vec4 over the chunk's heads) summed over 8 cache rows
+// from position b, weighted by probs[i..i + 8]; rows past `last` (probability 0) read row last.
+// All 8 loads are issued before their arithmetic.
+fn weighted_v8(row0: u32, b: u32, last: u32, j: u32, i: u32) -> array<vec4<f32>, 2> {
+    let pairs = p.head_dim / 2u;
+    let v0 = unpack2x16float(v_cache[(row0 + min(b, last)) * pairs + j]);
+    let v1 = unpack2x16float(v_cache[(row0 + min(b + 1u, last)) * pairs + j]);
+    let v2 = unpack2x16float(v_cache[(row0 + min(b + 2u, last)) * pairs + j]);
+    let v3 = unpack2x16float(v_cache[(row0 + min(b + 3u, last)) * pairs + j]);
+    let v4 = unpack2x16float(v_cache[(row0 + min(b + 4u, last)) * pairs + j]);
+    let v5 = unpack2x16float(v_cache[(row0 + min(b + 5u, last)) * pairs + j]);
+    let v6 = unpack2x16float(v_cache[(row0 + min(b + 6u, last)) * pairs + j]);
+    let v7 = unpack2x16float(v_cache[(row0 + min(b + 7u, last)) * pairs + j]);
+    let p0 = probs[i];
+    let p1 = probs[i + 1u];
+    let p2 = probs[i + 2u];
+    let p3 = probs[i + 3u];
+    let p4 = probs[i + 4u];
+    let p5 = probs[i + 5u];
+    let p6 = probs[i + 6u];
+    let p7 = probs[i + 7u];
+    return array<vec4<f32>, 2>(
+        p0 * v0.x + p1 * v1.x + p2 * v2.x + p3 * v3.x + p4 * v4.x + p5 * v5.x + p6 * v6.x + p7 * v7.x,
+        p0 * v0.y + p1 * v1.y + p2 * v2.y + p3 * v3.y + p4 * v4.y + p5 * v5.y + p6 * v6.y + p7 * v7.y,
+    );
+}
+
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) tid: u32) {
     let r = wid.y;
@@ -123,59 +150,16 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
         let n = min(WG, hi - t0);
         let last = hi - 1u;
         for (var i = 0u; i < n; i += 8u) {
-            // Rows past the tile's end have probability 0; read a visible row in their place.
             let b = t0 + i;
-            let r0 = (row0 + min(b, last)) * pairs;
-            let r1 = (row0 + min(b + 1u, last)) * pairs;
-            let r2 = (row0 + min(b + 2u, last)) * pairs;
-            let r3 = (row0 + min(b + 3u, last)) * pairs;
-            let r4 = (row0 + min(b + 4u, last)) * pairs;
-            let r5 = (row0 + min(b + 5u, last)) * pairs;
-            let r6 = (row0 + min(b + 6u, last)) * pairs;
-            let r7 = (row0 + min(b + 7u, last)) * pairs;
             if tid < pairs {
-                let v0 = unpack2x16float(v_cache[r0 + tid]);
-                let v1 = unpack2x16float(v_cache[r1 + tid]);
-                let v2 = unpack2x16float(v_cache[r2 + tid]);
-                let v3 = unpack2x16float(v_cache[r3 + tid]);
-                let v4 = unpack2x16float(v_cache[r4 + tid]);
-                let v5 = unpack2x16float(v_cache[r5 + tid]);
-                let v6 = unpack2x16float(v_cache[r6 + tid]);
-                let v7 = unpack2x16float(v_cache[r7 + tid]);
-                let p0 = probs[i];
-                let p1 = probs[i + 1u];
-                let p2 = probs[i + 2u];
-                let p3 = probs[i + 3u];
-                let p4 = probs[i + 4u];
-                let p5 = probs[i + 5u];
-                let p6 = probs[i + 6u];
-                let p7 = probs[i + 7u];
-                a0x += p0 * v0.x + p1 * v1.x + p2 * v2.x + p3 * v3.x
-                    + p4 * v4.x + p5 * v5.x + p6 * v6.x + p7 * v7.x;
-                a0y += p0 * v0.y + p1 * v1.y + p2 * v2.y + p3 * v3.y
-                    + p4 * v4.y + p5 * v5.y + p6 * v6.y + p7 * v7.y;
+                let a = weighted_v8(row0, b, last, tid, i);
+                a0x += a[0];
+                a0y += a[1];
             }
             if j1 < pairs {
-                let v0 = unpack2x16float(v_cache[r0 + j1]);
-                let v1 = unpack2x16float(v_cache[r1 + j1]);
-                let v2 = unpack2x16float(v_cache[r2 + j1]);
-                let v3 = unpack2x16float(v_cache[r3 + j1]);
-                let v4 = unpack2x16float(v_cache[r4 + j1]);
-                let v5 = unpack2x16float(v_cache[r5 + j1]);
-                let v6 = unpack2x16float(v_cache[r6 + j1]);
-                let v7 = unpack2x16float(v_cache[r7 + j1]);
-                let p0 = probs[i];
-                let p1 = probs[i + 1u];
-                let p2 = probs[i + 2u];
-                let p3 = probs[i + 3u];
-                let p4 = probs[i + 4u];
-                let p5 = probs[i + 5u];
-                let p6 = probs[i + 6u];
-                let p7 = probs[i + 7u];
-                a1x += p0 * v0.x + p1 * v1.x + p2 * v2.x + p3 * v3.x
-                    + p4 * v4.x + p5 * v5.x + p6 * v6.x + p7 * v7.x;
-                a1y += p0 * v0.y + p1 * v1.y + p2 * v2.y + p3 * v3.y
-                    + p4 * v4.y + p5 * v5.y + p6 * v6.y + p7 * v7.y;
+                let a = weighted_v8(row0, b, last, j1, i);
+                a1x += a[0];
+                a1y += a[1];
             }
         }
         workgroupBarrier();
