@@ -297,16 +297,17 @@ impl Graph {
     /// The id of a weight whose rows are those of the named tensors in order, `rows` in all.
     pub fn stacked_weight(
         &mut self,
-        names: &[&str],
+        names: &[impl AsRef<str>],
         experts: u64,
         rows: u64,
         cols: u64,
     ) -> WeightId {
+        let names: Vec<String> = names.iter().map(|n| n.as_ref().to_string()).collect();
         if let Some(i) = self.weights.iter().position(|w| w.names == names) {
             return i;
         }
         self.weights.push(WeightDesc {
-            names: names.iter().map(|n| n.to_string()).collect(),
+            names,
             rows,
             cols,
             experts,

@@ -352,25 +352,13 @@ impl<'a> Builder<'a> {
                 i = j;
                 continue;
             }
-            let mut names = Vec::new();
-            for (prefix, rows) in group {
-                let name = format!("{prefix}.weight");
-                self.check(&name, &[cols, *rows])?;
-                names.push(name);
-            }
-            let names: Vec<&str> = names.iter().map(String::as_str).collect();
+            let names = self.group_names(group, "weight", |rows| vec![cols, rows])?;
             let w = self.g.stacked_weight(&names, 1, offset, cols);
             let r = self.rows_of(x);
             let mut stacked = self.tensor(r, offset);
             self.g.ops.push(Op::MatMul { w, x, out: stacked });
             if first.1 {
-                let mut names = Vec::new();
-                for (prefix, rows) in group {
-                    let name = format!("{prefix}.bias");
-                    self.check(&name, &[*rows])?;
-                    names.push(name);
-                }
-                let names: Vec<&str> = names.iter().map(String::as_str).collect();
+                let names = self.group_names(group, "bias", |rows| vec![rows])?;
                 let bias = self.g.stacked_weight(&names, 1, 1, offset);
                 let biased = self.tensor(r, offset);
                 self.g.ops.push(Op::AddBias {
@@ -388,6 +376,24 @@ impl<'a> Builder<'a> {
             i = j;
         }
         Ok(out)
+    }
+
+    /// The tensor names `{prefix}.{suffix}` of a group of projections, each checked to have the
+    /// dims `dims(rows)`.
+    fn group_names(
+        &self,
+        group: &[(&str, u64)],
+        suffix: &str,
+        dims: impl Fn(u64) -> Vec<u64>,
+    ) -> Result<Vec<String>, ArchError> {
+        group
+            .iter()
+            .map(|(prefix, rows)| {
+                let name = format!("{prefix}.{suffix}");
+                self.check(&name, &dims(*rows))?;
+                Ok(name)
+            })
+            .collect()
     }
 
     /// The routed experts of layer `layer` on the normed input `h`: router logits from
