@@ -43,7 +43,7 @@ JSON layout:
                      router logits (k = expert_used_count) over all layers and all positions up
                      to and including the one whose logits produced generated[i] (prompt
                      positions included),
-   "logits": tiny models, "f32" only: [all 512 logits] per generated token}
+   "logits": tiny models: [all 512 logits] per generated token}
   Index i of margins/top1/top5/router_margins/logits is the distribution that produced
   generated[i]: i = 0 is the last prompt position, i > 0 the position of generated[i-1]. Logit
   values and margins are rounded to 5 decimals.
@@ -301,7 +301,7 @@ def run_reference(path: Path, kind: str, prompts: list, tiny: bool) -> tuple[lis
             gen, logits, fa = m.generate(ids, SETTINGS[kind])
             fa_seen.add(fa)
             text = None if tiny else m.detokenize(gen)
-            out.append(entry(None if tiny else p, ids, gen, logits, tiny and kind == "f32", text))
+            out.append(entry(None if tiny else p, ids, gen, logits, tiny, text))
             raw.append(np.stack(logits))
     finally:
         m.close()
