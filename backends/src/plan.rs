@@ -1,10 +1,13 @@
 //! A plan: the dispatches of one graph for one shape bucket, with parameters and bind groups
 //! built ahead, so a step only writes the batch description and replays them in one pass.
 
+use std::collections::HashMap;
+
 use wick_core::graph::{Glu, Graph, Op, RopeParams, Rows, TensorId};
 use wick_shaders::{
     ATTENTION_DECODE_SPLITS, ATTENTION_PREFILL_ROWS, ATTENTION_PREFILL_SPLITS, Family,
     MATMUL_TILE_ROWS, MATVEC_MAX_ROWS, Variant, WG, attention_groups, matvec_rows_per_wg,
+    matvec_takes_q8,
 };
 
 use crate::pipelines::{PARAMS_BYTES, Pipelines};
@@ -25,6 +28,8 @@ pub struct Resources<'a> {
     pub attn_partials: &'a wgpu::Buffer,
     /// A prefill chunk's routed rows grouped by expert, shared by every MoE layer.
     pub moe_groups: &'a wgpu::Buffer,
+    /// x of a decode matvec quantized to 8 bits, for the kernels that take it so.
+    pub q8: &'a wgpu::Buffer,
     /// Each distinct RoPE's per-pair frequencies and cos/sin factor.
     pub rope_tables: &'a [(RopeParams, f32, wgpu::Buffer)],
     pub ctx: u32,
@@ -116,7 +121,39 @@ impl Plan {
         };
         let cols = |t: TensorId| graph.tensors[t].cols as u32;
         let mut pending: Vec<Pending> = Vec::new();
+        // Inputs of decode matvecs that take x quantized to 8 bits, with their row length: the
+        // op that makes one writes it quantized too where it can.
+        let mut wants_q8: HashMap<TensorId, u32> = HashMap::new();
         for op in &graph.ops {
+            if let Op::MatMul { w, x, .. } | Op::ExpertMatMul { w, x, .. } = *op
+                && rows_of(x) <= MATVEC_MAX_ROWS
+                && matvec_takes_q8(res.weights[w].ty)
+            {
+                wants_q8.insert(x, res.weights[w].cols as u32);
+            }
+        }
+        let wanted = |t: TensorId| wants_q8.get(&t).copied();
+        // The tensor (and row length) whose 8-bit quantization `res.q8` holds, written by the op
+        // that made it or by a quantize_q8 dispatch. It stays valid until the next such write or
+        // a write to the tensor (RoPE's, in place).
+        let mut q8_of: Option<(TensorId, u32)> = None;
+        let quantize = |x: TensorId, k: u32| {
+            // Per-pair expert inputs are whole rows of k side by side.
+            let n = rows_of(x) * cols(x) / k;
+            let x_stride = if cols(x) == k { stride(x) } else { k };
+            Pending {
+                family: Family::QuantizeQ8,
+                entry: 0,
+                params: [k, n, x_stride, 0, 0, 0, 0, 0],
+                buffers: vec![act(x), whole(res.q8)],
+                groups: fold(u64::from(n) * u64::from(k / 32), u64::from(WG)),
+                weight_bytes: 0,
+            }
+        };
+        for op in &graph.ops {
+            if q8_of.is_some_and(|(t, _)| Graph::uses(op).1.contains(&t)) {
+                q8_of = None;
+            }
             match *op {
                 Op::Embed { table, scale, out } => {
                     let w = &res.weights[table];
@@ -148,18 +185,30 @@ impl Plan {
                     out,
                 } => {
                     let groups = u64::from(rows_of(x)) * u64::from(cols(x)) / group;
+                    let q8 = wanted(out).filter(|&k| u64::from(k) == group);
                     pending.push(Pending {
                         family: Family::RmsNorm,
                         entry: 0,
-                        params: [group as u32, groups as u32, eps.to_bits(), 0, 0, 0, 0, 0],
+                        params: [
+                            group as u32,
+                            groups as u32,
+                            eps.to_bits(),
+                            u32::from(q8.is_some()),
+                            0,
+                            0,
+                            0,
+                            0,
+                        ],
                         buffers: vec![
                             whole(&res.weights[weight].parts[0].buffer),
                             act(x),
                             act(out),
+                            whole(res.q8),
                         ],
                         groups: fold(groups, 1),
                         weight_bytes: 0,
                     });
+                    q8_of = q8.map(|k| (out, k));
                 }
                 Op::AddRmsNorm {
                     a,
@@ -170,24 +219,41 @@ impl Plan {
                     out,
                 } => {
                     let r = rows_of(a);
+                    let q8 = wanted(out).filter(|&k| k == cols(a));
                     pending.push(Pending {
                         family: Family::AddRmsNorm,
                         entry: 0,
-                        params: [cols(a), r, eps.to_bits(), 0, 0, 0, 0, 0],
+                        params: [
+                            cols(a),
+                            r,
+                            eps.to_bits(),
+                            u32::from(q8.is_some()),
+                            0,
+                            0,
+                            0,
+                            0,
+                        ],
                         buffers: vec![
                             whole(&res.weights[weight].parts[0].buffer),
                             act(a),
                             act(b),
                             act(sum),
                             act(out),
+                            whole(res.q8),
                         ],
                         groups: fold(u64::from(r), 1),
                         weight_bytes: 0,
                     });
+                    q8_of = q8.map(|k| (out, k));
                 }
                 Op::MatMul { w, x, out } => {
                     let w = &res.weights[w];
                     let r = rows_of(x);
+                    let q8 = r <= MATVEC_MAX_ROWS && matvec_takes_q8(w.ty);
+                    if q8 && q8_of != Some((x, w.cols as u32)) {
+                        q8_of = Some((x, w.cols as u32));
+                        pending.push(quantize(x, w.cols as u32));
+                    }
                     for part in &w.parts {
                         let matvec = r <= MATVEC_MAX_ROWS;
                         let groups = if matvec {
@@ -215,7 +281,11 @@ impl Plan {
                                 cols(out),
                                 0,
                             ],
-                            buffers: vec![whole(&part.buffer), act(x), act(out)],
+                            buffers: vec![
+                                whole(&part.buffer),
+                                if q8 { whole(res.q8) } else { act(x) },
+                                act(out),
+                            ],
                             groups,
                             weight_bytes: part.buffer.size(),
                         });
@@ -361,6 +431,7 @@ impl Plan {
                         groups,
                         weight_bytes: 0,
                     });
+                    let q8 = wanted(out).filter(|&k| k == cols(out) && p.head_dim % 32 == 0);
                     pending.push(Pending {
                         family: Family::AttentionCombine,
                         entry: 0,
@@ -370,7 +441,7 @@ impl Plan {
                             splits,
                             cols(out),
                             u32::from(p.sinks.is_some()),
-                            0,
+                            u32::from(q8.is_some()),
                             0,
                             0,
                         ],
@@ -383,10 +454,12 @@ impl Plan {
                                     .map_or(res.step, |w| &res.weights[w].parts[0].buffer),
                             ),
                             act(out),
+                            whole(res.q8),
                         ],
                         groups: (p.n_heads, rows_of(q)),
                         weight_bytes: 0,
                     });
+                    q8_of = q8.map(|k| (out, k));
                 }
                 Op::Glu {
                     kind,
@@ -396,6 +469,8 @@ impl Plan {
                 } => {
                     let c = cols(out);
                     let n = rows_of(out) * c;
+                    // Quantized, a thread takes a 32-element block.
+                    let q8 = wanted(out).filter(|&k| c % k == 0);
                     pending.push(Pending {
                         family: Family::Glu,
                         entry: match kind {
@@ -403,11 +478,15 @@ impl Plan {
                             Glu::Silu => 1,
                             Glu::SiluOai => 2,
                         },
-                        params: [n, c, stride(gate), stride(up), 0, 0, 0, 0],
-                        buffers: vec![act(gate), act(up), act(out)],
-                        groups: fold(u64::from(n), u64::from(WG)),
+                        params: [n, c, stride(gate), stride(up), q8.unwrap_or(0), 0, 0, 0],
+                        buffers: vec![act(gate), act(up), act(out), whole(res.q8)],
+                        groups: fold(
+                            u64::from(if q8.is_some() { n / 32 } else { n }),
+                            u64::from(WG),
+                        ),
                         weight_bytes: 0,
                     });
+                    q8_of = q8.map(|k| (out, k));
                 }
                 Op::Route {
                     logits,
@@ -444,6 +523,11 @@ impl Plan {
                 } => {
                     let w = &res.weights[w];
                     let (r, k) = (rows_of(x), cols(route) / 2);
+                    let q8 = r <= MATVEC_MAX_ROWS && matvec_takes_q8(w.ty);
+                    if q8 && q8_of != Some((x, w.cols as u32)) {
+                        q8_of = Some((x, w.cols as u32));
+                        pending.push(quantize(x, w.cols as u32));
+                    }
                     for part in &w.parts {
                         let experts = part.rows / w.rows;
                         let first_expert = (part.first_row / w.rows) as u32;
@@ -464,7 +548,12 @@ impl Plan {
                                     k,
                                     experts as u32,
                                 ],
-                                buffers: vec![whole(&part.buffer), act(x), act(route), act(out)],
+                                buffers: vec![
+                                    whole(&part.buffer),
+                                    if q8 { whole(res.q8) } else { act(x) },
+                                    act(route),
+                                    act(out),
+                                ],
                                 groups: (
                                     w.rows.div_ceil(u64::from(matvec_rows_per_wg(w.ty))) as u32,
                                     r * k,

@@ -35,6 +35,7 @@ pub struct Runtime {
     step: wgpu::Buffer,
     attn_partials: wgpu::Buffer,
     moe_groups: wgpu::Buffer,
+    q8: wgpu::Buffer,
     rope_tables: Vec<(RopeParams, f32, wgpu::Buffer)>,
     staging: wgpu::Buffer,
     plans: HashMap<(u32, u32), Plan>,
@@ -205,6 +206,28 @@ impl Runtime {
             usage: wgpu::BufferUsages::STORAGE,
             mapped_at_creation: false,
         });
+        // x of a decode matvec quantized to 8 bits: the largest such input of a full decode
+        // bucket (per-pair expert inputs hold a row of k per routed pair).
+        let q8_bytes = graph
+            .ops
+            .iter()
+            .filter_map(|op| match *op {
+                Op::MatMul { w, x, .. } | Op::ExpertMatMul { w, x, .. } => Some((w, x)),
+                _ => None,
+            })
+            .filter(|&(w, _)| wick_shaders::matvec_takes_q8(weights[w].ty))
+            .map(|(w, x)| {
+                let k = weights[w].cols;
+                u64::from(decode_rows) * (graph.tensors[x].cols / k) * wick_shaders::q8_row_bytes(k)
+            })
+            .max()
+            .unwrap_or(16);
+        let q8 = gpu.device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some("x quantized to 8 bits"),
+            size: q8_bytes,
+            usage: wgpu::BufferUsages::STORAGE,
+            mapped_at_creation: false,
+        });
         // Expert groups of a prefill chunk: a count and up to a row per expert.
         let experts = graph
             .ops
@@ -260,6 +283,7 @@ impl Runtime {
             step,
             attn_partials,
             moe_groups,
+            q8,
             rope_tables,
             staging,
             plans: HashMap::new(),
@@ -288,6 +312,7 @@ impl Runtime {
             + self.step.size()
             + self.attn_partials.size()
             + self.moe_groups.size()
+            + self.q8.size()
             + self.staging.size()
     }
 
@@ -382,6 +407,7 @@ impl Runtime {
                 step: &self.step,
                 attn_partials: &self.attn_partials,
                 moe_groups: &self.moe_groups,
+                q8: &self.q8,
                 rope_tables: &self.rope_tables,
                 ctx: self.cfg.ctx,
             };

@@ -21,6 +21,8 @@ use std::time::{Duration, Instant};
 
 use wgpu::util::DeviceExt;
 
+use wick_shaders::{Family, Variant};
+
 use crate::{BackendError, Gpu, Kernel};
 
 /// A storage buffer holding `bytes`, zero-padded to whole words as weight uploads are; it can
@@ -44,6 +46,28 @@ pub fn step(gpu: &Gpu, n_rows: usize, n_out: usize, rows: &[[u32; 4]]) -> wgpu::
     let mut words = vec![n_rows as u32, n_out as u32, 0, 0];
     words.extend(rows.iter().flatten());
     storage(gpu, bytemuck::cast_slice(&words))
+}
+
+/// `rows` rows of `k` elements of x, `x_stride` apart in `x`, quantized to 8 bits by the
+/// quantize_q8 kernel into a new buffer, as the matvec kernels of
+/// [`matvec_takes_q8`](wick_shaders::matvec_takes_q8) formats take their input. Does not wait.
+pub fn quantize_q8(
+    gpu: &Gpu,
+    x: &wgpu::Buffer,
+    rows: usize,
+    k: usize,
+    x_stride: usize,
+) -> wgpu::Buffer {
+    let bytes = rows as u64 * wick_shaders::q8_row_bytes(k as u64);
+    let q8 = storage(gpu, &vec![0; bytes as usize]);
+    let kernel = Kernel::build(gpu, &Variant::new(Family::QuantizeQ8, false));
+    let params = [k as u32, rows as u32, x_stride as u32, 0, 0, 0, 0, 0];
+    let groups = crate::fold((rows * k / 32) as u64, u64::from(wick_shaders::WG));
+    submit(
+        gpu,
+        &[&Dispatch::new(gpu, &kernel, 0, params, &[x, &q8], groups)],
+    );
+    q8
 }
 
 /// One dispatch of a kernel entry point with its own parameter block, ready to record.

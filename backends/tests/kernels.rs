@@ -10,6 +10,10 @@
 //! - matvec / matmul: `2 k u · Σ_j |w_ij x_j|`, the worst-case error of summing k f32 products
 //!   in any order (plus the GPU's own dequantization rounding, a few u per term). One wrongly
 //!   decoded weight moves a result by about `Σ|w x| / k`, far above it for k <= 768.
+//!   The decode matvecs of the formats that take x quantized to 8 bits (q4_K, q6_K) are given
+//!   quantize_q8's output, and their reference uses the values it stands for; quantize_q8 is
+//!   checked against a CPU quantization, and every kernel that also writes its output quantized
+//!   must write the bytes quantize_q8 makes of that output.
 //! - get_rows: `8 u · scale · max|row|`: decoding is `d · sc · q - dmin · m` in f32, whose
 //!   rounding is a few ulps of its largest term, and no term exceeds a couple of row maxima.
 //! - rms_norm: `(n + 16) u · |y|`: a sum of n squares (n u), inverseSqrt (2 ulp in Vulkan), and
@@ -299,6 +303,80 @@ fn width(ty: GgmlType, k_quant: usize, other: usize) -> usize {
     }
 }
 
+/// `rows` rows of `k` elements of x (`x_stride` apart in `x_buf`) quantized to 8 bits by the
+/// quantize_q8 kernel, as the decode matvecs of [`wick_shaders::matvec_takes_q8`] formats read
+/// them: the buffer, and the values it stands for (d times each code) at x's own offsets.
+fn quantized_x(
+    x_buf: &wgpu::Buffer,
+    rows: usize,
+    k: usize,
+    x_stride: usize,
+) -> (wgpu::Buffer, Vec<f32>) {
+    let row_bytes = wick_shaders::q8_row_bytes(k as u64) as usize;
+    let q8 = standalone::quantize_q8(gpu(), x_buf, rows, k, x_stride);
+    let bytes = read_bytes(&q8);
+    let mut values = vec![0.0; rows * x_stride];
+    for r in 0..rows {
+        let row = &bytes[r * row_bytes..][..row_bytes];
+        for j in 0..k {
+            let at = k + 8 * (j / 32);
+            let d = f32::from_le_bytes(row[at..at + 4].try_into().unwrap());
+            values[r * x_stride + j] = d * f32::from(row[j] as i8);
+        }
+    }
+    (q8, values)
+}
+
+/// The 8-bit copy a kernel wrote of the first `rows` rows of its f32 output `y` (rows of `k`,
+/// `y_stride` apart) into `q8`, against quantize_q8 run on that `y`: the same bytes, since both
+/// put the same f32 values through the same `q8_write`. Without `rows`, `q8` (the placeholder a
+/// kernel binds when it writes no copy) must still hold `Q8_UNUSED` throughout.
+fn check_q8(
+    f: &mut Failures,
+    label: &str,
+    y: &wgpu::Buffer,
+    q8: &wgpu::Buffer,
+    rows: Option<usize>,
+    k: usize,
+    y_stride: usize,
+) {
+    let got = read_bytes(q8);
+    let ok = match rows {
+        Some(rows) => {
+            let want = read_bytes(&standalone::quantize_q8(gpu(), y, rows, k, y_stride));
+            let n = want.len();
+            got.len() >= n && got[..n] == want[..] && got[n..].iter().all(|&b| b == 0)
+        }
+        None => got.iter().all(|&b| b == Q8_UNUSED),
+    };
+    let label = format!(
+        "{label} q8 ({})",
+        if rows.is_some() { "written" } else { "unused" }
+    );
+    if ok {
+        eprintln!("ok   {label}: bit-exact");
+    } else {
+        let msg = format!("FAIL {label}: differs from quantize_q8 of the output");
+        eprintln!("{msg}");
+        f.cases.push(msg);
+    }
+}
+
+/// Fills the 8-bit output a kernel binds but must not write.
+const Q8_UNUSED: u8 = 0xa5;
+
+/// A zeroed buffer for `rows` rows of `k` quantized to 8 bits, or (no rows) a placeholder
+/// filled with `Q8_UNUSED`.
+fn q8_buffer(rows: Option<usize>, k: usize) -> wgpu::Buffer {
+    match rows {
+        Some(rows) => buffer(&vec![
+            0;
+            rows * wick_shaders::q8_row_bytes(k as u64) as usize
+        ]),
+        None => buffer(&[Q8_UNUSED; 64]),
+    }
+}
+
 /// One product case: weight rows `[first, first + part)` of `m` total are this dispatch's part
 /// and land at output columns `first..`; `rows` batch rows of x with strides as given.
 struct MatCase {
@@ -329,7 +407,11 @@ fn run_products(matvec: bool, cases: impl Fn(GgmlType) -> Vec<MatCase>) {
             let part = buffer(&bytes[c.first * rb..(c.first + c.part) * rb]);
             // Stride padding gets values too: reading it would show.
             let x = uniform_vec(&mut rng, c.rows * c.x_stride, -1.0, 1.0);
-            let x_buf = buffer_f32(&x);
+            let mut x_buf = buffer_f32(&x);
+            let mut x = x;
+            if matvec && wick_shaders::matvec_takes_q8(ty) {
+                (x_buf, x) = quantized_x(&x_buf, c.rows, c.k, c.x_stride);
+            }
             let mut want = vec![untouched(); c.rows * c.y_stride];
             for r in 0..c.rows {
                 for i in c.first..c.first + c.part {
@@ -397,6 +479,73 @@ fn whole(m: usize, rows: usize, k: usize) -> MatCase {
         x_stride: k,
         y_stride: m,
     }
+}
+
+/// quantize_q8 against a CPU quantization of the same rows: d = max|x| / 127 within Vulkan's
+/// 2.5 ulp for a division, each code round(x / d) (either neighbour where x / d is within 1e-4 of
+/// a tie, since 127 / max|x| may be rounded either way), and d sum(q) as f32 from the GPU's own
+/// d and codes. Three rows of 1376 (43 blocks, not a multiple of the workgroup) with a wider
+/// stride, one block all zero (d = 0) and one with a single nonzero element; the padding word
+/// of the scales (43 is odd) must stay untouched.
+#[test]
+fn quantize_q8() {
+    let mut rng = StdRng::seed_from_u64(13);
+    let (rows, k, x_stride) = (3usize, 1376usize, 1400usize);
+    let mut x = uniform_vec(&mut rng, rows * x_stride, -3.0, 3.0);
+    x[x_stride + 64..x_stride + 96].fill(0.0);
+    x[2 * x_stride + 96..2 * x_stride + 128].fill(0.0);
+    x[2 * x_stride + 100] = -0.25;
+    let row_bytes = wick_shaders::q8_row_bytes(k as u64) as usize;
+    let q8 = buffer(&vec![0xa5u8; rows * row_bytes]);
+    let params = [k as u32, rows as u32, x_stride as u32, 0, 0, 0, 0, 0];
+    let groups = fold((rows * k / 32) as u64, u64::from(WG));
+    let kern = kernel(Variant::new(Family::QuantizeQ8, false));
+    dispatch(&kern, 0, params, &[&buffer_f32(&x), &q8], groups);
+    let got = read_bytes(&q8);
+    let mut bad = Vec::new();
+    for r in 0..rows {
+        let row = &got[r * row_bytes..][..row_bytes];
+        for b in 0..k / 32 {
+            let xs = &x[r * x_stride + 32 * b..][..32];
+            let amax = xs.iter().fold(0.0f32, |m, v| m.max(v.abs()));
+            let at = k + 8 * b;
+            let d = f32::from_le_bytes(row[at..at + 4].try_into().unwrap());
+            let s = f32::from_le_bytes(row[at + 4..at + 8].try_into().unwrap());
+            let d_want = amax / 127.0;
+            if (d - d_want).abs() > 2.5 * f32::EPSILON * d_want {
+                bad.push(format!("row {r} block {b}: d {d} want {d_want}"));
+            }
+            let mut sum = 0i32;
+            for (j, &v) in xs.iter().enumerate() {
+                let code = i32::from(row[32 * b + j] as i8);
+                sum += code;
+                let t = if amax > 0.0 {
+                    f64::from(v) * 127.0 / f64::from(amax)
+                } else {
+                    0.0
+                };
+                let near_tie = (t - t.floor() - 0.5).abs() < 1e-4;
+                let ok = code == t.round() as i32
+                    || (near_tie && (code == t.floor() as i32 || code == t.ceil() as i32));
+                if !ok {
+                    bad.push(format!(
+                        "row {r} element {}: code {code} for x / d = {t}",
+                        32 * b + j
+                    ));
+                }
+            }
+            if s.to_bits() != (d * sum as f32).to_bits() {
+                bad.push(format!(
+                    "row {r} block {b}: d sum(q) {s} want {}",
+                    d * sum as f32
+                ));
+            }
+        }
+        if row[row_bytes - 8..] != [0xa5; 8] {
+            bad.push(format!("row {r}: the scales' padding was written"));
+        }
+    }
+    assert!(bad.is_empty(), "{} wrong:\n{}", bad.len(), bad.join("\n"));
 }
 
 /// Decode batches of 1, 3 and 4 rows; m = 37 leaves a partial workgroup (of 2 or 4 rows, one
@@ -528,6 +677,9 @@ fn rms_norm() {
         (80, 3, 320, 1e-6),
         // Past one step of eight vec4 per thread, ending mid-step.
         (4100, 2, 4100, 1e-6),
+        // Whole blocks of 32: also written quantized (10 blocks, and 129: past two per thread).
+        (320, 3, 320, 1e-6),
+        (4128, 2, 4128, 1e-6),
     ] {
         let groups = rows * row_width / n;
         let x = uniform_vec(&mut rng, rows * row_width, -2.0, 2.0);
@@ -544,18 +696,30 @@ fn rms_norm() {
             })
             .collect();
         let (w_buf, x_buf) = (buffer_f32(&w), buffer_f32(&x));
-        let params = [n as u32, groups as u32, eps.to_bits(), 0, 0, 0, 0, 0];
+        let q8_rows = (n == row_width && n % 32 == 0).then_some(rows);
+        let params = [
+            n as u32,
+            groups as u32,
+            eps.to_bits(),
+            u32::from(q8_rows.is_some()),
+            0,
+            0,
+            0,
+            0,
+        ];
         for kern in &ks {
             let y = buffer_f32(&vec![SENTINEL; x.len()]);
+            let q8 = q8_buffer(q8_rows, n);
             dispatch(
                 kern,
                 0,
                 params,
-                &[&w_buf, &x_buf, &y],
+                &[&w_buf, &x_buf, &y, &q8],
                 fold(groups as u64, 1),
             );
             let label = format!("{} n={n} groups={groups} eps={eps:e}", kern.label);
             f.check(&label, &read_f32(&y), &want);
+            check_q8(&mut f, &label, &y, &q8, q8_rows, n, n);
         }
     }
     f.finish();
@@ -573,6 +737,9 @@ fn add_rms_norm() {
         (300usize, 3usize, 1e-6f32),
         (1000, 1, 1e-5),
         (4100, 2, 1e-6),
+        // Whole blocks of 32: also written quantized.
+        (320, 3, 1e-6),
+        (4128, 2, 1e-6),
     ] {
         let a = uniform_vec(&mut rng, rows * n, -2.0, 2.0);
         let b = uniform_vec(&mut rng, rows * n, -2.0, 2.0);
@@ -592,20 +759,32 @@ fn add_rms_norm() {
             };
         }
         let (w_buf, a_buf, b_buf) = (buffer_f32(&w), buffer_f32(&a), buffer_f32(&b));
-        let params = [n as u32, rows as u32, eps.to_bits(), 0, 0, 0, 0, 0];
+        let q8_rows = (n % 32 == 0).then_some(rows);
+        let params = [
+            n as u32,
+            rows as u32,
+            eps.to_bits(),
+            u32::from(q8_rows.is_some()),
+            0,
+            0,
+            0,
+            0,
+        ];
         for kern in &kernels(Family::AddRmsNorm) {
             let s_buf = buffer_f32(&vec![SENTINEL; rows * n + tail]);
             let y = buffer_f32(&vec![SENTINEL; rows * n + tail]);
+            let q8 = q8_buffer(q8_rows, n);
             dispatch(
                 kern,
                 0,
                 params,
-                &[&w_buf, &a_buf, &b_buf, &s_buf, &y],
+                &[&w_buf, &a_buf, &b_buf, &s_buf, &y, &q8],
                 fold(rows as u64, 1),
             );
             let label = format!("{} n={n} rows={rows}", kern.label);
             f.check(&format!("{label} sum"), &read_f32(&s_buf), &want_sum);
             f.check(&format!("{label} norm"), &read_f32(&y), &want_y);
+            check_q8(&mut f, &label, &y, &q8, q8_rows, n, n);
         }
     }
     f.finish();
@@ -976,6 +1155,8 @@ fn kv_store_attention() {
         };
 
         let q_width = n_heads * head_dim;
+        // The merge also writes its rows quantized where heads are whole blocks of 32.
+        let q8_rows = (head_dim % 32 == 0).then_some(queries.len());
         let q = uniform_vec(&mut rng, bucket * q_width, -3.0, 3.0);
         let q_buf = buffer_f32(&q);
         let scale = 1.0 / (head_dim as f32).sqrt();
@@ -1044,7 +1225,7 @@ fn kv_store_attention() {
                     splits,
                     q_width as u32,
                     u32::from(with_sinks),
-                    0,
+                    u32::from(q8_rows.is_some()),
                     0,
                     0,
                 ];
@@ -1067,11 +1248,12 @@ fn kv_store_attention() {
                             bucket as u32,
                         ),
                     );
+                    let q8 = q8_buffer(q8_rows.map(|_| bucket), q_width);
                     dispatch(
                         comb,
                         0,
                         combine_params,
-                        &[&step, &partials, &sinks_buf, &y],
+                        &[&step, &partials, &sinks_buf, &y, &q8],
                         (n_heads as u32, bucket as u32),
                     );
                     let label = format!(
@@ -1079,6 +1261,7 @@ fn kv_store_attention() {
                         kern.label, comb.label
                     );
                     f.check(&label, &read_f32(&y), &want);
+                    check_q8(&mut f, &label, &y, &q8, q8_rows, q_width, q_width);
                 }
             }
             for splits in [1u32, 8] {
@@ -1098,7 +1281,7 @@ fn kv_store_attention() {
                     splits,
                     q_width as u32,
                     u32::from(with_sinks),
-                    0,
+                    u32::from(q8_rows.is_some()),
                     0,
                     0,
                 ];
@@ -1121,11 +1304,12 @@ fn kv_store_attention() {
                             (bucket as u32).div_ceil(ATTENTION_PREFILL_ROWS),
                         ),
                     );
+                    let q8 = q8_buffer(q8_rows.map(|_| bucket), q_width);
                     dispatch(
                         comb,
                         0,
                         combine_params,
-                        &[&step, &partials, &sinks_buf, &y],
+                        &[&step, &partials, &sinks_buf, &y, &q8],
                         (n_heads as u32, bucket as u32),
                     );
                     let label = format!(
@@ -1133,6 +1317,7 @@ fn kv_store_attention() {
                         kern.label, comb.label
                     );
                     f.check(&label, &read_f32(&y), &want);
+                    check_q8(&mut f, &label, &y, &q8, q8_rows, q_width, q_width);
                 }
             }
         }
@@ -1140,79 +1325,83 @@ fn kv_store_attention() {
     f.finish();
 }
 
-/// Every entry point over 3 rows of 300 (not a multiple of 64), gates in [-8, 8] to reach the
-/// activations' tails and up values in [-9, 9] past gpt-oss's clamps; the buffer's tail past n
-/// must stay untouched. Gate and up come as two buffers, and as views of one stacked tensor whose
-/// rows hold the gate's values then the up projection's (row stride twice the width).
+/// Every entry point over 3 rows of 300 (not a multiple of 64) and of 320, gates in [-8, 8] to
+/// reach the activations' tails and up values in [-9, 9] past gpt-oss's clamps; the buffer's tail
+/// past n must stay untouched. Gate and up come as two buffers, and as views of one stacked
+/// tensor whose rows hold the gate's values then the up projection's (row stride twice the
+/// width). Rows of 320 are also written quantized, in rows of 320 and of 160 (two per row, as
+/// per-pair expert inputs are).
 #[test]
 fn glu() {
     let mut f = Failures::new(NMSE);
     let mut rng = StdRng::seed_from_u64(7);
     let ks = kernels(Family::Glu);
-    let n = 3 * 300;
-    let gate = uniform_vec(&mut rng, n, -8.0, 8.0);
-    // Past gpt-oss's clamps at 7 on both sides.
-    let up = uniform_vec(&mut rng, n, -9.0, 9.0);
-    let (g_buf, u_buf) = (buffer_f32(&gate), buffer_f32(&up));
-    let cols = 300;
-    let stacked: Vec<f32> = gate
-        .chunks(cols)
-        .zip(up.chunks(cols))
-        .flat_map(|(g, u)| g.iter().chain(u).copied())
-        .collect();
-    // The up view of each stacked row starts `cols` floats in.
-    let (s_gate, s_up) = (buffer_f32(&stacked), buffer_f32(&stacked[cols..]));
-    let tail = 70;
-    for (entry, name) in ["geglu", "swiglu", "swiglu_oai"].iter().enumerate() {
-        let mut want = vec![untouched(); n + tail];
-        for i in 0..n {
-            let (g, u) = (f64::from(gate[i]), f64::from(up[i]));
-            want[i] = if entry == 0 {
-                let z = 0.7978845608028654 * (g + 0.044715 * g * g * g);
-                let y = 0.5 * g * (1.0 + z.tanh()) * u;
-                Want::Near {
-                    value: y,
-                    bound: (g * u).abs() * (8.0 + 4.0 * z.abs().min(15.0)) * U + y.abs() * 16.0 * U,
+    for (cols, q8_ks) in [(300usize, &[0usize][..]), (320, &[0, 320, 160][..])] {
+        let n = 3 * cols;
+        let gate = uniform_vec(&mut rng, n, -8.0, 8.0);
+        // Past gpt-oss's clamps at 7 on both sides.
+        let up = uniform_vec(&mut rng, n, -9.0, 9.0);
+        let (g_buf, u_buf) = (buffer_f32(&gate), buffer_f32(&up));
+        let stacked: Vec<f32> = gate
+            .chunks(cols)
+            .zip(up.chunks(cols))
+            .flat_map(|(g, u)| g.iter().chain(u).copied())
+            .collect();
+        // The up view of each stacked row starts `cols` floats in.
+        let (s_gate, s_up) = (buffer_f32(&stacked), buffer_f32(&stacked[cols..]));
+        let tail = 70;
+        for (entry, name) in ["geglu", "swiglu", "swiglu_oai"].iter().enumerate() {
+            let mut want = vec![untouched(); n + tail];
+            for i in 0..n {
+                let (g, u) = (f64::from(gate[i]), f64::from(up[i]));
+                want[i] = if entry == 0 {
+                    let z = 0.7978845608028654 * (g + 0.044715 * g * g * g);
+                    let y = 0.5 * g * (1.0 + z.tanh()) * u;
+                    Want::Near {
+                        value: y,
+                        bound: (g * u).abs() * (8.0 + 4.0 * z.abs().min(15.0)) * U
+                            + y.abs() * 16.0 * U,
+                    }
+                } else if entry == 1 {
+                    let y = g / (1.0 + (-g).exp()) * u;
+                    Want::Near {
+                        value: y,
+                        bound: y.abs() * (4.0 * g.abs() + 16.0) * U,
+                    }
+                } else {
+                    let (g, u) = (g.min(7.0), u.clamp(-7.0, 7.0));
+                    let act = g / (1.0 + (-1.702 * g).exp());
+                    Want::Near {
+                        value: act * (u + 1.0),
+                        bound: act.abs() * (u.abs() + 1.0) * (8.0 * g.abs() + 24.0) * U,
+                    }
+                };
+            }
+            let c = cols as u32;
+            for &q8_k in q8_ks {
+                let q8_rows = (q8_k > 0).then(|| n / q8_k);
+                // Quantized, a thread takes a 32-element block.
+                let threads = if q8_k > 0 { n / 32 } else { n };
+                for (layout, stride, g, u) in [
+                    ("separate", c, &g_buf, &u_buf),
+                    ("stacked", 2 * c, &s_gate, &s_up),
+                ] {
+                    let params = [n as u32, c, stride, stride, q8_k as u32, 0, 0, 0];
+                    for kern in &ks {
+                        let y = buffer_f32(&vec![SENTINEL; n + tail]);
+                        let q8 = q8_buffer(q8_rows, q8_k);
+                        dispatch(
+                            kern,
+                            entry,
+                            params,
+                            &[g, u, &y, &q8],
+                            fold(threads as u64, u64::from(WG)),
+                        );
+                        let label = format!("{}.{name} {layout} n={n} q8_k={q8_k}", kern.label);
+                        f.check(&label, &read_f32(&y), &want);
+                        check_q8(&mut f, &label, &y, &q8, q8_rows, q8_k, q8_k);
+                    }
                 }
-            } else if entry == 1 {
-                let y = g / (1.0 + (-g).exp()) * u;
-                Want::Near {
-                    value: y,
-                    bound: y.abs() * (4.0 * g.abs() + 16.0) * U,
-                }
-            } else {
-                let (g, u) = (g.min(7.0), u.clamp(-7.0, 7.0));
-                let act = g / (1.0 + (-1.702 * g).exp());
-                Want::Near {
-                    value: act * (u + 1.0),
-                    bound: act.abs() * (u.abs() + 1.0) * (8.0 * g.abs() + 24.0) * U,
-                }
-            };
-        }
-        let c = cols as u32;
-        for (layout, params, g, u) in [
-            ("separate", [n as u32, c, c, c, 0, 0, 0, 0], &g_buf, &u_buf),
-            (
-                "stacked",
-                [n as u32, c, 2 * c, 2 * c, 0, 0, 0, 0],
-                &s_gate,
-                &s_up,
-            ),
-        ] {
-            for kern in &ks {
-                let y = buffer_f32(&vec![SENTINEL; n + tail]);
-                dispatch(
-                    kern,
-                    entry,
-                    params,
-                    &[g, u, &y],
-                    fold(n as u64, u64::from(WG)),
-                );
-                f.check(
-                    &format!("{}.{name} {layout} n={n}", kern.label),
-                    &read_f32(&y),
-                    &want,
-                );
             }
         }
     }
@@ -1396,7 +1585,16 @@ fn expert_products() {
             for per_slot in [false, true] {
                 let x_stride = if per_slot { k_used * cols } else { cols };
                 let x = uniform_vec(&mut rng, rows * x_stride, -1.0, 1.0);
-                let x_buf = buffer_f32(&x);
+                let mut x_buf = buffer_f32(&x);
+                let mut x = x;
+                if matvec && wick_shaders::matvec_takes_q8(ty) {
+                    // Per-slot inputs are rows of `cols` side by side.
+                    (x_buf, x) = if per_slot {
+                        quantized_x(&x_buf, rows * k_used, cols, cols)
+                    } else {
+                        quantized_x(&x_buf, rows, cols, x_stride)
+                    };
+                }
                 let (ids, route) = random_route(&mut rng, rows, experts, k_used);
                 let route_buf = buffer_f32(&route);
                 // want[p][..]: the output once parts 0..=p ran.
@@ -1630,7 +1828,8 @@ fn every_family_is_tested() {
             WEIGHT_FORMATS.contains(&ty)
         }
         Family::MatvecId(ty) | Family::MatmulId(ty) => WEIGHT_FORMATS.contains(&ty),
-        Family::RmsNorm
+        Family::QuantizeQ8
+        | Family::RmsNorm
         | Family::AddRmsNorm
         | Family::Rope
         | Family::NormRope

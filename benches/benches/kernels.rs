@@ -199,7 +199,10 @@ fn product(family: Family, ty: GgmlType, rows: usize, copies: usize) -> Vec<Disp
     let weights = ty
         .quantize(&values(m * k, 0.05))
         .expect("every weight format has a reference quantizer");
-    let x = storage_f32(&values(rows * k, 1.0));
+    let mut x = storage_f32(&values(rows * k, 1.0));
+    if family == Family::Matvec(ty) && wick_shaders::matvec_takes_q8(ty) {
+        x = standalone::quantize_q8(gpu, &x, rows, k, k);
+    }
     let y = storage_f32(&vec![0.0; rows * m]);
     let params = [
         k as u32,
@@ -294,6 +297,7 @@ fn attention_dispatches(rows: usize, depth: usize, slots: usize) -> Vec<Dispatch
         rows * N_HEADS * splits as usize * (HEAD_DIM + 2)
     ]);
     let y = storage_f32(&vec![0.0; rows * q_width]);
+    let unused_q8 = standalone::storage(gpu, &[0; 16]);
     let params = [
         N_HEADS as u32,
         N_KV_HEADS as u32,
@@ -334,8 +338,8 @@ fn attention_dispatches(rows: usize, depth: usize, slots: usize) -> Vec<Dispatch
                     &combine,
                     0,
                     combine_params,
-                    // No sinks: the step buffer fills the unused binding.
-                    &[&step, &partials, &step, &y],
+                    // No sinks (the step buffer fills that binding) and no 8-bit copy.
+                    &[&step, &partials, &step, &y, &unused_q8],
                     (N_HEADS as u32, rows as u32),
                 ),
             ]

@@ -9,10 +9,11 @@
 //! ```
 //!
 //! Each argument is `base:TY` (the kernel wick runs for format TY) or
-//! `FILE.wgsl@ty=TY,rpw=N[,NAME=VALUE...]`: FILE's text after `common.wgsl` and the reduction
-//! file (subgroup or not, as the adapter allows), with its `const NAME: u32 = ...;` lines set to
-//! VALUE, bound like the matvec family (params, weights, x, y) and dispatched as `fold(m, rpw)`
-//! workgroups. Weights are a 256-row quantized pattern repeated to m rows; timing cycles through
+//! `FILE.wgsl@ty=TY,rpw=N[,q8=1][,NAME=VALUE...]`: FILE's text after `common.wgsl` and the
+//! reduction file (subgroup or not, as the adapter allows), with its `const NAME: u32 = ...;`
+//! lines set to VALUE, bound like the matvec family (params, weights, x, y; with `q8=1` x comes
+//! quantized to 8 bits by quantize_q8, as wick's q4_K kernel takes it) and dispatched as
+//! `fold(m, rpw)` workgroups. Weights are a 256-row quantized pattern repeated to m rows; timing cycles through
 //! copies of them (LAB_COLD_MIB) in one pass, after a second and a half of warm-up, and prints
 //! the median per dispatch with weight GB/s, the NMSE against the reference and the worst error
 //! over the kernel tests' bound (WRONG past 1e-10 or 1). Environment: LAB_SIZES (MxK list,
@@ -34,6 +35,8 @@ struct Spec {
     name: String,
     ty: GgmlType,
     rpw: u32,
+    /// Takes x quantized to 8 bits (quantize_q8's layout) instead of f32.
+    q8: bool,
     source: String,
 }
 
@@ -54,6 +57,7 @@ fn parse(spec: &str, gpu: &Gpu) -> Spec {
             name: spec.to_string(),
             ty,
             rpw: wick_shaders::matvec_rows_per_wg(ty),
+            q8: wick_shaders::matvec_takes_q8(ty),
             source: v.source(),
         };
     }
@@ -61,11 +65,13 @@ fn parse(spec: &str, gpu: &Gpu) -> Spec {
     let mut body = std::fs::read_to_string(file).unwrap_or_else(|e| panic!("{file}: {e}"));
     let mut ty = None;
     let mut rpw = None;
+    let mut q8 = false;
     for kv in opts.split(',') {
         let (k, v) = kv.split_once('=').expect("NAME=VALUE");
         match k {
             "ty" => ty = Some(parse_ty(v)),
             "rpw" => rpw = Some(v.parse().unwrap()),
+            "q8" => q8 = v == "1",
             name => {
                 let prefix = format!("const {name}: u32 = ");
                 let mut found = false;
@@ -96,6 +102,7 @@ fn parse(spec: &str, gpu: &Gpu) -> Spec {
         name: spec.to_string(),
         ty: ty.expect("ty="),
         rpw: rpw.expect("rpw="),
+        q8,
         source,
     }
 }
@@ -184,6 +191,31 @@ fn data(ty: GgmlType, m: usize, k: usize) -> Data {
         deq.extend_from_slice(&dq[r * k..(r + 1) * k]);
     }
     Data { bytes, deq }
+}
+
+/// The values a buffer of `rows` rows of `k` quantized by quantize_q8 stands for.
+fn q8_values(gpu: &Gpu, q8: &wgpu::Buffer, rows: usize, k: usize) -> Vec<f32> {
+    let rd = gpu.device.create_buffer(&wgpu::BufferDescriptor {
+        label: None,
+        size: q8.size(),
+        usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
+        mapped_at_creation: false,
+    });
+    let mut enc = gpu.device.create_command_encoder(&Default::default());
+    enc.copy_buffer_to_buffer(q8, 0, &rd, 0, q8.size());
+    gpu.queue.submit([enc.finish()]);
+    let bytes: Vec<u8> = gpu.read(&rd, q8.size()).expect("read back quantized x");
+    let row_bytes = wick_shaders::q8_row_bytes(k as u64) as usize;
+    let mut x = Vec::with_capacity(rows * k);
+    for r in 0..rows {
+        let row = &bytes[r * row_bytes..][..row_bytes];
+        for j in 0..k {
+            let at = k + 8 * (j / 32);
+            let d = f32::from_le_bytes(row[at..at + 4].try_into().unwrap());
+            x.push(d * f32::from(row[j] as i8));
+        }
+    }
+    x
 }
 
 fn main() {
@@ -279,8 +311,12 @@ fn main() {
                 }
                 for &rows in &rows_list {
                     let mut rng = Rng(99 + rows as u64);
-                    let x: Vec<f32> = (0..rows * k).map(|_| rng.next()).collect();
-                    let xb = standalone::storage(&gpu, bytemuck::cast_slice(&x));
+                    let mut x: Vec<f32> = (0..rows * k).map(|_| rng.next()).collect();
+                    let mut xb = standalone::storage(&gpu, bytemuck::cast_slice(&x));
+                    if spec.q8 {
+                        xb = standalone::quantize_q8(&gpu, &xb, rows, k, k);
+                        x = q8_values(&gpu, &xb, rows, k);
+                    }
                     let yb = standalone::storage(&gpu, bytemuck::cast_slice(&vec![0f32; rows * m]));
                     let params = [
                         k as u32,

@@ -2,8 +2,10 @@
 //! family, the weight format it decodes and the optional features it uses, and [`Variant::source`]
 //! assembles the module from the family file and the shared pieces it needs. Block sizes come from
 //! [`GgmlType`], never retyped in WGSL. The decode matvec of the formats that dominate real models
-//! (q4_K, q5_K, q6_K, q8_0) is a kernel of its own per format (`wgsl/matvec/`), which loads whole
-//! words of its blocks; the others use the generic `matvec.wgsl` over the shared decoders.
+//! (q4_K, q5_K, q6_K, q8_0) is a kernel of its own per format
+//! (`wgsl/matvec/`), which loads whole words of its blocks; the others use the generic
+//! `matvec.wgsl` over the shared decoders. The q4_K and q6_K kernels take x quantized to 8 bits
+//! (`quantize_q8.wgsl`, or the kernel that made x) and use integer dot products.
 
 use wick_core::quant::GgmlType;
 
@@ -61,6 +63,9 @@ pub enum Family {
     Matmul(GgmlType),
     /// Matvec over each decode row's routed experts.
     MatvecId(GgmlType),
+    /// x rows quantized to 8 bits for the matvec kernels that take them so
+    /// ([`matvec_takes_q8`]).
+    QuantizeQ8,
     /// Matmul over each expert's routed rows of a prefill chunk (after [`Family::MoeGroup`]).
     MatmulId(GgmlType),
     /// Mixture-of-experts routing: softmax and top-k of router logits.
@@ -120,6 +125,10 @@ const MATVEC_HEAD: &str = include_str!("../wgsl/matvec/head.wgsl");
 const MATVEC_WORDS: &str = include_str!("../wgsl/matvec/words.wgsl");
 const MATVEC_PLAIN: &str = include_str!("../wgsl/matvec/plain.wgsl");
 const MATVEC_EXPERTS: &str = include_str!("../wgsl/matvec/experts.wgsl");
+const MATVEC_X_F32: &str = include_str!("../wgsl/matvec/x_f32.wgsl");
+const MATVEC_X_Q8: &str = include_str!("../wgsl/matvec/x_q8.wgsl");
+const Q8_LAYOUT: &str = include_str!("../wgsl/q8_layout.wgsl");
+const Q8_WRITE: &str = include_str!("../wgsl/q8_write.wgsl");
 const MATMUL_TILE: &str = include_str!("../wgsl/matmul_tile.wgsl");
 
 fn decoder(ty: GgmlType) -> &'static str {
@@ -154,6 +163,17 @@ fn matvec_kernel(ty: GgmlType) -> Option<&'static str> {
         GgmlType::Q8_0 => Some(include_str!("../wgsl/matvec/q8_0.wgsl")),
         _ => None,
     }
+}
+
+/// Whether the matvec and matvec_id kernels of `ty` take x quantized to 8 bits (by
+/// [`Family::QuantizeQ8`], laid out as `wgsl/q8_layout.wgsl` says) for integer dot products.
+pub fn matvec_takes_q8(ty: GgmlType) -> bool {
+    matches!(ty, GgmlType::Q4_K | GgmlType::Q6_K)
+}
+
+/// Bytes of one row of `k` elements quantized to 8 bits (`q8_stride` in `q8_layout.wgsl`).
+pub fn q8_row_bytes(k: u64) -> u64 {
+    16 * (k / 16 + k.div_ceil(64))
 }
 
 /// Weight rows one matvec or matvec_id workgroup of [`WG`] threads covers: 32 threads share a
@@ -191,6 +211,7 @@ impl Family {
             Family::GetRows(_) => "get_rows",
             Family::MatvecId(_) => "matvec_id",
             Family::MatmulId(_) => "matmul_id",
+            Family::QuantizeQ8 => "quantize_q8",
             Family::Route => "route",
             Family::MoeGroup => "moe_group",
             Family::MoeSum => "moe_sum",
@@ -230,6 +251,7 @@ impl Family {
                 matvec_kernel(ty).unwrap_or(include_str!("../wgsl/matvec_id.wgsl"))
             }
             Family::MatmulId(_) => include_str!("../wgsl/matmul_id.wgsl"),
+            Family::QuantizeQ8 => include_str!("../wgsl/quantize_q8.wgsl"),
             Family::Route => include_str!("../wgsl/route.wgsl"),
             Family::MoeGroup => include_str!("../wgsl/moe_group.wgsl"),
             Family::MoeSum => include_str!("../wgsl/moe_sum.wgsl"),
@@ -265,6 +287,19 @@ impl Family {
         )
     }
 
+    /// Whether the kernel can also write its output quantized to 8 bits (its last binding), for
+    /// a matvec that takes it so ([`matvec_takes_q8`]).
+    pub fn writes_q8(self) -> bool {
+        matches!(
+            self,
+            Family::QuantizeQ8
+                | Family::RmsNorm
+                | Family::AddRmsNorm
+                | Family::AttentionCombine
+                | Family::Glu
+        )
+    }
+
     /// Entry points of the module.
     pub fn entry_points(self) -> &'static [&'static str] {
         match self {
@@ -280,20 +315,21 @@ impl Family {
             Family::Matvec(_) | Family::Matmul(_) => &[Uniform, Read, Read, ReadWrite],
             Family::GetRows(_) => &[Uniform, Read, Read, ReadWrite],
             Family::MatvecId(_) | Family::MatmulId(_) => &[Uniform, Read, Read, Read, ReadWrite],
-            Family::Route | Family::MoeGroup => &[Uniform, Read, ReadWrite],
+            Family::Route | Family::MoeGroup | Family::QuantizeQ8 => &[Uniform, Read, ReadWrite],
             Family::MoeSum | Family::SigmoidMul | Family::ExpertBias => {
                 &[Uniform, Read, Read, ReadWrite]
             }
-            Family::RmsNorm => &[Uniform, Read, Read, ReadWrite],
-            Family::AddRmsNorm => &[Uniform, Read, Read, Read, ReadWrite, ReadWrite],
+            Family::RmsNorm => &[Uniform, Read, Read, ReadWrite, ReadWrite],
+            Family::AddRmsNorm => &[Uniform, Read, Read, Read, ReadWrite, ReadWrite, ReadWrite],
             Family::Rope => &[Uniform, Read, Read, ReadWrite],
             Family::NormRope => &[Uniform, Read, Read, Read, Read, ReadWrite],
             Family::KvStore => &[Uniform, Read, Read, Read, ReadWrite, ReadWrite],
             Family::Attention | Family::AttentionPrefill => {
                 &[Uniform, Read, Read, Read, Read, ReadWrite]
             }
-            Family::AttentionCombine => &[Uniform, Read, Read, Read, ReadWrite],
-            Family::Glu | Family::Add => &[Uniform, Read, Read, ReadWrite],
+            Family::AttentionCombine => &[Uniform, Read, Read, Read, ReadWrite, ReadWrite],
+            Family::Glu => &[Uniform, Read, Read, ReadWrite, ReadWrite],
+            Family::Add => &[Uniform, Read, Read, ReadWrite],
             Family::GatherRows => &[Uniform, Read, Read, ReadWrite],
         }
     }
@@ -322,6 +358,7 @@ impl Variant {
             ]);
         }
         families.extend([
+            Family::QuantizeQ8,
             Family::RmsNorm,
             Family::AddRmsNorm,
             Family::Rope,
@@ -369,7 +406,13 @@ impl Variant {
             } else {
                 MATVEC_EXPERTS
             });
-            if !matches!(ty, GgmlType::Q4_K | GgmlType::Q5_K) {
+            if matvec_takes_q8(ty) {
+                src.push_str(Q8_LAYOUT);
+                src.push_str(MATVEC_X_Q8);
+            } else {
+                src.push_str(MATVEC_X_F32);
+            }
+            if matches!(ty, GgmlType::Q6_K | GgmlType::Q8_0) {
                 src.push_str(MATVEC_WORDS);
             }
         } else if let Some(ty) = self.family.weight() {
@@ -391,6 +434,10 @@ impl Variant {
                 "\nconst MATMUL_TILE_ROWS: u32 = {MATMUL_TILE_ROWS}u;\n"
             ));
             src.push_str(MATMUL_TILE);
+        }
+        if self.family.writes_q8() {
+            src.push_str(Q8_LAYOUT);
+            src.push_str(Q8_WRITE);
         }
         if self.family == Family::Route {
             src.push_str(&format!(

@@ -4,7 +4,7 @@ struct Params {
     n: u32,
     rows: u32,
     eps: f32,
-    pad: u32,
+    q8: u32,         // also write y quantized to 8 bits (whole rows only)
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
@@ -13,6 +13,7 @@ struct Params {
 @group(0) @binding(3) var<storage, read> b: array<vec4<f32>>;
 @group(0) @binding(4) var<storage, read_write> sum: array<vec4<f32>>;
 @group(0) @binding(5) var<storage, read_write> y: array<vec4<f32>>;
+@group(0) @binding(6) var<storage, read_write> q8_out: array<u32>;
 
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
@@ -133,6 +134,15 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
         }
         if i + 7u * WG < n4 {
             y[base + i + 7u * WG] = u7 * inv;
+        }
+    }
+    if p.q8 != 0u {
+        // Whole blocks of the row, which other threads wrote.
+        storageBarrier();
+        for (var blk = tid; blk < p.n / 32u; blk += WG) {
+            let at = base + 8u * blk;
+            q8_write(g, blk, p.n, y[at], y[at + 1u], y[at + 2u], y[at + 3u], y[at + 4u], y[at + 5u],
+                     y[at + 6u], y[at + 7u]);
         }
     }
 }

@@ -11,7 +11,7 @@ struct Params {
     n_splits: u32,
     y_stride: u32,
     has_sinks: u32,
-    pad0: u32,
+    q8: u32,         // also write y quantized to 8 bits (rows of y_stride; head_dim % 32 == 0)
     pad1: u32,
     pad2: u32,
 }
@@ -21,6 +21,11 @@ struct Params {
 @group(0) @binding(2) var<storage, read> partial: array<f32>;
 @group(0) @binding(3) var<storage, read> sinks: array<f32>;
 @group(0) @binding(4) var<storage, read_write> y: array<f32>;
+@group(0) @binding(5) var<storage, read_write> q8_out: array<u32>;
+
+fn y4(i: u32) -> vec4<f32> {
+    return vec4<f32>(y[i], y[i + 1u], y[i + 2u], y[i + 3u]);
+}
 
 // Each split's factor exp(max - overall max).
 var<workgroup> factor: array<f32, MAX_SPLITS>;
@@ -72,5 +77,14 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
             o += partial[b + s * stride] * factor[s];
         }
         y[r * p.y_stride + h * p.head_dim + d] = o / l;
+    }
+    if p.q8 != 0u {
+        // The head's blocks, which other threads wrote.
+        storageBarrier();
+        if tid < p.head_dim / 32u {
+            let at = r * p.y_stride + h * p.head_dim + 32u * tid;
+            q8_write(r, (h * p.head_dim) / 32u + tid, p.y_stride, y4(at), y4(at + 4u), y4(at + 8u),
+                     y4(at + 12u), y4(at + 16u), y4(at + 20u), y4(at + 24u), y4(at + 28u));
+        }
     }
 }

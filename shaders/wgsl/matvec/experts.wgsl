@@ -14,13 +14,13 @@ struct Params {
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(2) var<storage, read> x: array<vec4<f32>>;
 @group(0) @binding(3) var<storage, read> route: array<u32>;
 @group(0) @binding(4) var<storage, read_write> y: array<f32>;
 
 var<private> pair: u32;
 var<private> expert: u32;
 var<private> x_at: u32;
+var<private> x_q8_row: u32;
 
 // Also reads the pair's expert; past the outputs when the expert is not in this part.
 fn first_row(wid: vec3<u32>, nwg: vec3<u32>) -> u32 {
@@ -28,7 +28,9 @@ fn first_row(wid: vec3<u32>, nwg: vec3<u32>) -> u32 {
     let r = pair / p.n_used;
     let j = pair % p.n_used;
     expert = route[r * 2u * p.n_used + j] - p.first_expert;
-    x_at = (r * p.x_stride + select(0u, j * p.k, p.x_stride != p.k)) / 4u;
+    let per_pair = p.x_stride != p.k;
+    x_at = (r * p.x_stride + select(0u, j * p.k, per_pair)) / 4u;
+    x_q8_row = select(r, pair, per_pair);
     return select(p.m, wid.x * MATVEC_ROWS, expert < p.experts);
 }
 
@@ -38,6 +40,10 @@ fn row_index(i: u32) -> u32 {
 
 fn x_base(r: u32) -> u32 {
     return x_at;
+}
+
+fn x_row(r: u32) -> u32 {
+    return x_q8_row;
 }
 
 // Reduces the two rows' accumulators (batch row 0 only) and writes outputs i and i + 1 of the

@@ -12,7 +12,6 @@ struct Params {
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(2) var<storage, read> x: array<vec4<f32>>;
 @group(0) @binding(3) var<storage, read_write> y: array<f32>;
 
 
@@ -26,6 +25,10 @@ fn row_index(i: u32) -> u32 {
 
 fn x_base(r: u32) -> u32 {
     return (r * p.x_stride) / 4u;
+}
+
+fn x_row(r: u32) -> u32 {
+    return r;
 }
 
 // Reduces the two rows' accumulators over each group of LANES threads and writes them: rows i

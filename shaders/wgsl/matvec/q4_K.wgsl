@@ -7,40 +7,10 @@
 //
 // Eight lanes share a super-block: lane v loads the header and nibble word v, which holds 16
 // weights of sub-block 2(v / 2) and 16 of the next, and takes two super-blocks of each of its two
-// rows per step (eight 16-byte loads in flight). Weight x = d sc q - dmin m, so a half sub-block
-// adds d sc (q . x) - dmin m (sum of x): the x sums are shared by both rows.
+// rows per step (eight 16-byte loads in flight). x comes quantized to 8 bits (`x_q8.wgsl`), so
+// the nibbles meet it in integer dot products: weight = d sc q - dmin m and x = dx qx, so a block
+// adds d sc dx (q . qx) - dmin m (dx sum qx), the last factor stored with x.
 @group(0) @binding(1) var<storage, read> weights: array<vec4<u32>>;
-
-// x of one lane's part of a super-block: four vec4 against the low nibbles, four against the
-// high ones, and their sums.
-struct XPart {
-    a0: vec4<f32>,
-    a1: vec4<f32>,
-    a2: vec4<f32>,
-    a3: vec4<f32>,
-    b0: vec4<f32>,
-    b1: vec4<f32>,
-    b2: vec4<f32>,
-    b3: vec4<f32>,
-    sa: vec4<f32>,
-    sb: vec4<f32>,
-}
-
-// The lane's x from vec4 index b (elements 64g + 16h..+15 and 32 on).
-fn load_x(b: u32) -> XPart {
-    var o: XPart;
-    o.a0 = x[b];
-    o.a1 = x[b + 1u];
-    o.a2 = x[b + 2u];
-    o.a3 = x[b + 3u];
-    o.b0 = x[b + 8u];
-    o.b1 = x[b + 9u];
-    o.b2 = x[b + 10u];
-    o.b3 = x[b + 11u];
-    o.sa = (o.a0 + o.a1) + (o.a2 + o.a3);
-    o.sb = (o.b0 + o.b1) + (o.b2 + o.b3);
-    return o;
-}
 
 // (d sc, dmin m) of sub-blocks 2g and 2g + 1 from header h: scale_min_k4 on all four bytes of
 // the word that holds them.
@@ -55,15 +25,16 @@ fn q4k_scales(h: vec4<u32>, g: u32) -> vec4<f32> {
     return vec4<f32>(s.x, m.x, s.y, m.y);
 }
 
-// One row's sum over the lane's 32 weights of a super-block (header h, nibbles q).
-fn q4k_dot(h: vec4<u32>, q: vec4<u32>, g: u32, xp: XPart) -> f32 {
+// One row's sum over the lane's 32 weights of a super-block (header h, nibbles q): x codes a
+// (low nibbles) and b (high), scales xs of their two blocks. The blocks' mins (times the x sums)
+// are taken whole by the lane of the first half (hm = 1) of each pair of lanes.
+fn q4k_dot(h: vec4<u32>, q: vec4<u32>, g: u32, a: vec4<u32>, b: vec4<u32>, xs: vec4<f32>, hm: f32) -> f32 {
     let s = q4k_scales(h, g);
     let lo = q & vec4<u32>(0x0f0f0f0fu);
     let hi = (q >> vec4<u32>(4u)) & vec4<u32>(0x0f0f0f0fu);
-    let fa = bytes_f32(lo.x) * xp.a0 + bytes_f32(lo.y) * xp.a1 + bytes_f32(lo.z) * xp.a2 + bytes_f32(lo.w) * xp.a3;
-    let fb = bytes_f32(hi.x) * xp.b0 + bytes_f32(hi.y) * xp.b1 + bytes_f32(hi.z) * xp.b2 + bytes_f32(hi.w) * xp.b3;
-    let t = s.x * fa - s.y * xp.sa + s.z * fb - s.w * xp.sb;
-    return (t.x + t.y) + (t.z + t.w);
+    let ia = (dot4I8Packed(lo.x, a.x) + dot4I8Packed(lo.y, a.y)) + (dot4I8Packed(lo.z, a.z) + dot4I8Packed(lo.w, a.w));
+    let ib = (dot4I8Packed(hi.x, b.x) + dot4I8Packed(hi.y, b.y)) + (dot4I8Packed(hi.z, b.z) + dot4I8Packed(hi.w, b.w));
+    return s.x * xs.x * f32(ia) + s.z * xs.z * f32(ib) - hm * (s.y * xs.y + s.w * xs.w);
 }
 
 @compute @workgroup_size(WG)
@@ -73,7 +44,8 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     let lane = tid % LANES;
     let v = lane % 8u;
     let g = v / 2u;
-    let xo = 16u * g + 4u * (v % 2u);
+    let xo = 64u * g + 16u * (v % 2u);
+    let hm = select(0.0, 1.0, v % 2u == 0u);
     let step = LANES / 8u;
     var acc0 = vec4<f32>(0.0);
     var acc1 = vec4<f32>(0.0);
@@ -94,12 +66,16 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
             let h11 = weights[base1 + 9u * sb1];
             let q11 = weights[base1 + 9u * sb1 + 1u + v];
             for (var r = 0u; r < p.rows; r++) {
-                let xr = x_base(r) + xo;
-                let x0 = load_x(xr + 64u * sb);
-                let x1 = load_x(xr + 64u * sb1);
+                let xr = x_row(r);
+                let a0 = q8_codes(xr, 256u * sb + xo);
+                let b0 = q8_codes(xr, 256u * sb + xo + 32u);
+                let s0 = q8_scales(xr, 8u * sb + 2u * g);
+                let a1 = q8_codes(xr, 256u * sb1 + xo);
+                let b1 = q8_codes(xr, 256u * sb1 + xo + 32u);
+                let s1 = q8_scales(xr, 8u * sb1 + 2u * g);
                 let oh = onehot(r);
-                acc0 += oh * (q4k_dot(h00, q00, g, x0) + m1 * q4k_dot(h10, q10, g, x1));
-                acc1 += oh * (q4k_dot(h01, q01, g, x0) + m1 * q4k_dot(h11, q11, g, x1));
+                acc0 += oh * (q4k_dot(h00, q00, g, a0, b0, s0, hm) + m1 * q4k_dot(h10, q10, g, a1, b1, s1, hm));
+                acc1 += oh * (q4k_dot(h01, q01, g, a0, b0, s0, hm) + m1 * q4k_dot(h11, q11, g, a1, b1, s1, hm));
             }
         }
     }
