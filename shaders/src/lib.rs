@@ -2,7 +2,7 @@
 //! family, the weight format it decodes and the optional features it uses, and [`Variant::source`]
 //! assembles the module from the family file and the shared pieces it needs. Block sizes come from
 //! [`GgmlType`], never retyped in WGSL. The decode matvec of the formats that dominate real models
-//! (q4_K, q5_K, q6_K, q8_0) is a kernel of its own per format
+//! (q4_K, q5_K, q6_K, q8_0, and f32 for MoE routers) is a kernel of its own per format
 //! (`wgsl/matvec/`), which loads whole words of its blocks; the others use the generic
 //! `matvec.wgsl` over the shared decoders. The q4_K and q6_K kernels take x quantized to 8 bits
 //! (`quantize_q8.wgsl`, or the kernel that made x) and use integer dot products.
@@ -157,6 +157,7 @@ fn decoder(ty: GgmlType) -> &'static str {
 /// the generic `matvec.wgsl` over the shared decoders.
 fn matvec_kernel(ty: GgmlType) -> Option<&'static str> {
     match ty {
+        GgmlType::F32 => Some(include_str!("../wgsl/matvec/f32.wgsl")),
         GgmlType::Q4_K => Some(include_str!("../wgsl/matvec/q4_K.wgsl")),
         GgmlType::Q5_K => Some(include_str!("../wgsl/matvec/q5_K.wgsl")),
         GgmlType::Q6_K => Some(include_str!("../wgsl/matvec/q6_K.wgsl")),
