@@ -301,6 +301,15 @@ impl Family {
         )
     }
 
+    /// Threads per workgroup (`WG` in its WGSL): [`WG`], but 256 for the norms, whose decode
+    /// row is one workgroup bound by the loads its threads keep in flight.
+    pub fn workgroup_size(self) -> u32 {
+        match self {
+            Family::RmsNorm | Family::AddRmsNorm => 256,
+            _ => WG,
+        }
+    }
+
     /// Entry points of the module.
     pub fn entry_points(self) -> &'static [&'static str] {
         match self {
@@ -392,7 +401,11 @@ impl Variant {
     /// The assembled WGSL module.
     pub fn source(&self) -> String {
         let mut src = String::new();
-        src.push_str(COMMON);
+        let wg = self.family.workgroup_size();
+        src.push_str(&COMMON.replace(
+            &format!("const WG: u32 = {WG}u;"),
+            &format!("const WG: u32 = {wg}u;"),
+        ));
         if self.family.reduces() {
             src.push_str(if self.subgroups { REDUCE_SG } else { REDUCE_WG });
         }

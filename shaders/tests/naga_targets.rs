@@ -81,3 +81,19 @@ fn labels_are_unique() {
     assert!(labels.contains(&"attention.sg".to_string()));
     assert!(labels.contains(&"attention_prefill.sg".to_string()));
 }
+
+/// Every entry point runs the threads per workgroup the runtime sizes its dispatches for.
+#[test]
+fn workgroup_sizes_are_the_familys() {
+    for v in Variant::all() {
+        let (module, _) = validate(&v);
+        for ep in &module.entry_points {
+            assert_eq!(
+                ep.workgroup_size,
+                [v.family.workgroup_size(), 1, 1],
+                "{v}: entry point {}",
+                ep.name
+            );
+        }
+    }
+}
