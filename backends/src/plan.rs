@@ -313,25 +313,41 @@ impl Plan {
                         weight_bytes: 0,
                     });
                 }
-                Op::Rope { x, params: p } => {
-                    let threads =
-                        u64::from(rows_of(x)) * u64::from(p.n_heads) * u64::from(p.n_rot / 2);
+                Op::RopeStore {
+                    layer,
+                    q,
+                    k,
+                    v,
+                    params: p,
+                } => {
+                    let n_kv = graph.kv[layer].n_kv_heads;
+                    // A thread per pair of q and per cache word (two dims) of k and v.
+                    let per_row = p.n_heads * (p.n_rot / 2) + n_kv * (p.head_dim / 2);
                     let (mscale, freqs) = rope_table(res, p);
+                    let (kc, vc) = &res.kv[layer];
                     pending.push(Pending {
-                        family: Family::Rope,
+                        family: Family::RopeStore,
                         entry: 0,
                         params: [
                             p.n_heads,
-                            p.head_dim,
-                            p.n_rot,
-                            u32::from(p.neox),
+                            n_kv,
+                            p.head_dim | p.n_rot << 16 | u32::from(p.neox) << 31,
                             mscale.to_bits(),
-                            0,
-                            rows_of(x),
-                            stride(x),
+                            res.ctx,
+                            stride(q),
+                            stride(k),
+                            stride(v),
                         ],
-                        buffers: vec![whole(res.step), whole(freqs), act(x)],
-                        groups: fold(threads, u64::from(WG)),
+                        buffers: vec![
+                            whole(res.step),
+                            whole(freqs),
+                            act(q),
+                            act(k),
+                            act(v),
+                            whole(kc),
+                            whole(vc),
+                        ],
+                        groups: fold(u64::from(rows_of(q)) * u64::from(per_row), u64::from(WG)),
                         weight_bytes: 0,
                     });
                 }

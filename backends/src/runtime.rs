@@ -247,7 +247,7 @@ impl Runtime {
         // One frequency table per distinct RoPE (q and k of a layer share theirs).
         let mut rope_tables: Vec<(RopeParams, f32, wgpu::Buffer)> = Vec::new();
         for op in &graph.ops {
-            if let Op::Rope { params, .. } | Op::NormRope { params, .. } = op {
+            if let Op::RopeStore { params, .. } | Op::NormRope { params, .. } = op {
                 let key = RopeParams {
                     n_heads: 0,
                     ..*params

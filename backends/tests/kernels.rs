@@ -903,19 +903,26 @@ fn norm_rope() {
     f.finish();
 }
 
-/// Normal and NeoX pairing, partial (n_rot < head_dim: the tail stays as it was) and full
-/// rotation, positions up to 999, two frequency bases and a frequency scale. The x buffer holds
-/// one more row than the dispatch covers; that row must not move.
+/// RoPE of q in place and of k into the KV cache, v stored beside it: normal and NeoX pairing,
+/// partial (n_rot < head_dim: the tail passes as it was) and full rotation, positions up to 999
+/// in two slots, two frequency bases, a frequency scale and YaRN; 4 query heads over 2 KV heads,
+/// rows wider than their heads (strides). The dispatch covers a padding row past the step's rows,
+/// whose q must not move and which must store nothing. Bounds: rope's on each rotated value
+/// (`(|x0| + |x1|) mscale (2^-11 + 2 |θ| u + 8 u)`, Vulkan's sin/cos), plus f16 rounding for the
+/// cache; v and the unrotated tail of k are f16 bit for bit, other cache words untouched.
 #[test]
-fn rope() {
+fn rope_store() {
     let mut f = Failures::new(ROPE_NMSE);
     let mut rng = StdRng::seed_from_u64(5);
-    let ks = kernels(Family::Rope);
-    let (n_heads, head_dim) = (3usize, 64usize);
-    let row_width = n_heads * head_dim;
-    let positions = [0u32, 7, 513, 999];
-    let rows = positions.len();
-    let step_rows: Vec<[u32; 4]> = positions.iter().map(|&p| [0, p, 0, 0]).collect();
+    let ks = kernels(Family::RopeStore);
+    let (n_heads, n_kv, head_dim, ctx, slots) = (4usize, 2usize, 64usize, 1024usize, 2usize);
+    let (q_stride, k_stride, v_stride) =
+        (n_heads * head_dim + 8, n_kv * head_dim + 4, n_kv * head_dim);
+    let rows_sp = [(0u32, 0u32), (7, 1), (513, 0), (999, 1)];
+    let rows = rows_sp.len();
+    let mut step_rows: Vec<[u32; 4]> = rows_sp.iter().map(|&(p, s)| [0, p, s, 0]).collect();
+    // The padding row aims at a position that must stay untouched.
+    step_rows.push([0, 500, 0, 0]);
     let step = step_buffer(rows, 1, &step_rows);
     let yarn = Yarn {
         orig_ctx: 4096,
@@ -924,6 +931,8 @@ fn rope() {
         ext_factor: 1.0,
         attn_factor: 1.0,
     };
+    const CACHE_SENTINEL: u32 = 0x7e00_7e00;
+    let pairs = head_dim / 2;
     // (n_rot, neox, freq_base, freq_scale, yarn)
     for (n_rot, neox, base, fscale, yarn) in [
         (32u32, false, 10000.0f32, 1.0f32, None),
@@ -943,61 +952,112 @@ fn rope() {
         };
         let (freqs, mscale) = rope.frequencies();
         let freq_buf = buffer_f32(&freqs);
-        let x = uniform_vec(&mut rng, (rows + 1) * row_width, -1.0, 1.0);
-        let mut want: Vec<Want> = x.iter().map(|v| Want::Bits(v.to_bits())).collect();
-        let half_rot = n_rot as usize / 2;
         let ms = f64::from(mscale);
-        for (r, &pos) in positions.iter().enumerate() {
+        let half_rot = n_rot as usize / 2;
+        // Each rotated value of one head's dims at position pos: (value, bound) per dim.
+        let rotate = |x: &[f32], pos: u32| -> Vec<(f64, f64)> {
+            let mut out: Vec<(f64, f64)> = x.iter().map(|&v| (f64::from(v), 0.0)).collect();
+            for (i, &fr) in freqs.iter().enumerate() {
+                let theta = f64::from(pos) * f64::from(fr);
+                let (a, b) = if neox {
+                    (i, i + half_rot)
+                } else {
+                    (2 * i, 2 * i + 1)
+                };
+                let (x0, x1) = (f64::from(x[a]), f64::from(x[b]));
+                let (sn, c) = theta.sin_cos();
+                let angle_err = 2f64.powi(-11) + theta.abs() * 2.0 * U;
+                let bound = (x0.abs() + x1.abs()) * ms * (angle_err + 8.0 * U);
+                out[a] = ((x0 * c - x1 * sn) * ms, bound);
+                out[b] = ((x0 * sn + x1 * c) * ms, bound);
+            }
+            out
+        };
+        let q = uniform_vec(&mut rng, (rows + 1) * q_stride, -1.0, 1.0);
+        let k = uniform_vec(&mut rng, (rows + 1) * k_stride, -1.0, 1.0);
+        let v = uniform_vec(&mut rng, (rows + 1) * v_stride, -1.0, 1.0);
+        let mut want_q: Vec<Want> = q.iter().map(|x| Want::Bits(x.to_bits())).collect();
+        let cache_words = slots * n_kv * ctx * pairs;
+        let mut want_k = vec![Want::Bits(CACHE_SENTINEL); 2 * cache_words];
+        let mut want_v = vec![Want::Bits(CACHE_SENTINEL); 2 * cache_words];
+        for (r, &(pos, slot)) in rows_sp.iter().enumerate() {
             for h in 0..n_heads {
-                let base_i = r * row_width + h * head_dim;
-                for (i, &fr) in freqs.iter().enumerate() {
-                    let theta = f64::from(pos) * f64::from(fr);
-                    let (a, b) = if neox {
-                        (base_i + i, base_i + i + half_rot)
+                let at = r * q_stride + h * head_dim;
+                for (d, (value, bound)) in
+                    rotate(&q[at..at + head_dim], pos).into_iter().enumerate()
+                {
+                    if bound > 0.0 {
+                        want_q[at + d] = Want::Near { value, bound };
+                    }
+                }
+            }
+            for h in 0..n_kv {
+                let at = r * k_stride + h * head_dim;
+                let dst = ((slot as usize * n_kv + h) * ctx + pos as usize) * head_dim;
+                for (d, (value, bound)) in
+                    rotate(&k[at..at + head_dim], pos).into_iter().enumerate()
+                {
+                    // The halves' words are compared as f16 values decoded to f32 below.
+                    want_k[dst + d] = if bound > 0.0 {
+                        Want::Near {
+                            value,
+                            bound: bound + value.abs() * 2f64.powi(-11),
+                        }
                     } else {
-                        (base_i + 2 * i, base_i + 2 * i + 1)
+                        Want::Bits(f16::from_f32(value as f32).to_f32().to_bits())
                     };
-                    let (x0, x1) = (f64::from(x[a]), f64::from(x[b]));
-                    let (s, c) = theta.sin_cos();
-                    let angle_err = 2f64.powi(-11) + theta.abs() * 2.0 * U;
-                    let bound = (x0.abs() + x1.abs()) * ms * (angle_err + 8.0 * U);
-                    want[a] = Want::Near {
-                        value: (x0 * c - x1 * s) * ms,
-                        bound,
-                    };
-                    want[b] = Want::Near {
-                        value: (x0 * s + x1 * c) * ms,
-                        bound,
-                    };
+                    let vv = v[r * v_stride + h * head_dim + d];
+                    want_v[dst + d] = Want::Bits(f16::from_f32(vv).to_f32().to_bits());
                 }
             }
         }
         let params = [
             n_heads as u32,
-            head_dim as u32,
-            n_rot,
-            u32::from(neox),
+            n_kv as u32,
+            head_dim as u32 | n_rot << 16 | u32::from(neox) << 31,
             mscale.to_bits(),
-            0,
-            rows as u32,
-            row_width as u32,
+            ctx as u32,
+            q_stride as u32,
+            k_stride as u32,
+            v_stride as u32,
         ];
-        let threads = (rows * n_heads * half_rot) as u64;
+        let threads = (rows + 1) * (n_heads * half_rot + n_kv * pairs);
+        // Cache halves as f32, sentinel words kept whole (as two f32 of their bits).
+        let halves = |buf: &wgpu::Buffer| -> Vec<f32> {
+            let words: Vec<u32> = bytemuck::pod_collect_to_vec(&read_bytes(buf));
+            words
+                .iter()
+                .flat_map(|&w| {
+                    if w == CACHE_SENTINEL {
+                        [f32::from_bits(w), f32::from_bits(w)]
+                    } else {
+                        [w as u16, (w >> 16) as u16].map(|b| f16::from_bits(b).to_f32())
+                    }
+                })
+                .collect()
+        };
         for kern in &ks {
-            let xb = buffer_f32(&x);
+            let (qb, kb, vb) = (buffer_f32(&q), buffer_f32(&k), buffer_f32(&v));
+            let sentinel = vec![CACHE_SENTINEL; cache_words];
+            let k_cache = buffer(bytemuck::cast_slice(&sentinel));
+            let v_cache = buffer(bytemuck::cast_slice(&sentinel));
             dispatch(
                 kern,
                 0,
                 params,
-                &[&step, &freq_buf, &xb],
-                fold(threads, u64::from(WG)),
+                &[&step, &freq_buf, &qb, &kb, &vb, &k_cache, &v_cache],
+                fold(threads as u64, u64::from(WG)),
             );
             let label = format!(
                 "{} n_rot={n_rot} neox={neox} base={base} freq_scale={fscale} yarn={}",
                 kern.label,
                 yarn.is_some()
             );
-            f.check(&label, &read_f32(&xb), &want);
+            f.check(&format!("{label} q"), &read_f32(&qb), &want_q);
+            f.check(&format!("{label} k cache"), &halves(&k_cache), &want_k);
+            f.check(&format!("{label} v cache"), &halves(&v_cache), &want_v);
+            let k_bits: Vec<Want> = k.iter().map(|x| Want::Bits(x.to_bits())).collect();
+            f.check(&format!("{label} k"), &read_f32(&kb), &k_bits);
         }
     }
     f.finish();
@@ -1831,7 +1891,7 @@ fn every_family_is_tested() {
         Family::QuantizeQ8
         | Family::RmsNorm
         | Family::AddRmsNorm
-        | Family::Rope
+        | Family::RopeStore
         | Family::NormRope
         | Family::KvStore
         | Family::Attention

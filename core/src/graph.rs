@@ -169,8 +169,16 @@ pub enum Op {
         bias: WeightId,
         out: TensorId,
     },
-    /// In-place rotary embedding at each row's position.
-    Rope { x: TensorId, params: RopeParams },
+    /// Rotary embedding of q (heads of `params`) in place and of k (`kv[layer]`'s heads) into
+    /// this layer's KV cache, with v stored beside it, at each row's (sequence, position): RoPE
+    /// and `KvStore` in one op.
+    RopeStore {
+        layer: usize,
+        q: TensorId,
+        k: TensorId,
+        v: TensorId,
+        params: RopeParams,
+    },
     /// Per-head RMS norm (times a head_dim weight), then RoPE, into `out` (QK-norm).
     NormRope {
         x: TensorId,
@@ -323,7 +331,7 @@ impl Graph {
             | Op::MatMul { x, out, .. }
             | Op::AddBias { x, out, .. }
             | Op::GatherOutputs { x, out } => (vec![x], vec![out]),
-            Op::Rope { x, .. } => (vec![x], vec![x]),
+            Op::RopeStore { q, k, v, .. } => (vec![q, k, v], vec![q]),
             Op::NormRope { x, out, .. } => (vec![x], vec![out]),
             Op::KvStore { k, v, .. } => (vec![k, v], vec![]),
             Op::Attention { q, out, .. } => (vec![q], vec![out]),

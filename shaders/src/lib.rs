@@ -83,7 +83,8 @@ pub enum Family {
     RmsNorm,
     /// A residual add and the RMS norm of its result.
     AddRmsNorm,
-    Rope,
+    /// RoPE of q in place and of k into the KV cache, with v stored beside it.
+    RopeStore,
     /// Per-head RMS norm and RoPE in one pass.
     NormRope,
     KvStore,
@@ -220,7 +221,7 @@ impl Family {
             Family::ExpertBias => "expert_bias",
             Family::RmsNorm => "rms_norm",
             Family::AddRmsNorm => "add_rms_norm",
-            Family::Rope => "rope",
+            Family::RopeStore => "rope_store",
             Family::NormRope => "norm_rope",
             Family::KvStore => "kv_store",
             Family::Attention => "attention",
@@ -260,7 +261,7 @@ impl Family {
             Family::ExpertBias => include_str!("../wgsl/expert_bias.wgsl"),
             Family::RmsNorm => include_str!("../wgsl/rms_norm.wgsl"),
             Family::AddRmsNorm => include_str!("../wgsl/add_rms_norm.wgsl"),
-            Family::Rope => include_str!("../wgsl/rope.wgsl"),
+            Family::RopeStore => include_str!("../wgsl/rope_store.wgsl"),
             Family::NormRope => include_str!("../wgsl/norm_rope.wgsl"),
             Family::KvStore => include_str!("../wgsl/kv_store.wgsl"),
             Family::Attention => include_str!("../wgsl/attention.wgsl"),
@@ -331,7 +332,9 @@ impl Family {
             }
             Family::RmsNorm => &[Uniform, Read, Read, ReadWrite, ReadWrite],
             Family::AddRmsNorm => &[Uniform, Read, Read, Read, ReadWrite, ReadWrite, ReadWrite],
-            Family::Rope => &[Uniform, Read, Read, ReadWrite],
+            Family::RopeStore => &[
+                Uniform, Read, Read, ReadWrite, ReadWrite, ReadWrite, ReadWrite, ReadWrite,
+            ],
             Family::NormRope => &[Uniform, Read, Read, Read, Read, ReadWrite],
             Family::KvStore => &[Uniform, Read, Read, Read, ReadWrite, ReadWrite],
             Family::Attention | Family::AttentionPrefill => {
@@ -371,7 +374,7 @@ impl Variant {
             Family::QuantizeQ8,
             Family::RmsNorm,
             Family::AddRmsNorm,
-            Family::Rope,
+            Family::RopeStore,
             Family::NormRope,
             Family::KvStore,
             Family::Attention,

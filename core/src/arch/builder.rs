@@ -240,17 +240,16 @@ impl<'a> Builder<'a> {
         if qk_norm {
             q = self.norm_rope(&format!("{p}.attn_q_norm.weight"), q, hp.eps, q_rope)?;
             k = self.norm_rope(&format!("{p}.attn_k_norm.weight"), k, hp.eps, k_rope)?;
+            self.g.ops.push(Op::KvStore { layer, k, v });
         } else {
-            self.g.ops.push(Op::Rope {
-                x: q,
+            self.g.ops.push(Op::RopeStore {
+                layer,
+                q,
+                k,
+                v,
                 params: q_rope,
             });
-            self.g.ops.push(Op::Rope {
-                x: k,
-                params: k_rope,
-            });
         }
-        self.g.ops.push(Op::KvStore { layer, k, v });
         let attn = self.tensor(Rows::Batch, q_dim);
         let params = AttentionParams {
             layer,
