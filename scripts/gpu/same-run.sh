@@ -4,7 +4,8 @@
 # llama-bench built there, the three synthetic models written, then llama-bench and wick bench on
 # each at depths 0 and 16384, and a profile of llama8b decode. With a second binary at
 # .gpu/wick-before, also tg128 of both alternating (before / after). MODELS picks gen_models.py
-# names (default: all three; one call of all three takes about 6.5 minutes).
+# names (default: all three; one call of all three takes about 6.5 minutes); BANDWIDTH the
+# GPU's GB/s for BUE (default 3350, the H100's; 4800 on an H200).
 #   bash .gpu/same-run.sh
 set -uo pipefail
 source .gpu/vulkan-env.sh
@@ -26,12 +27,12 @@ for n in $names; do
 done
 for n in $names; do
   m=$(file "$n")
-  echo "== wick bench -m $m.gguf -p 512 -n 128 -d 0,16384 -r 3 --bandwidth 3350"
-  .gpu/wick bench -m /tmp/models/$m.gguf -p 512 -n 128 -d 0,16384 -r 3 --bandwidth 3350 2>&1 | grep -v "^wick bench:"
+  echo "== wick bench -m $m.gguf -p 512 -n 128 -d 0,16384 -r 3 --bandwidth ${BANDWIDTH:-3350}"
+  .gpu/wick bench -m /tmp/models/$m.gguf -p 512 -n 128 -d 0,16384 -r 3 --bandwidth ${BANDWIDTH:-3350} 2>&1 | grep -v "^wick bench:"
 done
 if [[ " $names " == *" llama8b "* ]]; then
-  echo "== wick bench -m llama8b-q4km.gguf -p 0 -n 32 -r 1 --bandwidth 3350 --profile"
-  .gpu/wick bench -m /tmp/models/llama8b-q4km.gguf -p 0 -n 32 -r 1 --bandwidth 3350 --profile 2>&1 | grep -v "^wick bench:"
+  echo "== wick bench -m llama8b-q4km.gguf -p 0 -n 32 -r 1 --bandwidth ${BANDWIDTH:-3350} --profile"
+  .gpu/wick bench -m /tmp/models/llama8b-q4km.gguf -p 0 -n 32 -r 1 --bandwidth ${BANDWIDTH:-3350} --profile 2>&1 | grep -v "^wick bench:"
 fi
 if [ -x .gpu/wick-before ]; then
   echo "== tg128 before (.gpu/wick-before) / after (.gpu/wick), alternating: wick bench -p 0 -n 128 -r 3"
