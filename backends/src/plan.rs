@@ -135,7 +135,7 @@ impl Plan {
         let wanted = |t: TensorId| wants_q8.get(&t).copied();
         // The tensor (and row length) whose 8-bit quantization `res.q8` holds, written by the op
         // that made it or by a quantize_q8 dispatch. It stays valid until the next such write or
-        // a write to the tensor (RoPE's, in place).
+        // a write to the tensor (an in-place op's).
         let mut q8_of: Option<(TensorId, u32)> = None;
         let quantize = |x: TensorId, k: u32| {
             // Per-pair expert inputs are whole rows of k side by side.
