@@ -485,7 +485,7 @@ impl Plan {
                 } => {
                     let c = cols(out);
                     let n = rows_of(out) * c;
-                    // Quantized, a thread takes a 32-element block.
+                    // Quantized, a thread takes 4 elements.
                     let q8 = wanted(out).filter(|&k| c % k == 0);
                     pending.push(Pending {
                         family: Family::Glu,
@@ -497,7 +497,7 @@ impl Plan {
                         params: [n, c, stride(gate), stride(up), q8.unwrap_or(0), 0, 0, 0],
                         buffers: vec![act(gate), act(up), act(out), whole(res.q8)],
                         groups: fold(
-                            u64::from(if q8.is_some() { n / 32 } else { n }),
+                            u64::from(if q8.is_some() { n / 4 } else { n }),
                             u64::from(WG),
                         ),
                         weight_bytes: 0,

@@ -1440,8 +1440,8 @@ fn glu() {
             let c = cols as u32;
             for &q8_k in q8_ks {
                 let q8_rows = (q8_k > 0).then(|| n / q8_k);
-                // Quantized, a thread takes a 32-element block.
-                let threads = if q8_k > 0 { n / 32 } else { n };
+                // Quantized, a thread takes 4 elements.
+                let threads = if q8_k > 0 { n / 4 } else { n };
                 for (layout, stride, g, u) in [
                     ("separate", c, &g_buf, &u_buf),
                     ("stacked", 2 * c, &s_gate, &s_up),

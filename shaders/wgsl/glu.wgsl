@@ -1,8 +1,8 @@
 // Gated activations: y = act(gate) * up, elementwise over the batch (gpt-oss's variant also
 // clamps and offsets). y has rows of `cols`; gate and up have their own row strides, so both may
-// be views of one stacked matmul's output. With q8_k set, each thread takes a 32-element block
-// of y instead of one element and also writes it quantized to 8 bits, in rows of q8_k (which
-// divides cols), for the matvec after it.
+// be views of one stacked matmul's output. With q8_k set, each thread takes 4 elements of y
+// instead of one, and the 8 threads of a 32-element block also write it quantized to 8 bits, in
+// rows of q8_k (which divides cols), for the matvec after it.
 struct Params {
     n: u32,
     cols: u32,
@@ -62,17 +62,9 @@ fn act(kind: u32, r: u32, c: u32) -> f32 {
     }
 }
 
-// Elements c..c+3 of row r of y, written and returned.
-fn act4(kind: u32, r: u32, c: u32) -> vec4<f32> {
-    let v = vec4<f32>(act(kind, r, c), act(kind, r, c + 1u), act(kind, r, c + 2u),
-                      act(kind, r, c + 3u));
-    let i = r * p.cols + c;
-    y[i] = v.x;
-    y[i + 1u] = v.y;
-    y[i + 2u] = v.z;
-    y[i + 3u] = v.w;
-    return v;
-}
+// A block's per-thread largest magnitudes, then code sums.
+var<workgroup> amax_part: array<f32, WG>;
+var<workgroup> sum_part: array<i32, WG>;
 
 fn run(kind: u32, wid: vec3<u32>, nwg: vec3<u32>, tid: u32) {
     let i = flat_group(wid, nwg) * WG + tid;
@@ -82,16 +74,43 @@ fn run(kind: u32, wid: vec3<u32>, nwg: vec3<u32>, tid: u32) {
         }
         return;
     }
-    if i >= p.n / 32u {
-        return;
+    // Elements e..e+3; blocks do not cross rows (q8_k, a multiple of 32, divides cols). Threads
+    // past the end stay for the barriers.
+    let e = 4u * i;
+    let live = e < p.n;
+    var v = vec4<f32>(0.0);
+    if live {
+        let r = e / p.cols;
+        let c = e % p.cols;
+        v = vec4<f32>(act(kind, r, c), act(kind, r, c + 1u), act(kind, r, c + 2u),
+                      act(kind, r, c + 3u));
+        y[e] = v.x;
+        y[e + 1u] = v.y;
+        y[e + 2u] = v.z;
+        y[e + 3u] = v.w;
     }
-    // Blocks do not cross rows (q8_k, a multiple of 32, divides cols).
-    let e = 32u * i;
-    let r = e / p.cols;
-    let c = e % p.cols;
-    q8_write(e / p.q8_k, e % p.q8_k / 32u, p.q8_k, act4(kind, r, c), act4(kind, r, c + 4u),
-             act4(kind, r, c + 8u), act4(kind, r, c + 12u), act4(kind, r, c + 16u),
-             act4(kind, r, c + 20u), act4(kind, r, c + 24u), act4(kind, r, c + 28u));
+    let first = tid - tid % 8u;
+    amax_part[tid] = q8_amax4(v);
+    workgroupBarrier();
+    var amax = 0.0;
+    for (var j = 0u; j < 8u; j++) {
+        amax = max(amax, amax_part[first + j]);
+    }
+    let q = q8_codes4(v, q8_inv(amax));
+    sum_part[tid] = (q.x + q.y) + (q.z + q.w);
+    workgroupBarrier();
+    if live {
+        let at = q8_row_word(e / p.q8_k, p.q8_k);
+        let b = e % p.q8_k / 32u;
+        q8_out[at + 8u * b + tid % 8u] = pack4xI8(q);
+        if tid % 8u == 0u {
+            var sum = 0;
+            for (var j = 0u; j < 8u; j++) {
+                sum += sum_part[first + j];
+            }
+            q8_write_scales(at, b, p.q8_k, amax, sum);
+        }
+    }
 }
 
 @compute @workgroup_size(WG)
