@@ -1,6 +1,6 @@
 // QK-norm and RoPE in one pass: each head of a row is RMS-normed (times the per-dim weight w),
-// then its first n_rot dims rotate as in rope.wgsl; the rest are only normed. One workgroup per
-// (row, head); x rows are row_stride apart (x may be a view), y is contiguous.
+// then its first n_rot dims rotate as in rope_store.wgsl; the rest are only normed. One
+// workgroup per (row, head); x rows are row_stride apart (x may be a view), y is contiguous.
 struct Params {
     n_heads: u32,
     head_dim: u32,
