@@ -316,13 +316,8 @@ fn quantized_x(
     let q8 = standalone::quantize_q8(gpu(), x_buf, rows, k, x_stride);
     let bytes = read_bytes(&q8);
     let mut values = vec![0.0; rows * x_stride];
-    for r in 0..rows {
-        let row = &bytes[r * row_bytes..][..row_bytes];
-        for j in 0..k {
-            let at = k + 8 * (j / 32);
-            let d = f32::from_le_bytes(row[at..at + 4].try_into().unwrap());
-            values[r * x_stride + j] = d * f32::from(row[j] as i8);
-        }
+    for (r, row) in bytes.chunks_exact(row_bytes).take(rows).enumerate() {
+        values[r * x_stride..][..k].copy_from_slice(&wick_shaders::q8_row_values(row, k));
     }
     (q8, values)
 }

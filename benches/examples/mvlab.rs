@@ -206,16 +206,11 @@ fn q8_values(gpu: &Gpu, q8: &wgpu::Buffer, rows: usize, k: usize) -> Vec<f32> {
     gpu.queue.submit([enc.finish()]);
     let bytes: Vec<u8> = gpu.read(&rd, q8.size()).expect("read back quantized x");
     let row_bytes = wick_shaders::q8_row_bytes(k as u64) as usize;
-    let mut x = Vec::with_capacity(rows * k);
-    for r in 0..rows {
-        let row = &bytes[r * row_bytes..][..row_bytes];
-        for j in 0..k {
-            let at = k + 8 * (j / 32);
-            let d = f32::from_le_bytes(row[at..at + 4].try_into().unwrap());
-            x.push(d * f32::from(row[j] as i8));
-        }
-    }
-    x
+    bytes
+        .chunks_exact(row_bytes)
+        .take(rows)
+        .flat_map(|row| wick_shaders::q8_row_values(row, k))
+        .collect()
 }
 
 fn main() {

@@ -178,6 +178,19 @@ pub fn q8_row_bytes(k: u64) -> u64 {
     16 * (k / 16 + k.div_ceil(64))
 }
 
+/// The values one row of `k` elements quantized to 8 bits stands for (each code times its
+/// block's d), from the row's [`q8_row_bytes`] bytes: the CPU side of the layout, for tests and
+/// benches.
+pub fn q8_row_values(row: &[u8], k: usize) -> Vec<f32> {
+    (0..k)
+        .map(|j| {
+            let at = k + 8 * (j / 32);
+            let d = f32::from_le_bytes(row[at..at + 4].try_into().expect("4 bytes"));
+            d * f32::from(row[j] as i8)
+        })
+        .collect()
+}
+
 /// Weight rows one matvec or matvec_id workgroup of [`WG`] threads covers: 32 threads share a
 /// row in the generic kernel, two rows in a format's own kernel.
 pub fn matvec_rows_per_wg(ty: GgmlType) -> u32 {
