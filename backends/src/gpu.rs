@@ -2,6 +2,8 @@
 
 use std::sync::{Arc, Mutex};
 
+use wick_shaders::CoopSize;
+
 use crate::BackendError;
 
 /// What the adapter offers, read once when the device opens.
@@ -10,6 +12,8 @@ pub struct Capabilities {
     pub adapter: String,
     pub backend: String,
     pub subgroups: bool,
+    /// The cooperative matrices prefill matmuls run on, if the adapter has usable ones.
+    pub coop: Option<CoopSize>,
     /// Timestamp queries inside compute passes (profiling).
     pub timestamps: bool,
     pub max_binding: u64,
@@ -27,7 +31,8 @@ pub struct Gpu {
 
 impl Gpu {
     /// Opens the first high-performance adapter with the features wick can use and its full limits.
-    /// `WICK_NO_SUBGROUPS=1` forces the fallback kernels.
+    /// `WICK_NO_SUBGROUPS=1` forces the fallback kernels; `WICK_NO_COOP=1` keeps prefill off
+    /// cooperative matrices.
     pub fn new() -> Result<Gpu, BackendError> {
         let instance =
             wgpu::Instance::new(wgpu::InstanceDescriptor::new_without_display_handle_from_env());
@@ -42,6 +47,16 @@ impl Gpu {
         if offered.contains(wgpu::Features::SUBGROUP) && !off("WICK_NO_SUBGROUPS") {
             features |= wgpu::Features::SUBGROUP;
         }
+        let coop = coop_size(&adapter, features).filter(|_| !off("WICK_NO_COOP"));
+        let mut experimental = wgpu::ExperimentalFeatures::disabled();
+        if coop.is_some() {
+            features |=
+                wgpu::Features::EXPERIMENTAL_COOPERATIVE_MATRIX | wgpu::Features::SHADER_F16;
+            // SAFETY: wick uses the experimental feature only for cooperative-matrix loads,
+            // stores and multiply-adds of the one shape `coop_size` found the adapter lists;
+            // the matmul kernel tests check its results against the CPU.
+            experimental = unsafe { wgpu::ExperimentalFeatures::enabled() };
+        }
         // Timestamps around each dispatch, for profiles.
         let timestamps =
             wgpu::Features::TIMESTAMP_QUERY | wgpu::Features::TIMESTAMP_QUERY_INSIDE_PASSES;
@@ -53,6 +68,7 @@ impl Gpu {
             label: Some("wick"),
             required_features: features,
             required_limits: limits.clone(),
+            experimental_features: experimental,
             ..Default::default()
         }))
         .map_err(|e| BackendError::Device(e.to_string()))?;
@@ -61,6 +77,7 @@ impl Gpu {
             adapter: info.name,
             backend: format!("{:?}", info.backend),
             subgroups: features.contains(wgpu::Features::SUBGROUP),
+            coop,
             timestamps: features.contains(timestamps),
             max_binding: limits.max_storage_buffer_binding_size,
             max_buffer: limits.max_buffer_size,
@@ -118,4 +135,30 @@ impl Gpu {
             Err(_) => Err(BackendError::Gpu("a wgpu error handler panicked".into())),
         }
     }
+}
+
+/// The cooperative matrix side the matmul kernel can use on `adapter`: f16 inputs with f32 sums
+/// in 16x16x16 (preferred) or 8x8x8 steps, with SHADER_F16 and subgroups of exactly 32 (the
+/// kernel's four subgroups split its tile).
+fn coop_size(adapter: &wgpu::Adapter, features: wgpu::Features) -> Option<CoopSize> {
+    let needed = wgpu::Features::EXPERIMENTAL_COOPERATIVE_MATRIX | wgpu::Features::SHADER_F16;
+    let info = adapter.get_info();
+    if !adapter.features().contains(needed)
+        || !features.contains(wgpu::Features::SUBGROUP)
+        || info.subgroup_min_size != 32
+        || info.subgroup_max_size != 32
+    {
+        return None;
+    }
+    let shapes = adapter.cooperative_matrix_properties();
+    let has = |n: u32| {
+        shapes.iter().any(|s| {
+            (s.m_size, s.n_size, s.k_size) == (n, n, n)
+                && s.ab_type == wgpu::CooperativeScalarType::F16
+                && s.cr_type == wgpu::CooperativeScalarType::F32
+        })
+    };
+    [CoopSize::Sixteen, CoopSize::Eight]
+        .into_iter()
+        .find(|size| has(size.side()))
 }

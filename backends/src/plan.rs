@@ -255,21 +255,23 @@ impl Plan {
                         pending.push(quantize(x, w.cols as u32));
                     }
                     for part in &w.parts {
-                        let matvec = r <= MATVEC_MAX_ROWS;
-                        let groups = if matvec {
-                            fold(part.rows, u64::from(matvec_rows_per_wg(w.ty)))
+                        let (family, groups) = if r <= MATVEC_MAX_ROWS {
+                            let groups = fold(part.rows, u64::from(matvec_rows_per_wg(w.ty)));
+                            (Family::Matvec(w.ty), groups)
+                        } else if let Some(size) = gpu.caps.coop {
+                            let tile = size.matmul_tile();
+                            let groups =
+                                (part.rows.div_ceil(u64::from(tile)) as u32, r.div_ceil(tile));
+                            (Family::MatmulCoop(w.ty, size), groups)
                         } else {
-                            (
+                            let groups = (
                                 part.rows.div_ceil(u64::from(WG)) as u32,
                                 r.div_ceil(MATMUL_TILE_ROWS),
-                            )
+                            );
+                            (Family::Matmul(w.ty), groups)
                         };
                         pending.push(Pending {
-                            family: if matvec {
-                                Family::Matvec(w.ty)
-                            } else {
-                                Family::Matmul(w.ty)
-                            },
+                            family,
                             entry: 0,
                             params: [
                                 w.cols as u32,

@@ -51,8 +51,8 @@ use wick_backends::{Gpu, Kernel, fold, standalone};
 use wick_core::graph::{RopeParams, Yarn};
 use wick_core::quant::GgmlType;
 use wick_shaders::{
-    ATTENTION_PREFILL_ROWS, Family, MATMUL_TILE_ROWS, MATVEC_MAX_ROWS, Variant, WEIGHT_FORMATS, WG,
-    attention_groups,
+    ATTENTION_PREFILL_ROWS, CoopSize, Family, MATMUL_TILE_ROWS, MATVEC_MAX_ROWS, Variant,
+    WEIGHT_FORMATS, WG, attention_groups,
 };
 
 /// f32 unit roundoff.
@@ -72,8 +72,8 @@ fn gpu() -> &'static Gpu {
     GPU.get_or_init(|| {
         let gpu = Gpu::new().expect("no GPU adapter; install a Vulkan driver such as lavapipe");
         eprintln!(
-            "adapter: {} ({}), subgroups {}",
-            gpu.caps.adapter, gpu.caps.backend, gpu.caps.subgroups
+            "adapter: {} ({}), subgroups {}, cooperative matrices {:?}",
+            gpu.caps.adapter, gpu.caps.backend, gpu.caps.subgroups, gpu.caps.coop
         );
         gpu
     })
@@ -87,6 +87,12 @@ fn kernel(variant: Variant) -> Kernel {
 /// Every variant of `family` this adapter can run; the others are named as skipped.
 fn kernels(family: Family) -> Vec<Kernel> {
     let caps = &gpu().caps;
+    if let Family::MatmulCoop(_, size) = family
+        && caps.coop != Some(size)
+    {
+        eprintln!("skipped {family:?}: the device lacks {size:?} cooperative matrices");
+        return Vec::new();
+    }
     let mut seen: Vec<Variant> = Vec::new();
     for subgroups in [false, true] {
         let v = Variant::new(family, subgroups);
@@ -384,16 +390,16 @@ struct MatCase {
     y_stride: usize,
 }
 
-fn run_products(matvec: bool, cases: impl Fn(GgmlType) -> Vec<MatCase>) {
+fn run_products(family_of: impl Fn(GgmlType) -> Family, cases: impl Fn(GgmlType) -> Vec<MatCase>) {
     let mut f = Failures::new(NMSE);
+    let matvec = matches!(family_of(GgmlType::F32), Family::Matvec(_));
     let mut rng = StdRng::seed_from_u64(if matvec { 1 } else { 2 });
     for ty in WEIGHT_FORMATS {
-        let family = if matvec {
-            Family::Matvec(ty)
-        } else {
-            Family::Matmul(ty)
-        };
+        let family = family_of(ty);
         let ks = kernels(family);
+        if ks.is_empty() {
+            continue;
+        }
         for c in cases(ty) {
             assert!(!matvec || c.rows as u32 <= MATVEC_MAX_ROWS);
             let (bytes, w) = random_weight(&mut rng, ty, c.m, c.k);
@@ -407,18 +413,30 @@ fn run_products(matvec: bool, cases: impl Fn(GgmlType) -> Vec<MatCase>) {
             if matvec && wick_shaders::matvec_takes_q8(ty) {
                 (x_buf, x) = quantized_x(&x_buf, c.rows, c.k, c.x_stride);
             }
+            // Cooperative matrices take both operands as f16: the reference does too, and a
+            // weight whose f32 value is a tie to f16 may round either way (2^-11 of a term).
+            let coop = family.cooperative();
+            let operand = |v: f32| {
+                if coop {
+                    f64::from(f16::from_f32(v).to_f32())
+                } else {
+                    f64::from(v)
+                }
+            };
             let mut want = vec![untouched(); c.rows * c.y_stride];
             for r in 0..c.rows {
                 for i in c.first..c.first + c.part {
-                    let (mut dot, mut mag) = (0.0f64, 0.0f64);
+                    let (mut dot, mut mag, mut most) = (0.0f64, 0.0f64, 0.0f64);
                     for j in 0..c.k {
-                        let t = f64::from(w[i * c.k + j]) * f64::from(x[r * c.x_stride + j]);
+                        let t = operand(w[i * c.k + j]) * operand(x[r * c.x_stride + j]);
                         dot += t;
                         mag += t.abs();
+                        most = most.max(t.abs());
                     }
+                    let tie = if coop { most / 2048.0 } else { 0.0 };
                     want[r * c.y_stride + i] = Want::Near {
                         value: dot,
-                        bound: 2.0 * c.k as f64 * U * mag,
+                        bound: 2.0 * c.k as f64 * U * mag + tie,
                     };
                 }
             }
@@ -432,16 +450,19 @@ fn run_products(matvec: bool, cases: impl Fn(GgmlType) -> Vec<MatCase>) {
                 c.y_stride as u32,
                 0,
             ];
-            let groups = if matvec {
-                fold(
+            let groups = match family {
+                Family::Matvec(_) => fold(
                     c.part as u64,
                     u64::from(wick_shaders::matvec_rows_per_wg(ty)),
-                )
-            } else {
-                (
+                ),
+                Family::MatmulCoop(_, size) => (
+                    (c.part as u32).div_ceil(size.matmul_tile()),
+                    (c.rows as u32).div_ceil(size.matmul_tile()),
+                ),
+                _ => (
                     (c.part as u32).div_ceil(WG),
                     (c.rows as u32).div_ceil(MATMUL_TILE_ROWS),
-                )
+                ),
             };
             for kern in &ks {
                 let y = buffer_f32(&vec![SENTINEL; c.rows * c.y_stride]);
@@ -550,7 +571,7 @@ fn quantize_q8() {
 /// 200 in rows of 300.
 #[test]
 fn matvec() {
-    run_products(true, |ty| {
+    run_products(Family::Matvec, |ty| {
         let k_small = width(ty, 512, 96);
         let k_big = width(ty, 1792, 1376);
         vec![
@@ -570,29 +591,51 @@ fn matvec() {
 }
 
 /// Prefill chunks of 5, 33 and 70 rows (partial 32-row tiles); m = 37, 300 and a 100-row part
-/// at offset 200 (partial 64-feature tiles). One case has an x stride wider than k.
+/// at offset 200 (partial 64-feature tiles); 128 rows of a 128-row part at offset 64 (whole
+/// tiles). One case has an x stride wider than k.
 #[test]
 fn matmul() {
-    run_products(false, |ty| {
-        let k_small = width(ty, 512, 64);
-        let k_big = width(ty, 768, 96);
-        vec![
-            whole(37, 5, k_small),
-            MatCase {
-                x_stride: k_big + 32,
-                ..whole(300, 33, k_big)
-            },
-            MatCase {
-                m: 300,
-                first: 200,
-                part: 100,
-                rows: 70,
-                k: k_small,
-                x_stride: k_small,
-                y_stride: 300,
-            },
-        ]
-    });
+    run_products(Family::Matmul, matmul_cases);
+}
+
+fn matmul_cases(ty: GgmlType) -> Vec<MatCase> {
+    let k_small = width(ty, 512, 64);
+    let k_big = width(ty, 768, 96);
+    vec![
+        whole(37, 5, k_small),
+        MatCase {
+            x_stride: k_big + 32,
+            ..whole(300, 33, k_big)
+        },
+        MatCase {
+            m: 300,
+            first: 200,
+            part: 100,
+            rows: 70,
+            k: k_small,
+            x_stride: k_small,
+            y_stride: 300,
+        },
+        // Whole 64 x 64 tiles (the cooperative kernels store those straight to y).
+        MatCase {
+            m: 256,
+            first: 64,
+            part: 128,
+            rows: 128,
+            k: k_small,
+            x_stride: k_small,
+            y_stride: 256,
+        },
+    ]
+}
+
+/// The cases of `matmul` on cooperative matrices of each side the device has (8 and 16 need
+/// different adapters; the others are skipped, lavapipe has none).
+#[test]
+fn matmul_coop() {
+    for size in [CoopSize::Eight, CoopSize::Sixteen] {
+        run_products(|ty| Family::MatmulCoop(ty, size), matmul_cases);
+    }
 }
 
 /// A 50-row table in two parts ([10, 40) and [40, 50), one dispatch each as `plan.rs` does),
@@ -1879,9 +1922,10 @@ fn expert_bias() {
 #[test]
 fn every_family_is_tested() {
     let tested = |f: Family| match f {
-        Family::Matvec(ty) | Family::Matmul(ty) | Family::GetRows(ty) => {
-            WEIGHT_FORMATS.contains(&ty)
-        }
+        Family::Matvec(ty)
+        | Family::Matmul(ty)
+        | Family::MatmulCoop(ty, _)
+        | Family::GetRows(ty) => WEIGHT_FORMATS.contains(&ty),
         Family::MatvecId(ty) | Family::MatmulId(ty) => WEIGHT_FORMATS.contains(&ty),
         Family::QuantizeQ8
         | Family::RmsNorm

@@ -55,12 +55,37 @@ pub const WEIGHT_FORMATS: [GgmlType; 16] = [
     GgmlType::MXFP4,
 ];
 
+/// Side of the square cooperative matrices a kernel multiplies: 8 for Metal's simdgroup
+/// matrices, 16 for Vulkan's (NVIDIA's tensor cores take f16 16x16x16).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum CoopSize {
+    Eight,
+    Sixteen,
+}
+
+impl CoopSize {
+    pub fn side(self) -> u32 {
+        match self {
+            CoopSize::Eight => 8,
+            CoopSize::Sixteen => 16,
+        }
+    }
+
+    /// Rows of x (and output features) one [`Family::MatmulCoop`] workgroup covers.
+    pub fn matmul_tile(self) -> u32 {
+        4 * self.side()
+    }
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Family {
     /// Quantized matrix-vector product for decode batches (up to [`MATVEC_MAX_ROWS`] rows).
     Matvec(GgmlType),
     /// Quantized matrix-matrix product for prefill chunks.
     Matmul(GgmlType),
+    /// Matmul on cooperative matrices of the given side (f16 inputs, f32 sums), for adapters
+    /// with EXPERIMENTAL_COOPERATIVE_MATRIX, SHADER_F16 and subgroups of 32.
+    MatmulCoop(GgmlType, CoopSize),
     /// Matvec over each decode row's routed experts.
     MatvecId(GgmlType),
     /// x rows quantized to 8 bits for the matvec kernels that take them so
@@ -212,6 +237,7 @@ impl Family {
         match self {
             Family::Matvec(ty)
             | Family::Matmul(ty)
+            | Family::MatmulCoop(ty, _)
             | Family::GetRows(ty)
             | Family::MatvecId(ty)
             | Family::MatmulId(ty) => WEIGHT_FORMATS.contains(&ty),
@@ -223,6 +249,8 @@ impl Family {
         match self {
             Family::Matvec(_) => "matvec",
             Family::Matmul(_) => "matmul",
+            Family::MatmulCoop(_, CoopSize::Eight) => "matmul_coop8",
+            Family::MatmulCoop(_, CoopSize::Sixteen) => "matmul_coop16",
             Family::GetRows(_) => "get_rows",
             Family::MatvecId(_) => "matvec_id",
             Family::MatmulId(_) => "matmul_id",
@@ -250,6 +278,7 @@ impl Family {
         match self {
             Family::Matvec(ty)
             | Family::Matmul(ty)
+            | Family::MatmulCoop(ty, _)
             | Family::GetRows(ty)
             | Family::MatvecId(ty)
             | Family::MatmulId(ty) => Some(ty),
@@ -261,6 +290,7 @@ impl Family {
         match self {
             Family::Matvec(ty) => matvec_kernel(ty).unwrap_or(include_str!("../wgsl/matvec.wgsl")),
             Family::Matmul(_) => include_str!("../wgsl/matmul.wgsl"),
+            Family::MatmulCoop(..) => include_str!("../wgsl/matmul_coop.wgsl"),
             Family::GetRows(_) => include_str!("../wgsl/get_rows.wgsl"),
             Family::MatvecId(ty) => {
                 matvec_kernel(ty).unwrap_or(include_str!("../wgsl/matvec_id.wgsl"))
@@ -302,6 +332,11 @@ impl Family {
         )
     }
 
+    /// Whether the kernel needs SUBGROUP, SHADER_F16 and EXPERIMENTAL_COOPERATIVE_MATRIX.
+    pub fn cooperative(self) -> bool {
+        matches!(self, Family::MatmulCoop(..))
+    }
+
     /// Whether the kernel can also write its output quantized to 8 bits (its last binding), for
     /// a matvec that takes it so ([`matvec_takes_q8`]).
     pub fn writes_q8(self) -> bool {
@@ -320,6 +355,8 @@ impl Family {
     pub fn workgroup_size(self) -> u32 {
         match self {
             Family::RmsNorm | Family::AddRmsNorm => 256,
+            // Four subgroups of 32.
+            Family::MatmulCoop(..) => 128,
             _ => WG,
         }
     }
@@ -336,7 +373,9 @@ impl Family {
     pub fn bindings(self) -> &'static [Binding] {
         use Binding::*;
         match self {
-            Family::Matvec(_) | Family::Matmul(_) => &[Uniform, Read, Read, ReadWrite],
+            Family::Matvec(_) | Family::Matmul(_) | Family::MatmulCoop(..) => {
+                &[Uniform, Read, Read, ReadWrite]
+            }
             Family::GetRows(_) => &[Uniform, Read, Read, ReadWrite],
             Family::MatvecId(_) | Family::MatmulId(_) => &[Uniform, Read, Read, Read, ReadWrite],
             Family::Route | Family::MoeGroup | Family::QuantizeQ8 => &[Uniform, Read, ReadWrite],
@@ -378,6 +417,8 @@ impl Variant {
             families.extend([
                 Family::Matvec(ty),
                 Family::Matmul(ty),
+                Family::MatmulCoop(ty, CoopSize::Eight),
+                Family::MatmulCoop(ty, CoopSize::Sixteen),
                 Family::GetRows(ty),
                 Family::MatvecId(ty),
                 Family::MatmulId(ty),
@@ -417,6 +458,9 @@ impl Variant {
     /// The assembled WGSL module.
     pub fn source(&self) -> String {
         let mut src = String::new();
+        if self.family.cooperative() {
+            src.push_str("enable f16;\nenable wgpu_cooperative_matrix;\n\n");
+        }
         let wg = self.family.workgroup_size();
         src.push_str(&COMMON.replace(
             &format!("const WG: u32 = {WG}u;"),
@@ -464,6 +508,13 @@ impl Variant {
                 "\nconst MATMUL_TILE_ROWS: u32 = {MATMUL_TILE_ROWS}u;\n"
             ));
             src.push_str(MATMUL_TILE);
+        }
+        if let Family::MatmulCoop(_, size) = self.family {
+            let n = size.side();
+            src.push_str(&format!(
+                "\nconst S: u32 = {n}u;\nalias TileA = coop_mat{n}x{n}<f16, A>;\n\
+                 alias TileB = coop_mat{n}x{n}<f16, B>;\nalias TileC = coop_mat{n}x{n}<f32, C>;\n"
+            ));
         }
         if self.family.writes_q8() {
             src.push_str(Q8_LAYOUT);
