@@ -616,7 +616,7 @@ fn matmul_cases(ty: GgmlType) -> Vec<MatCase> {
             x_stride: k_small,
             y_stride: 300,
         },
-        // Whole 64 x 64 tiles (the cooperative kernels store those straight to y).
+        // A whole 128 x 128 tile (the cooperative kernels store those straight to y).
         MatCase {
             m: 256,
             first: 64,

@@ -73,7 +73,7 @@ impl CoopSize {
 
     /// Rows of x (and output features) one [`Family::MatmulCoop`] workgroup covers.
     pub fn matmul_tile(self) -> u32 {
-        4 * self.side()
+        8 * self.side()
     }
 }
 
@@ -355,8 +355,8 @@ impl Family {
     pub fn workgroup_size(self) -> u32 {
         match self {
             Family::RmsNorm | Family::AddRmsNorm => 256,
-            // Four subgroups of 32.
-            Family::MatmulCoop(..) => 128,
+            // Eight subgroups of 32.
+            Family::MatmulCoop(..) => 256,
             _ => WG,
         }
     }

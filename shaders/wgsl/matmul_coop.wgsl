@@ -1,8 +1,9 @@
 // y[r, off + i] = sum_k W[i, k] * x[r, k] for a batch of rows (prefill), on cooperative matrices
-// (tensor cores, simdgroup matrices). A workgroup of four subgroups covers a tile of 4S rows of x
-// by 4S output features: per 32-element chunk of k it stages the rows of x and the decoded
-// weights in shared memory as f16, and each subgroup multiplies a 2S x 2S quarter of the tile
-// with f32 accumulators. S (the matrix side), TileA/B/C come from the variant.
+// (tensor cores, simdgroup matrices). A workgroup of eight subgroups covers a tile of 8S rows of
+// x by 8S output features: per 32-element chunk of k it stages the rows of x and the decoded
+// weights in shared memory as f16, and each subgroup multiplies 2S rows by 4S features of the
+// tile (8 matrices of f32 sums). While the subgroups multiply one chunk, the loads of the next
+// are in flight. S (the matrix side), TileA/B/C come from the variant.
 
 struct Params {
     k: u32,
@@ -20,15 +21,17 @@ struct Params {
 @group(0) @binding(2) var<storage, read> x: array<vec4<f32>>;
 @group(0) @binding(3) var<storage, read_write> y: array<f32>;
 
-const TILE: u32 = 4u * S;
-// A staged row's stride in f16: 8 more than the chunk, so the rows a matrix load reads together
+const TILE: u32 = 8u * S;
+// A staged row's stride in f16: 8 more than a chunk, so the rows a matrix load reads together
 // fall in different shared-memory banks.
 const STRIDE: u32 = 40u;
+// vec4s of x, and of decoded weights, each thread stages per chunk (4 when S = 16, 2 when 8).
+const PER_THREAD: u32 = TILE * 8u / WG;
 
 var<workgroup> xs: array<f16, TILE * STRIDE>;
 var<workgroup> ws: array<f16, TILE * STRIDE>;
 // Each subgroup's S x S staging for the tiles at the edges of y.
-var<workgroup> edge: array<f32, 4u * S * S>;
+var<workgroup> edge: array<f32, 8u * S * S>;
 
 fn put4(dst: u32, v: vec4<f32>, into_w: bool) {
     let h = vec4<f16>(v);
@@ -69,55 +72,108 @@ fn store(c: TileC, r: u32, i: u32, full: bool, sg: u32, lane: u32) {
     workgroupBarrier();
 }
 
+// x's vec4 `e` of the tile (row e / 8, part e % 8) in chunk c; zero past the batch.
+fn x4(r0: u32, c: u32, e: u32) -> vec4<f32> {
+    let r = r0 + e / 8u;
+    if r >= p.rows {
+        return vec4<f32>(0.0);
+    }
+    return x[(r * p.x_stride + c * 32u) / 4u + e % 8u];
+}
+
+// Part q of chunk c of the weight row at row_byte, decoded.
+fn w4(row_byte: u32, c: u32, q: u32) -> vec4<f32> {
+    let at = chunk_at(row_byte, c);
+    let s = chunk_scale(at.x, at.y);
+    let sq = select(s.zw, s.xy, q < 4u);
+    return sq.x * chunk_q4(at.x, at.y, q) + sq.y;
+}
+
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) tid: u32,
         @builtin(subgroup_id) sg: u32, @builtin(subgroup_invocation_id) lane: u32) {
     let i0 = wid.x * TILE;
     let r0 = wid.y * TILE;
-    // This subgroup's quarter: rows rq.., features iq.. of the tile.
+    // This subgroup's part of the tile: rows rq.., features iq...
     let rq = (sg / 2u) * 2u * S;
-    let iq = (sg % 2u) * 2u * S;
-    // The weight row and chunk half (elements 16h..16h+15) this thread decodes.
-    let wr = tid / 2u;
-    let h = tid % 2u;
+    let iq = (sg % 2u) * 4u * S;
+    // The weight row this thread decodes, and its first part.
+    let wr = tid / (8u / PER_THREAD);
+    let q0 = tid % (8u / PER_THREAD) * PER_THREAD;
     let row_byte = min(i0 + wr, p.m - 1u) * p.row_bytes;
     var c00 = TileC();
     var c01 = TileC();
+    var c02 = TileC();
+    var c03 = TileC();
     var c10 = TileC();
     var c11 = TileC();
-    for (var c = 0u; c < p.k / 32u; c++) {
-        for (var e = tid; e < TILE * 8u; e += WG) {
-            let r = r0 + e / 8u;
-            var v = vec4<f32>(0.0);
-            if r < p.rows {
-                v = x[(r * p.x_stride + c * 32u) / 4u + e % 8u];
-            }
-            put4((e / 8u) * STRIDE + (e % 8u) * 4u, v, false);
-        }
-        if wr < TILE {
-            let at = chunk_at(row_byte, c);
-            let s = chunk_scale(at.x, at.y);
-            let sh = select(s.zw, s.xy, h == 0u);
-            for (var q = 4u * h; q < 4u * h + 4u; q++) {
-                put4(wr * STRIDE + q * 4u, sh.x * chunk_q4(at.x, at.y, q) + sh.y, true);
-            }
+    var c12 = TileC();
+    var c13 = TileC();
+    // This thread's loads of the chunk to stage next; PER_THREAD is 2 or 4.
+    var x0 = x4(r0, 0u, tid);
+    var x1 = x4(r0, 0u, tid + WG);
+    var x2 = vec4<f32>(0.0);
+    var x3 = vec4<f32>(0.0);
+    var w0 = w4(row_byte, 0u, q0);
+    var w1 = w4(row_byte, 0u, q0 + 1u);
+    var w2 = vec4<f32>(0.0);
+    var w3 = vec4<f32>(0.0);
+    if PER_THREAD == 4u {
+        x2 = x4(r0, 0u, tid + 2u * WG);
+        x3 = x4(r0, 0u, tid + 3u * WG);
+        w2 = w4(row_byte, 0u, q0 + 2u);
+        w3 = w4(row_byte, 0u, q0 + 3u);
+    }
+    let chunks = p.k / 32u;
+    for (var c = 0u; c < chunks; c++) {
+        put4(tid / 8u * STRIDE + tid % 8u * 4u, x0, false);
+        put4((tid + WG) / 8u * STRIDE + tid % 8u * 4u, x1, false);
+        put4(wr * STRIDE + q0 * 4u, w0, true);
+        put4(wr * STRIDE + q0 * 4u + 4u, w1, true);
+        if PER_THREAD == 4u {
+            put4((tid + 2u * WG) / 8u * STRIDE + tid % 8u * 4u, x2, false);
+            put4((tid + 3u * WG) / 8u * STRIDE + tid % 8u * 4u, x3, false);
+            put4(wr * STRIDE + q0 * 4u + 8u, w2, true);
+            put4(wr * STRIDE + q0 * 4u + 12u, w3, true);
         }
         workgroupBarrier();
+        if c + 1u < chunks {
+            x0 = x4(r0, c + 1u, tid);
+            x1 = x4(r0, c + 1u, tid + WG);
+            w0 = w4(row_byte, c + 1u, q0);
+            w1 = w4(row_byte, c + 1u, q0 + 1u);
+            if PER_THREAD == 4u {
+                x2 = x4(r0, c + 1u, tid + 2u * WG);
+                x3 = x4(r0, c + 1u, tid + 3u * WG);
+                w2 = w4(row_byte, c + 1u, q0 + 2u);
+                w3 = w4(row_byte, c + 1u, q0 + 3u);
+            }
+        }
         for (var kk = 0u; kk < 32u; kk += S) {
-            let a0 = coopLoadT<TileA>(&xs[rq * STRIDE + kk], STRIDE);
-            let a1 = coopLoadT<TileA>(&xs[(rq + S) * STRIDE + kk], STRIDE);
-            let b0 = coopLoad<TileB>(&ws[iq * STRIDE + kk], STRIDE);
-            let b1 = coopLoad<TileB>(&ws[(iq + S) * STRIDE + kk], STRIDE);
+            let a0 = coopLoadT<TileA>(&xs[(rq + 0u * S) * STRIDE + kk], STRIDE);
+            let a1 = coopLoadT<TileA>(&xs[(rq + 1u * S) * STRIDE + kk], STRIDE);
+            let b0 = coopLoad<TileB>(&ws[(iq + 0u * S) * STRIDE + kk], STRIDE);
+            let b1 = coopLoad<TileB>(&ws[(iq + 1u * S) * STRIDE + kk], STRIDE);
+            let b2 = coopLoad<TileB>(&ws[(iq + 2u * S) * STRIDE + kk], STRIDE);
+            let b3 = coopLoad<TileB>(&ws[(iq + 3u * S) * STRIDE + kk], STRIDE);
             c00 = coopMultiplyAdd(a0, b0, c00);
             c01 = coopMultiplyAdd(a0, b1, c01);
+            c02 = coopMultiplyAdd(a0, b2, c02);
+            c03 = coopMultiplyAdd(a0, b3, c03);
             c10 = coopMultiplyAdd(a1, b0, c10);
             c11 = coopMultiplyAdd(a1, b1, c11);
+            c12 = coopMultiplyAdd(a1, b2, c12);
+            c13 = coopMultiplyAdd(a1, b3, c13);
         }
         workgroupBarrier();
     }
     let full = r0 + TILE <= p.rows && i0 + TILE <= p.m;
-    store(c00, r0 + rq, i0 + iq, full, sg, lane);
-    store(c01, r0 + rq, i0 + iq + S, full, sg, lane);
-    store(c10, r0 + rq + S, i0 + iq, full, sg, lane);
-    store(c11, r0 + rq + S, i0 + iq + S, full, sg, lane);
+    store(c00, r0 + rq + 0u * S, i0 + iq + 0u * S, full, sg, lane);
+    store(c01, r0 + rq + 0u * S, i0 + iq + 1u * S, full, sg, lane);
+    store(c02, r0 + rq + 0u * S, i0 + iq + 2u * S, full, sg, lane);
+    store(c03, r0 + rq + 0u * S, i0 + iq + 3u * S, full, sg, lane);
+    store(c10, r0 + rq + 1u * S, i0 + iq + 0u * S, full, sg, lane);
+    store(c11, r0 + rq + 1u * S, i0 + iq + 1u * S, full, sg, lane);
+    store(c12, r0 + rq + 1u * S, i0 + iq + 2u * S, full, sg, lane);
+    store(c13, r0 + rq + 1u * S, i0 + iq + 3u * S, full, sg, lane);
 }
