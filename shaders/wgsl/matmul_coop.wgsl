@@ -81,12 +81,22 @@ fn x4(r0: u32, c: u32, e: u32) -> vec4<f32> {
     return x[(r * p.x_stride + c * 32u) / 4u + e % 8u];
 }
 
-// Part q of chunk c of the weight row at row_byte, decoded.
-fn w4(row_byte: u32, c: u32, q: u32) -> vec4<f32> {
+// Where chunk c of the weight row at row_byte lies, and the scale and offset of its parts
+// q0.. (which a thread's parts share: they sit in one half of the chunk).
+struct WChunk {
+    at: vec2<u32>,
+    scale: vec2<f32>,
+}
+
+fn w_chunk(row_byte: u32, c: u32, q0: u32) -> WChunk {
     let at = chunk_at(row_byte, c);
     let s = chunk_scale(at.x, at.y);
-    let sq = select(s.zw, s.xy, q < 4u);
-    return sq.x * chunk_q4(at.x, at.y, q) + sq.y;
+    return WChunk(at, select(s.zw, s.xy, q0 < 4u));
+}
+
+// Part q of the chunk, decoded.
+fn w4(w: WChunk, q: u32) -> vec4<f32> {
+    return w.scale.x * chunk_q4(w.at.x, w.at.y, q) + w.scale.y;
 }
 
 @compute @workgroup_size(WG)
@@ -114,15 +124,16 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     var x1 = x4(r0, 0u, tid + WG);
     var x2 = vec4<f32>(0.0);
     var x3 = vec4<f32>(0.0);
-    var w0 = w4(row_byte, 0u, q0);
-    var w1 = w4(row_byte, 0u, q0 + 1u);
+    let first = w_chunk(row_byte, 0u, q0);
+    var w0 = w4(first, q0);
+    var w1 = w4(first, q0 + 1u);
     var w2 = vec4<f32>(0.0);
     var w3 = vec4<f32>(0.0);
     if PER_THREAD == 4u {
         x2 = x4(r0, 0u, tid + 2u * WG);
         x3 = x4(r0, 0u, tid + 3u * WG);
-        w2 = w4(row_byte, 0u, q0 + 2u);
-        w3 = w4(row_byte, 0u, q0 + 3u);
+        w2 = w4(first, q0 + 2u);
+        w3 = w4(first, q0 + 3u);
     }
     let chunks = p.k / 32u;
     for (var c = 0u; c < chunks; c++) {
@@ -140,13 +151,14 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
         if c + 1u < chunks {
             x0 = x4(r0, c + 1u, tid);
             x1 = x4(r0, c + 1u, tid + WG);
-            w0 = w4(row_byte, c + 1u, q0);
-            w1 = w4(row_byte, c + 1u, q0 + 1u);
+            let next = w_chunk(row_byte, c + 1u, q0);
+            w0 = w4(next, q0);
+            w1 = w4(next, q0 + 1u);
             if PER_THREAD == 4u {
                 x2 = x4(r0, c + 1u, tid + 2u * WG);
                 x3 = x4(r0, c + 1u, tid + 3u * WG);
-                w2 = w4(row_byte, c + 1u, q0 + 2u);
-                w3 = w4(row_byte, c + 1u, q0 + 3u);
+                w2 = w4(next, q0 + 2u);
+                w3 = w4(next, q0 + 3u);
             }
         }
         for (var kk = 0u; kk < 32u; kk += S) {

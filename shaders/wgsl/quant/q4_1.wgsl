@@ -1,6 +1,6 @@
 // q4_1: f16 d, f16 m, 16 bytes of nibbles placed as in q4_0; x = d * q + m.
 fn chunk_scale(b: u32, j: u32) -> vec4<f32> {
-    let dm = vec2<f32>(load_f16(b), load_f16(b + 2u));
+    let dm = unpack2x16float(load_u32(b));
     return vec4<f32>(dm, dm);
 }
 

@@ -3,7 +3,8 @@
 // x = d * sc * q - dmin * m.
 fn chunk_scale(b: u32, j: u32) -> vec4<f32> {
     let sm = scale_min_k4(b + 4u, j);
-    let s = vec2<f32>(load_f16(b) * sm.x, -load_f16(b + 2u) * sm.y);
+    let dm = unpack2x16float(load_u32(b));
+    let s = vec2<f32>(dm.x * sm.x, -dm.y * sm.y);
     return vec4<f32>(s, s);
 }
 

@@ -1,6 +1,6 @@
 // q5_1: f16 d, f16 m, u32 qh, 16 bytes of nibbles, bits placed as in q5_0; x = d * q + m.
 fn chunk_scale(b: u32, j: u32) -> vec4<f32> {
-    let dm = vec2<f32>(load_f16(b), load_f16(b + 2u));
+    let dm = unpack2x16float(load_u32(b));
     return vec4<f32>(dm, dm);
 }
 
