@@ -21,6 +21,22 @@ pub struct Capabilities {
     pub uniform_align: u64,
 }
 
+impl std::fmt::Display for Capabilities {
+    /// The adapter, its backend and the optional features wick uses, e.g. `NVIDIA H200
+    /// (Vulkan, subgroups, 16x16 cooperative matrices)`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} ({}", self.adapter, self.backend)?;
+        if self.subgroups {
+            f.write_str(", subgroups")?;
+        }
+        if let Some(size) = self.coop {
+            let n = size.side();
+            write!(f, ", {n}x{n} cooperative matrices")?;
+        }
+        f.write_str(")")
+    }
+}
+
 pub struct Gpu {
     pub device: wgpu::Device,
     pub queue: wgpu::Queue,

@@ -71,10 +71,7 @@ fn gpu() -> &'static Gpu {
     static GPU: OnceLock<Gpu> = OnceLock::new();
     GPU.get_or_init(|| {
         let gpu = Gpu::new().expect("no GPU adapter; install a Vulkan driver such as lavapipe");
-        eprintln!(
-            "adapter: {} ({}), subgroups {}, cooperative matrices {:?}",
-            gpu.caps.adapter, gpu.caps.backend, gpu.caps.subgroups, gpu.caps.coop
-        );
+        eprintln!("adapter: {}", gpu.caps);
         gpu
     })
 }

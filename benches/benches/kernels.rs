@@ -135,10 +135,8 @@ fn env() -> &'static Env {
         let watch = Stopwatch::new(&gpu);
         let sizes = Sizes::from_env();
         eprintln!(
-            "adapter: {} ({}), subgroups {}; timed by {}; cold copies of {} MiB",
-            gpu.caps.adapter,
-            gpu.caps.backend,
-            gpu.caps.subgroups,
+            "adapter: {}; timed by {}; cold copies of {} MiB",
+            gpu.caps,
             if watch.gpu_timestamps() {
                 "GPU timestamps"
             } else {
@@ -216,6 +214,10 @@ fn product(family: Family, ty: GgmlType, rows: usize, copies: usize) -> Vec<Disp
     ];
     let groups = match family {
         Family::Matvec(_) => fold(m as u64, u64::from(wick_shaders::matvec_rows_per_wg(ty))),
+        Family::MatmulCoop(_, size) => (
+            (m as u32).div_ceil(size.matmul_tile()),
+            (rows as u32).div_ceil(size.matmul_tile()),
+        ),
         _ => (
             (m as u32).div_ceil(WG),
             (rows as u32).div_ceil(MATMUL_TILE_ROWS),
@@ -259,6 +261,21 @@ fn products(c: &mut Criterion) {
             BenchmarkId::from_parameter(ty),
             Throughput::BytesDecimal(weight_bytes(ty)),
             || product(Family::Matmul(ty), ty, rows, 1),
+        );
+    }
+    g.finish();
+
+    // The kernel prefill runs instead where the adapter has cooperative matrices.
+    let Some(size) = env().gpu.caps.coop else {
+        return;
+    };
+    let mut g = c.benchmark_group(format!("matmul_coop {m}x{k}, {rows} rows"));
+    for ty in MATMUL_FORMATS {
+        bench(
+            &mut g,
+            BenchmarkId::from_parameter(ty),
+            Throughput::BytesDecimal(weight_bytes(ty)),
+            || product(Family::MatmulCoop(ty, size), ty, rows, 1),
         );
     }
     g.finish();

@@ -217,12 +217,7 @@ fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let gpu = Gpu::new().expect("gpu");
     let watch = Stopwatch::new(&gpu);
-    eprintln!(
-        "adapter {} subgroups {} timestamps {}",
-        gpu.caps.adapter,
-        gpu.caps.subgroups,
-        watch.gpu_timestamps()
-    );
+    eprintln!("adapter {} timestamps {}", gpu.caps, watch.gpu_timestamps());
     let env = |k: &str, d: &str| std::env::var(k).unwrap_or_else(|_| d.to_string());
     let sizes: Vec<(usize, usize)> = env("LAB_SIZES", "4096x4096,14336x4096,4096x14336,1024x4096")
         .split(',')

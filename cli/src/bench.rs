@@ -112,12 +112,11 @@ pub fn bench(args: BenchArgs) -> Result<()> {
     let rt = &mut m.runtime;
     let file_bytes = std::fs::metadata(&path).map(|f| f.len()).unwrap_or(0);
     eprintln!(
-        "wick bench: {} ({}, {} layers) on {} ({})",
+        "wick bench: {} ({}, {} layers) on {}",
         path.display(),
         m.hparams.arch.name(),
         m.hparams.n_layer,
-        rt.gpu.caps.adapter,
-        rt.gpu.caps.backend
+        rt.gpu.caps
     );
 
     // Compile every plan the tests use before timing anything.
@@ -210,7 +209,7 @@ pub fn bench(args: BenchArgs) -> Result<()> {
     let summary = Summary {
         model: path.display().to_string(),
         file_bytes,
-        gpu: format!("{} ({})", rt.gpu.caps.adapter, rt.gpu.caps.backend),
+        gpu: rt.gpu.caps.to_string(),
         gpu_bytes: rt.allocated_bytes(),
         dispatches: per_token_dispatches,
         cpu_us: cpu_busy * 1e6 / decoded.max(1) as f64,

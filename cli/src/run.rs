@@ -109,12 +109,11 @@ pub fn run(args: RunArgs) -> Result<()> {
         ..Default::default()
     };
     eprintln!(
-        "wick: {} ({}, {} layers) on {} ({}), seed {seed}",
+        "wick: {} ({}, {} layers) on {}, seed {seed}",
         path.display(),
         m.hparams.arch.name(),
         m.hparams.n_layer,
-        m.runtime.gpu.caps.adapter,
-        m.runtime.gpu.caps.backend
+        m.runtime.gpu.caps
     );
     // Compile the plans before timing, so the speeds exclude shader compilation.
     for chunk in prompt.chunks(cfg.max_batch as usize) {
