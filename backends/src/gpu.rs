@@ -63,16 +63,6 @@ impl Gpu {
         if offered.contains(wgpu::Features::SUBGROUP) && !off("WICK_NO_SUBGROUPS") {
             features |= wgpu::Features::SUBGROUP;
         }
-        let coop = coop_size(&adapter, features).filter(|_| !off("WICK_NO_COOP"));
-        let mut experimental = wgpu::ExperimentalFeatures::disabled();
-        if coop.is_some() {
-            features |=
-                wgpu::Features::EXPERIMENTAL_COOPERATIVE_MATRIX | wgpu::Features::SHADER_F16;
-            // SAFETY: wick uses the experimental feature only for cooperative-matrix loads,
-            // stores and multiply-adds of the one shape `coop_size` found the adapter lists;
-            // the matmul kernel tests check its results against the CPU.
-            experimental = unsafe { wgpu::ExperimentalFeatures::enabled() };
-        }
         // Timestamps around each dispatch, for profiles.
         let timestamps =
             wgpu::Features::TIMESTAMP_QUERY | wgpu::Features::TIMESTAMP_QUERY_INSIDE_PASSES;
@@ -80,14 +70,39 @@ impl Gpu {
             features |= timestamps;
         }
         let limits = adapter.limits();
-        let (device, queue) = pollster::block_on(adapter.request_device(&wgpu::DeviceDescriptor {
-            label: Some("wick"),
-            required_features: features,
-            required_limits: limits.clone(),
-            experimental_features: experimental,
-            ..Default::default()
-        }))
-        .map_err(|e| BackendError::Device(e.to_string()))?;
+        let open = |features: wgpu::Features, experimental: wgpu::ExperimentalFeatures| {
+            pollster::block_on(adapter.request_device(&wgpu::DeviceDescriptor {
+                label: Some("wick"),
+                required_features: features,
+                required_limits: limits.clone(),
+                experimental_features: experimental,
+                ..Default::default()
+            }))
+        };
+        let mut coop = coop_size(&adapter, features).filter(|_| !off("WICK_NO_COOP"));
+        let with_coop =
+            features | wgpu::Features::EXPERIMENTAL_COOPERATIVE_MATRIX | wgpu::Features::SHADER_F16;
+        let opened = if coop.is_some() {
+            // SAFETY: wick uses the experimental feature only for cooperative-matrix loads,
+            // stores and multiply-adds of the one shape `coop_size` found the adapter lists;
+            // the matmul kernel tests check its results against the CPU.
+            let experimental = unsafe { wgpu::ExperimentalFeatures::enabled() };
+            open(with_coop, experimental).ok()
+        } else {
+            None
+        };
+        // An experimental feature may fail where the rest works: then open without it.
+        let (device, queue) = match opened {
+            Some(opened) => {
+                features = with_coop;
+                opened
+            }
+            None => {
+                coop = None;
+                open(features, wgpu::ExperimentalFeatures::disabled())
+                    .map_err(|e| BackendError::Device(e.to_string()))?
+            }
+        };
         let info = adapter.get_info();
         let caps = Capabilities {
             adapter: info.name,
