@@ -13,7 +13,11 @@
 //! reduction file (subgroup or not, as the adapter allows), with its `const NAME: u32 = ...;`
 //! lines set to VALUE, bound like the matvec family (params, weights, x, y; with `q8=1` x comes
 //! quantized to 8 bits by quantize_q8, as wick's q4_K kernel takes it) and dispatched as
-//! `fold(m, rpw)` workgroups. Weights are a 256-row quantized pattern repeated to m rows; timing cycles through
+//! `fold(m, rpw)` workgroups. Prefill matmuls on cooperative matrices (where the adapter has
+//! them): `coop:TY` is wick's, `FILE.wgsl@ty=TY,coop=1[,tile=N][,NAME=VALUE...]` FILE in its
+//! place (after the same enables, decoders and matrix types), dispatched as tiles of N (the
+//! kernel's own by default) output features by N rows; their reference rounds both operands to
+//! f16 as the kernel does. Use LAB_ROWS=512 for them. Weights are a 256-row quantized pattern repeated to m rows; timing cycles through
 //! copies of them (LAB_COLD_MIB) in one pass, after a second and a half of warm-up, and prints
 //! the median per dispatch with weight GB/s, the NMSE against the reference and the worst error
 //! over the kernel tests' bound (WRONG past 1e-10 or 1). Environment: LAB_SIZES (MxK list,
@@ -25,11 +29,12 @@ use std::num::NonZeroU64;
 use wick_backends::standalone::{self, Dispatch, Stopwatch};
 use wick_backends::{Gpu, Kernel, fold};
 use wick_core::quant::GgmlType;
-use wick_shaders::{Binding, Family, Variant};
+use wick_shaders::{Binding, CoopSize, Family, Variant};
 
 const COMMON: &str = include_str!("../../shaders/wgsl/common.wgsl");
 const REDUCE_SG: &str = include_str!("../../shaders/wgsl/reduce_sg.wgsl");
 const REDUCE_WG: &str = include_str!("../../shaders/wgsl/reduce_wg.wgsl");
+const MATMUL_COOP: &str = include_str!("../../shaders/wgsl/matmul_coop.wgsl");
 
 struct Spec {
     name: String,
@@ -37,7 +42,16 @@ struct Spec {
     rpw: u32,
     /// Takes x quantized to 8 bits (quantize_q8's layout) instead of f32.
     q8: bool,
+    /// A matmul on cooperative matrices: the side of its tile of features and of rows.
+    tile: Option<u32>,
     source: String,
+}
+
+/// The side of the cooperative matrices this adapter multiplies.
+fn coop_size(gpu: &Gpu) -> CoopSize {
+    gpu.caps
+        .coop
+        .expect("the adapter has no cooperative matrices wick can use")
 }
 
 fn parse_ty(s: &str) -> GgmlType {
@@ -58,7 +72,20 @@ fn parse(spec: &str, gpu: &Gpu) -> Spec {
             ty,
             rpw: wick_shaders::matvec_rows_per_wg(ty),
             q8: wick_shaders::matvec_takes_q8(ty),
+            tile: None,
             source: v.source(),
+        };
+    }
+    if let Some(t) = spec.strip_prefix("coop:") {
+        let ty = parse_ty(t);
+        let size = coop_size(gpu);
+        return Spec {
+            name: spec.to_string(),
+            ty,
+            rpw: 0,
+            q8: false,
+            tile: Some(size.matmul_tile()),
+            source: Variant::new(Family::MatmulCoop(ty, size), false).source(),
         };
     }
     let (file, opts) = spec.split_once('@').expect("FILE@opts");
@@ -66,31 +93,34 @@ fn parse(spec: &str, gpu: &Gpu) -> Spec {
     let mut ty = None;
     let mut rpw = None;
     let mut q8 = false;
+    let mut coop = false;
+    let mut tile = None;
+    let mut consts = Vec::new();
     for kv in opts.split(',') {
         let (k, v) = kv.split_once('=').expect("NAME=VALUE");
         match k {
             "ty" => ty = Some(parse_ty(v)),
             "rpw" => rpw = Some(v.parse().unwrap()),
             "q8" => q8 = v == "1",
-            name => {
-                let prefix = format!("const {name}: u32 = ");
-                let mut found = false;
-                body = body
-                    .lines()
-                    .map(|l| {
-                        if l.starts_with(&prefix) {
-                            found = true;
-                            format!("{prefix}{v}u;")
-                        } else {
-                            l.to_string()
-                        }
-                    })
-                    .collect::<Vec<_>>()
-                    .join("\n");
-                assert!(found, "{file}: no const {name}");
-            }
+            "coop" => coop = v == "1",
+            "tile" => tile = Some(v.parse().unwrap()),
+            name => consts.push((name, v)),
         }
     }
+    let ty = ty.expect("ty=");
+    if coop {
+        let size = coop_size(gpu);
+        let base = Variant::new(Family::MatmulCoop(ty, size), false).source();
+        return Spec {
+            name: spec.to_string(),
+            ty,
+            rpw: 0,
+            q8: false,
+            tile: Some(tile.unwrap_or(size.matmul_tile())),
+            source: set_consts(&base.replace(MATMUL_COOP, &body), &consts, file),
+        };
+    }
+    body = set_consts(&body, &consts, file);
     let mut source = String::from(COMMON);
     source.push_str(if gpu.caps.subgroups {
         REDUCE_SG
@@ -100,11 +130,35 @@ fn parse(spec: &str, gpu: &Gpu) -> Spec {
     source.push_str(&body);
     Spec {
         name: spec.to_string(),
-        ty: ty.expect("ty="),
+        ty,
         rpw: rpw.expect("rpw="),
         q8,
+        tile: None,
         source,
     }
+}
+
+/// `source` with each `const NAME: u32 = ...;` line of `consts` set to its value.
+fn set_consts(source: &str, consts: &[(&str, &str)], file: &str) -> String {
+    let mut out = source.to_string();
+    for (name, v) in consts {
+        let prefix = format!("const {name}: u32 = ");
+        let mut found = false;
+        out = out
+            .lines()
+            .map(|l| {
+                if l.starts_with(&prefix) {
+                    found = true;
+                    format!("{prefix}{v}u;")
+                } else {
+                    l.to_string()
+                }
+            })
+            .collect::<Vec<_>>()
+            .join("\n");
+        assert!(found, "{file}: no const {name}");
+    }
+    out
 }
 
 fn build(gpu: &Gpu, label: &str, source: &str) -> Kernel {
@@ -276,7 +330,10 @@ fn main() {
                     0,
                     params,
                     &[&w, &xb, &yb],
-                    fold(m as u64, u64::from(specs[0].rpw)),
+                    match specs[0].tile {
+                        Some(t) => ((m as u32).div_ceil(t), 1),
+                        None => fold(m as u64, u64::from(specs[0].rpw)),
+                    },
                 )
             })
             .collect();
@@ -318,7 +375,10 @@ fn main() {
                         m as u32,
                         0,
                     ];
-                    let groups = fold(m as u64, u64::from(spec.rpw));
+                    let groups = match spec.tile {
+                        Some(t) => ((m as u32).div_ceil(t), (rows as u32).div_ceil(t)),
+                        None => fold(m as u64, u64::from(spec.rpw)),
+                    };
                     let ds: Vec<Dispatch> = bufs
                         .iter()
                         .map(|w| Dispatch::new(&gpu, kern, 0, params, &[w, &xb, &yb], groups))
@@ -343,11 +403,16 @@ fn main() {
                     };
                     let (mut err2, mut ref2, mut worst) = (0f64, 0f64, 0f64);
                     let check_rows = m.min(512);
-                    for r in 0..rows {
+                    // Cooperative matrices take f16 operands: so does their reference.
+                    let operand = |v: f32| match spec.tile {
+                        Some(_) => f64::from(half::f16::from_f32(v).to_f32()),
+                        None => f64::from(v),
+                    };
+                    for r in (0..rows).step_by(rows.div_ceil(16)) {
                         for i in (0..m).step_by(m / check_rows) {
                             let (mut dot, mut mag) = (0f64, 0f64);
                             for j in 0..k {
-                                let t = f64::from(d.deq[i * k + j]) * f64::from(x[r * k + j]);
+                                let t = operand(d.deq[i * k + j]) * operand(x[r * k + j]);
                                 dot += t;
                                 mag += t.abs();
                             }
@@ -368,14 +433,16 @@ fn main() {
                     times.sort_by(|a, b| a.partial_cmp(b).unwrap());
                     let t = times[reps / 2] / copies as f64;
                     let gbs = d.bytes.len() as f64 / t / 1e9;
+                    let tflops = 2.0 * (m * k * rows) as f64 / t / 1e12;
                     println!(
-                        "{:<44} {:>5}x{:<5} rows {} {:>8.2} us {:>7.0} GB/s  nmse {:.1e} worst/bound {:.3}{}",
+                        "{:<44} {:>5}x{:<5} rows {} {:>8.2} us {:>7.0} GB/s {:>6.1} TFLOP/s  nmse {:.1e} worst/bound {:.3}{}",
                         spec.name,
                         m,
                         k,
                         rows,
                         t * 1e6,
                         gbs,
+                        tflops,
                         nmse,
                         worst,
                         if nmse > 1e-10 || worst > 1.0 {
