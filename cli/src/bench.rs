@@ -45,8 +45,9 @@ pub struct BenchArgs {
     /// The GPU's memory bandwidth in GB/s: reports BUE, the share of it decode uses.
     #[arg(long)]
     bandwidth: Option<f64>,
-    /// Also time every kernel of one generation test on the GPU (timestamp queries) and print
-    /// the totals per kernel, largest first, on stderr.
+    /// Also time every kernel of one generation test and of one prompt-processing test at the
+    /// deepest depth on the GPU (timestamp queries) and print the totals per kernel, largest
+    /// first, on stderr.
     #[arg(long)]
     profile: bool,
 }
@@ -221,14 +222,24 @@ pub fn bench(args: BenchArgs) -> Result<()> {
         Format::Json => print_json(&summary, &results),
     }
 
-    if args.profile && args.n_gen > 0 {
+    if args.profile {
         rt.enable_profiling()?;
-        decode(rt, tokens(1)[0], max_depth, args.n_gen)?;
-        eprintln!(
-            "GPU time per kernel over {} decoded tokens at depth {max_depth}:",
-            args.n_gen
-        );
-        print_profile(&rt.take_profile());
+        if args.n_gen > 0 {
+            decode(rt, tokens(1)[0], max_depth, args.n_gen)?;
+            eprintln!(
+                "GPU time per kernel over {} decoded tokens at depth {max_depth}:",
+                args.n_gen
+            );
+            print_profile(&rt.take_profile());
+        }
+        if args.n_prompt > 0 {
+            prefill(rt, &tokens(args.n_prompt), 0, max_depth)?;
+            eprintln!(
+                "GPU time per kernel over one {}-token prompt at depth {max_depth}:",
+                args.n_prompt
+            );
+            print_profile(&rt.take_profile());
+        }
     }
     Ok(())
 }

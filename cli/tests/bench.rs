@@ -52,3 +52,42 @@ fn bench_reports_every_measure_as_json() {
     assert!(report["gpu_bytes_allocated"].as_u64().unwrap() > 1 << 20);
     assert!(report["cpu_us_per_token"].as_f64().unwrap() > 0.0);
 }
+
+/// `--profile` times every dispatch of one generation test (4 tokens: 4 times the plan's
+/// dispatches per token) and of one prompt (matmul kernels, not matvec), each as its own table.
+#[test]
+fn bench_profiles_decode_and_prefill() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
+    let model = root.join("target/tiny-models/tiny-llama.gguf");
+    let out = Command::new(env!("CARGO_BIN_EXE_wick"))
+        .args(["bench", "-m"])
+        .arg(&model)
+        .args(["-p", "24", "-n", "4", "-r", "1", "-o", "json", "--profile"])
+        .env("XDG_RUNTIME_DIR", std::env::temp_dir())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let per_token = report["dispatches_per_token"].as_u64().unwrap();
+    let (decode, prompt) = stderr
+        .split_once("GPU time per kernel over one 24-token prompt at depth 0:")
+        .unwrap_or_else(|| panic!("no prompt profile in:\n{stderr}"));
+    let decode = decode
+        .split_once("GPU time per kernel over 4 decoded tokens at depth 0:")
+        .unwrap_or_else(|| panic!("no decode profile in:\n{stderr}"))
+        .1;
+    let total = |table: &str| -> u64 {
+        let all = table.lines().find(|l| l.starts_with("all ")).unwrap();
+        all.split_whitespace().nth(1).unwrap().parse().unwrap()
+    };
+    assert_eq!(total(decode), 4 * per_token, "{decode}");
+    assert!(
+        decode.contains("matvec.") && !decode.contains("matmul."),
+        "{decode}"
+    );
+    assert!(
+        prompt.contains("matmul.") && !prompt.contains("matvec.q"),
+        "{prompt}"
+    );
+}
