@@ -2,7 +2,7 @@
 # Run on the GPU machine from the tree's root, set up as for bench.sh (.gpu/ with ../shared/gpu,
 # the llama.cpp source tarball and a release wick). Issue 5's table in one call on a fresh machine:
 # llama-bench built there, the three synthetic models written, then llama-bench and wick bench on
-# each at depths 0 and 16384, and a profile of llama8b decode. With a second binary at
+# each at depths 0 and 16384, and profiles of llama8b decode and of a llama8b prompt at depth 16384. With a second binary at
 # .gpu/wick-before, also tg128 of both alternating (before / after). MODELS picks gen_models.py
 # names (default: all three; one call of all three takes about 6.5 minutes); BANDWIDTH the
 # GPU's GB/s for BUE (default 3350, the H100's; 4800 on an H200).
@@ -33,6 +33,8 @@ done
 if [[ " $names " == *" llama8b "* ]]; then
   echo "== wick bench -m llama8b-q4km.gguf -p 0 -n 32 -r 1 --bandwidth ${BANDWIDTH:-3350} --profile"
   .gpu/wick bench -m /tmp/models/llama8b-q4km.gguf -p 0 -n 32 -r 1 --bandwidth ${BANDWIDTH:-3350} --profile 2>&1 | grep -v "^wick bench:"
+  echo "== wick bench -m llama8b-q4km.gguf -p 512 -n 0 -d 16384 -r 1 --profile"
+  .gpu/wick bench -m /tmp/models/llama8b-q4km.gguf -p 512 -n 0 -d 16384 -r 1 --profile 2>&1 | grep -v "^wick bench:"
 fi
 if [ -x .gpu/wick-before ]; then
   echo "== tg128 before (.gpu/wick-before) / after (.gpu/wick), alternating: wick bench -p 0 -n 128 -r 3"
