@@ -170,7 +170,8 @@ impl Gpu {
 
 /// The cooperative matrix side the matmul kernel can use on `adapter`: f16 inputs with f32 sums
 /// in 16x16x16 (preferred) or 8x8x8 steps, with SHADER_F16 and subgroups of exactly 32 (the
-/// kernel's four subgroups split its tile).
+/// kernel's subgroups split its tile). wgpu reports Metal's subgroup size as 4 to 64, which keeps
+/// the 8x8 (simdgroup matrix) variant off there until it has run on Apple hardware.
 fn coop_size(adapter: &wgpu::Adapter, features: wgpu::Features) -> Option<CoopSize> {
     let needed = wgpu::Features::EXPERIMENTAL_COOPERATIVE_MATRIX | wgpu::Features::SHADER_F16;
     let info = adapter.get_info();
