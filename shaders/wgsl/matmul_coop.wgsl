@@ -33,8 +33,10 @@ var<workgroup> ws: array<f16, TILE * STRIDE>;
 // Each subgroup's S x S staging for the tiles at the edges of y.
 var<workgroup> edge: array<f32, 8u * S * S>;
 
+// Stores v as f16 at dst of the staged x or weights. Values past f16's range saturate: WGSL
+// leaves their conversion undefined, and an inf would turn the row's sums into NaN.
 fn put4(dst: u32, v: vec4<f32>, into_w: bool) {
-    let h = vec4<f16>(v);
+    let h = vec4<f16>(clamp(v, vec4<f32>(-65504.0), vec4<f32>(65504.0)));
     if into_w {
         ws[dst] = h.x;
         ws[dst + 1u] = h.y;
