@@ -258,17 +258,17 @@ impl Plan {
                         let (family, groups) = if r <= MATVEC_MAX_ROWS {
                             let groups = fold(part.rows, u64::from(matvec_rows_per_wg(w.ty)));
                             (Family::Matvec(w.ty), groups)
-                        } else if let Some(size) = gpu.caps.coop {
-                            let tile = size.matmul_tile();
-                            let groups =
-                                (part.rows.div_ceil(u64::from(tile)) as u32, r.div_ceil(tile));
-                            (Family::MatmulCoop(w.ty, size), groups)
                         } else {
+                            let family = match gpu.caps.coop {
+                                Some(size) => Family::MatmulCoop(w.ty, size),
+                                None => Family::Matmul(w.ty),
+                            };
+                            let (features, rows) = family.matmul_tile().expect("a matmul");
                             let groups = (
-                                part.rows.div_ceil(u64::from(WG)) as u32,
-                                r.div_ceil(MATMUL_TILE_ROWS),
+                                part.rows.div_ceil(u64::from(features)) as u32,
+                                r.div_ceil(rows),
                             );
-                            (Family::Matmul(w.ty), groups)
+                            (family, groups)
                         };
                         pending.push(Pending {
                             family,

@@ -447,18 +447,14 @@ fn run_products(family_of: impl Fn(GgmlType) -> Family, cases: impl Fn(GgmlType)
                 c.y_stride as u32,
                 0,
             ];
-            let groups = match family {
-                Family::Matvec(_) => fold(
+            let groups = match family.matmul_tile() {
+                Some((features, tile_rows)) => (
+                    (c.part as u32).div_ceil(features),
+                    (c.rows as u32).div_ceil(tile_rows),
+                ),
+                None => fold(
                     c.part as u64,
                     u64::from(wick_shaders::matvec_rows_per_wg(ty)),
-                ),
-                Family::MatmulCoop(_, size) => (
-                    (c.part as u32).div_ceil(size.matmul_tile()),
-                    (c.rows as u32).div_ceil(size.matmul_tile()),
-                ),
-                _ => (
-                    (c.part as u32).div_ceil(WG),
-                    (c.rows as u32).div_ceil(MATMUL_TILE_ROWS),
                 ),
             };
             for kern in &ks {

@@ -52,9 +52,7 @@ use half::f16;
 use wick_backends::standalone::{self, Dispatch, Stopwatch};
 use wick_backends::{Gpu, Kernel, attention_splits, fold};
 use wick_core::quant::GgmlType;
-use wick_shaders::{
-    ATTENTION_PREFILL_ROWS, Family, MATMUL_TILE_ROWS, MATVEC_MAX_ROWS, Variant, WEIGHT_FORMATS, WG,
-};
+use wick_shaders::{ATTENTION_PREFILL_ROWS, Family, MATVEC_MAX_ROWS, Variant, WEIGHT_FORMATS};
 
 /// Formats of the prefill matmul benches: Q4_K_M's two and the 8-bit one.
 const MATMUL_FORMATS: [GgmlType; 3] = [GgmlType::Q4_K, GgmlType::Q6_K, GgmlType::Q8_0];
@@ -212,16 +210,12 @@ fn product(family: Family, ty: GgmlType, rows: usize, copies: usize) -> Vec<Disp
         m as u32,
         0,
     ];
-    let groups = match family {
-        Family::Matvec(_) => fold(m as u64, u64::from(wick_shaders::matvec_rows_per_wg(ty))),
-        Family::MatmulCoop(_, size) => (
-            (m as u32).div_ceil(size.matmul_tile()),
-            (rows as u32).div_ceil(size.matmul_tile()),
+    let groups = match family.matmul_tile() {
+        Some((features, tile_rows)) => (
+            (m as u32).div_ceil(features),
+            (rows as u32).div_ceil(tile_rows),
         ),
-        _ => (
-            (m as u32).div_ceil(WG),
-            (rows as u32).div_ceil(MATMUL_TILE_ROWS),
-        ),
+        None => fold(m as u64, u64::from(wick_shaders::matvec_rows_per_wg(ty))),
     };
     (0..copies)
         .map(|_| {
@@ -253,32 +247,25 @@ fn products(c: &mut Criterion) {
     }
     g.finish();
 
-    // Compute-bound: the weights are read once per 32-row tile, so cold copies change little.
-    let mut g = c.benchmark_group(format!("matmul {m}x{k}, {rows} rows"));
-    for ty in MATMUL_FORMATS {
-        bench(
-            &mut g,
-            BenchmarkId::from_parameter(ty),
-            Throughput::BytesDecimal(weight_bytes(ty)),
-            || product(Family::Matmul(ty), ty, rows, 1),
-        );
+    // Compute-bound: the weights are read once per tile of rows, so cold copies change little.
+    // The cooperative-matrix kernel is the one prefill runs where the adapter has one.
+    for coop in [None].into_iter().chain(env().gpu.caps.coop.map(Some)) {
+        let family = |ty| match coop {
+            Some(size) => Family::MatmulCoop(ty, size),
+            None => Family::Matmul(ty),
+        };
+        let name = family(GgmlType::Q4_K).name();
+        let mut g = c.benchmark_group(format!("{name} {m}x{k}, {rows} rows"));
+        for ty in MATMUL_FORMATS {
+            bench(
+                &mut g,
+                BenchmarkId::from_parameter(ty),
+                Throughput::BytesDecimal(weight_bytes(ty)),
+                || product(family(ty), ty, rows, 1),
+            );
+        }
+        g.finish();
     }
-    g.finish();
-
-    // The kernel prefill runs instead where the adapter has cooperative matrices.
-    let Some(size) = env().gpu.caps.coop else {
-        return;
-    };
-    let mut g = c.benchmark_group(format!("matmul_coop {m}x{k}, {rows} rows"));
-    for ty in MATMUL_FORMATS {
-        bench(
-            &mut g,
-            BenchmarkId::from_parameter(ty),
-            Throughput::BytesDecimal(weight_bytes(ty)),
-            || product(Family::MatmulCoop(ty, size), ty, rows, 1),
-        );
-    }
-    g.finish();
 }
 
 /// Attention of `rows` query rows at positions `depth..depth + rows` over a cache holding

@@ -88,7 +88,7 @@ fn parse(spec: &str, gpu: &Gpu) -> Spec {
             ty,
             rpw: 0,
             q8: false,
-            tile: Some((size.matmul_tile(), size.matmul_tile())),
+            tile: Family::MatmulCoop(ty, size).matmul_tile(),
             source: Variant::new(Family::MatmulCoop(ty, size), false).source(),
         };
     }
@@ -122,10 +122,12 @@ fn parse(spec: &str, gpu: &Gpu) -> Spec {
             ty,
             rpw: 0,
             q8: false,
-            tile: Some({
-                let t = tile.unwrap_or(size.matmul_tile());
-                (t, rtile.unwrap_or(t))
-            }),
+            tile: Family::MatmulCoop(ty, size)
+                .matmul_tile()
+                .map(|(features, rows)| match tile {
+                    Some(t) => (t, rtile.unwrap_or(t)),
+                    None => (features, rtile.unwrap_or(rows)),
+                }),
             source: set_consts(&base.replace(MATMUL_COOP, &body), &consts, file),
         };
     }

@@ -3,8 +3,9 @@
 use std::path::Path;
 use std::process::Command;
 
-#[test]
-fn bench_reports_every_measure_as_json() {
+/// `wick bench -m tiny-llama.gguf -o json` with `args` (split at spaces): its JSON report and
+/// its stderr.
+fn bench(args: &str) -> (serde_json::Value, String) {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
     let model = root.join("target/tiny-models/tiny-llama.gguf");
     assert!(
@@ -15,14 +16,19 @@ fn bench_reports_every_measure_as_json() {
     let out = Command::new(env!("CARGO_BIN_EXE_wick"))
         .args(["bench", "-m"])
         .arg(&model)
-        .args(["-p", "24", "-n", "4", "-d", "0,40", "-r", "2", "-b", "16"])
-        .args(["--bandwidth", "100", "-o", "json"])
+        .args(args.split_whitespace())
+        .args(["-o", "json"])
         .env("XDG_RUNTIME_DIR", std::env::temp_dir())
         .output()
         .unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
     assert!(out.status.success(), "{stderr}");
-    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    (serde_json::from_slice(&out.stdout).unwrap(), stderr)
+}
+
+#[test]
+fn bench_reports_every_measure_as_json() {
+    let (report, _) = bench("-p 24 -n 4 -d 0,40 -r 2 -b 16 --bandwidth 100");
     let results = report["results"].as_array().unwrap();
     let tests: Vec<(&str, u64)> = results
         .iter()
@@ -57,18 +63,7 @@ fn bench_reports_every_measure_as_json() {
 /// dispatches per token) and of one prompt (matmul kernels, not matvec), each as its own table.
 #[test]
 fn bench_profiles_decode_and_prefill() {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
-    let model = root.join("target/tiny-models/tiny-llama.gguf");
-    let out = Command::new(env!("CARGO_BIN_EXE_wick"))
-        .args(["bench", "-m"])
-        .arg(&model)
-        .args(["-p", "24", "-n", "4", "-r", "1", "-o", "json", "--profile"])
-        .env("XDG_RUNTIME_DIR", std::env::temp_dir())
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "{stderr}");
-    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let (report, stderr) = bench("-p 24 -n 4 -r 1 --profile");
     let per_token = report["dispatches_per_token"].as_u64().unwrap();
     let (decode, prompt) = stderr
         .split_once("GPU time per kernel over one 24-token prompt at depth 0:")

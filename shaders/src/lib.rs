@@ -70,11 +70,6 @@ impl CoopSize {
             CoopSize::Sixteen => 16,
         }
     }
-
-    /// Rows of x (and output features) one [`Family::MatmulCoop`] workgroup covers.
-    pub fn matmul_tile(self) -> u32 {
-        8 * self.side()
-    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -156,6 +151,7 @@ const MATVEC_X_Q8: &str = include_str!("../wgsl/matvec/x_q8.wgsl");
 const Q8_LAYOUT: &str = include_str!("../wgsl/q8_layout.wgsl");
 const Q8_WRITE: &str = include_str!("../wgsl/q8_write.wgsl");
 const MATMUL_TILE: &str = include_str!("../wgsl/matmul_tile.wgsl");
+const PRODUCT_HEAD: &str = include_str!("../wgsl/product_head.wgsl");
 
 fn decoder(ty: GgmlType) -> &'static str {
     match ty {
@@ -332,6 +328,16 @@ impl Family {
         )
     }
 
+    /// The output features and batch rows one workgroup of a matmul covers (its dispatch is
+    /// the part's features by the bucket's rows in such tiles).
+    pub fn matmul_tile(self) -> Option<(u32, u32)> {
+        match self {
+            Family::Matmul(_) => Some((WG, MATMUL_TILE_ROWS)),
+            Family::MatmulCoop(_, size) => Some((8 * size.side(), 8 * size.side())),
+            _ => None,
+        }
+    }
+
     /// Whether the kernel needs SUBGROUP, SHADER_F16 and EXPERIMENTAL_COOPERATIVE_MATRIX.
     pub fn cooperative(self) -> bool {
         matches!(self, Family::MatmulCoop(..))
@@ -502,6 +508,12 @@ impl Variant {
                 src.push_str(KVALUES);
             }
             src.push_str(decoder(ty));
+            if matches!(
+                self.family,
+                Family::Matvec(_) | Family::Matmul(_) | Family::MatmulCoop(..)
+            ) {
+                src.push_str(PRODUCT_HEAD);
+            }
         }
         if matches!(self.family, Family::Matmul(_) | Family::MatmulId(_)) {
             src.push_str(&format!(

@@ -2,23 +2,6 @@
 // output features and 32 rows: each thread decodes the chunks of one weight row and applies them
 // to 32 rows of x staged in shared memory, so each weight is read once per 32 rows.
 
-struct Params {
-    k: u32,
-    m: u32,
-    row_bytes: u32,
-    out_off: u32,
-    rows: u32,
-    x_stride: u32,
-    y_stride: u32,
-    pad: u32,
-}
-
-@group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read> weights: array<u32>;
-@group(0) @binding(2) var<storage, read> x: array<vec4<f32>>;
-@group(0) @binding(3) var<storage, read_write> y: array<f32>;
-
-
 // Writes output feature i of rows r..r+3 (those in the batch).
 fn store4(v: vec4<f32>, r: u32, i: u32) {
     for (var k = 0u; k < 4u; k++) {

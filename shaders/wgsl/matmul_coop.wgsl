@@ -5,22 +5,6 @@
 // tile (8 matrices of f32 sums). While the subgroups multiply one chunk, the loads of the next
 // are in flight. S (the matrix side), TileA/B/C come from the variant.
 
-struct Params {
-    k: u32,
-    m: u32,
-    row_bytes: u32,
-    out_off: u32,
-    rows: u32,
-    x_stride: u32,
-    y_stride: u32,
-    pad: u32,
-}
-
-@group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read> weights: array<u32>;
-@group(0) @binding(2) var<storage, read> x: array<vec4<f32>>;
-@group(0) @binding(3) var<storage, read_write> y: array<f32>;
-
 const TILE: u32 = 8u * S;
 // A staged row's stride in f16: 8 more than a chunk, so the rows a matrix load reads together
 // fall in different shared-memory banks.
