@@ -3,15 +3,15 @@
 
 use std::collections::HashMap;
 
-use wick_core::graph::{Glu, Graph, Op, RopeParams, Rows, TensorId};
+use wick_core::graph::{AttentionParams, Glu, Graph, Op, RopeParams, Rows, TensorId};
 use wick_shaders::{
-    ATTENTION_DECODE_SPLITS, ATTENTION_PREFILL_ROWS, ATTENTION_PREFILL_SPLITS, Family,
-    MATMUL_TILE_ROWS, MATVEC_MAX_ROWS, Variant, WG, attention_groups, matvec_rows_per_wg,
-    matvec_takes_q8,
+    ATTENTION_COOP_MAX_HEAD_DIM, ATTENTION_COOP_ROWS, ATTENTION_DECODE_SPLITS,
+    ATTENTION_PREFILL_ROWS, ATTENTION_PREFILL_SPLITS, CoopSize, Family, MATMUL_TILE_ROWS,
+    MATVEC_MAX_ROWS, Variant, WG, attention_groups, matvec_rows_per_wg, matvec_takes_q8,
 };
 
 use crate::pipelines::{PARAMS_BYTES, Pipelines};
-use crate::{Gpu, GpuWeight};
+use crate::{Capabilities, Gpu, GpuWeight};
 
 /// Most workgroups in one dispatch dimension.
 const MAX_GROUPS: u32 = 65535;
@@ -32,6 +32,7 @@ pub struct Resources<'a> {
     pub q8: &'a wgpu::Buffer,
     /// Each distinct RoPE's per-pair frequencies and cos/sin factor.
     pub rope_tables: &'a [(RopeParams, f32, wgpu::Buffer)],
+    /// Positions per sequence in the KV caches.
     pub ctx: u32,
 }
 
@@ -43,6 +44,39 @@ pub fn attention_splits(rows: u32) -> u32 {
         ATTENTION_DECODE_SPLITS
     } else {
         ATTENTION_PREFILL_SPLITS
+    }
+}
+
+/// The attention kernel of a bucket of `rows` query rows and its workgroups: decode buckets
+/// split each row's positions among workgroups; prefill chunks give a workgroup a tile of rows
+/// and a share of their positions, on 16x16 cooperative matrices where the adapter has them,
+/// the head fits them and the caches hold whole blocks of keys (`ctx` positions per sequence).
+pub fn attention_kernel(
+    caps: &Capabilities,
+    rows: u32,
+    p: &AttentionParams,
+    ctx: u32,
+) -> (Family, (u32, u32)) {
+    let splits = attention_splits(rows);
+    if rows <= MATVEC_MAX_ROWS {
+        (
+            Family::Attention,
+            (attention_groups(p.n_heads, p.n_kv_heads, splits), rows),
+        )
+    } else if caps.coop == Some(CoopSize::Sixteen)
+        && p.head_dim <= ATTENTION_COOP_MAX_HEAD_DIM
+        && p.head_dim.is_multiple_of(16)
+        && ctx.is_multiple_of(ATTENTION_COOP_ROWS)
+    {
+        (
+            Family::AttentionPrefillCoop,
+            (p.n_heads * splits, rows.div_ceil(ATTENTION_COOP_ROWS)),
+        )
+    } else {
+        (
+            Family::AttentionPrefill,
+            (p.n_heads * splits, rows.div_ceil(ATTENTION_PREFILL_ROWS)),
+        )
     }
 }
 
@@ -412,20 +446,7 @@ impl Plan {
                 Op::Attention { q, params: p, out } => {
                     let (kc, vc) = &res.kv[p.layer];
                     let splits = attention_splits(rows_of(q));
-                    let r = rows_of(q);
-                    // Decode buckets split each row's positions among workgroups; prefill chunks
-                    // give a workgroup a tile of rows instead.
-                    let (family, groups) = if r <= MATVEC_MAX_ROWS {
-                        (
-                            Family::Attention,
-                            (attention_groups(p.n_heads, p.n_kv_heads, splits), r),
-                        )
-                    } else {
-                        (
-                            Family::AttentionPrefill,
-                            (p.n_heads * splits, r.div_ceil(ATTENTION_PREFILL_ROWS)),
-                        )
-                    };
+                    let (family, groups) = attention_kernel(&gpu.caps, rows_of(q), &p, res.ctx);
                     pending.push(Pending {
                         family,
                         entry: 0,

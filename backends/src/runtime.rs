@@ -11,7 +11,7 @@ use wick_core::graph::{Graph, Op, RopeParams, Rows};
 use crate::plan::{Plan, Resources, attention_splits};
 use crate::profile::{Profile, Profiler};
 use crate::{BackendError, Gpu, GpuWeight, Pipelines};
-use wick_shaders::ATTENTION_MAX_HEAD_DIM;
+use wick_shaders::{ATTENTION_COOP_ROWS, ATTENTION_MAX_HEAD_DIM};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct RuntimeConfig {
@@ -21,6 +21,12 @@ pub struct RuntimeConfig {
     pub max_seqs: u32,
     /// Positions per sequence in the KV cache.
     pub ctx: u32,
+}
+
+/// Positions per sequence the KV caches hold for a context of `ctx`: whole blocks of
+/// [`ATTENTION_COOP_ROWS`] keys, which cooperative-matrix prefill attention reads whole.
+pub fn cache_ctx(ctx: u32) -> u32 {
+    ctx.next_multiple_of(ATTENTION_COOP_ROWS)
 }
 
 pub struct Runtime {
@@ -146,7 +152,7 @@ impl Runtime {
         for (layer, shape) in graph.kv.iter().enumerate() {
             let bytes = u64::from(cfg.max_seqs)
                 * u64::from(shape.n_kv_heads)
-                * u64::from(cfg.ctx)
+                * u64::from(cache_ctx(cfg.ctx))
                 * u64::from(shape.head_dim)
                 * 2;
             if bytes > gpu.max_part_bytes() {
@@ -409,7 +415,7 @@ impl Runtime {
                 moe_groups: &self.moe_groups,
                 q8: &self.q8,
                 rope_tables: &self.rope_tables,
-                ctx: self.cfg.ctx,
+                ctx: cache_ctx(self.cfg.ctx),
             };
             let plan = Plan::compile(
                 &self.gpu,

@@ -5,7 +5,10 @@
 //! - `matmul MxK, R rows`: the prefill matmul for q4_K, q6_K and q8_0, in weight GB/s;
 //! - `attention decode`: one row's split-K attention plus the merge of its partials, at several
 //!   depths, in KV-cache GB/s;
-//! - `attention prefill R rows`: a prefill chunk's attention (no split), in rows per second.
+//! - `attention prefill R rows`: a prefill chunk's attention and merge, in rows per second.
+//!
+//! Attention runs the kernel and grid the runtime picks ([`attention_kernel`]: cooperative
+//! matrices for prefill where the adapter has them).
 //!
 //! Each kernel runs through the runtime's own pipelines ([`Kernel::build`], the adapter's
 //! variant) and parameter words, as `wick_backends::standalone` drives them. One iteration is
@@ -50,9 +53,10 @@ use criterion::{
 };
 use half::f16;
 use wick_backends::standalone::{self, Dispatch, Stopwatch};
-use wick_backends::{Gpu, Kernel, attention_splits, fold};
+use wick_backends::{Gpu, Kernel, attention_kernel, attention_splits, cache_ctx, fold};
+use wick_core::graph::AttentionParams;
 use wick_core::quant::GgmlType;
-use wick_shaders::{ATTENTION_PREFILL_ROWS, Family, MATVEC_MAX_ROWS, Variant, WEIGHT_FORMATS};
+use wick_shaders::{Family, Variant, WEIGHT_FORMATS};
 
 /// Formats of the prefill matmul benches: Q4_K_M's two and the 8-bit one.
 const MATMUL_FORMATS: [GgmlType; 3] = [GgmlType::Q4_K, GgmlType::Q6_K, GgmlType::Q8_0];
@@ -274,19 +278,19 @@ fn products(c: &mut Criterion) {
 fn attention_dispatches(rows: usize, depth: usize, slots: usize) -> Vec<Dispatch> {
     let gpu = &env().gpu;
     let splits = attention_splits(rows as u32);
-    let (family, groups) = if rows as u32 <= MATVEC_MAX_ROWS {
-        (Family::Attention, (N_HEADS as u32 * splits, rows as u32))
-    } else {
-        (
-            Family::AttentionPrefill,
-            (
-                N_HEADS as u32 * splits,
-                (rows as u32).div_ceil(ATTENTION_PREFILL_ROWS),
-            ),
-        )
+    let scale = 1.0 / (HEAD_DIM as f32).sqrt();
+    let shape = AttentionParams {
+        layer: 0,
+        n_heads: N_HEADS as u32,
+        n_kv_heads: N_KV_HEADS as u32,
+        head_dim: HEAD_DIM as u32,
+        scale,
+        window: 0,
+        sinks: None,
     };
+    let ctx = cache_ctx((depth + rows) as u32) as usize;
+    let (family, groups) = attention_kernel(&gpu.caps, rows as u32, &shape, ctx as u32);
     let (attend, combine) = (kernel(family), kernel(Family::AttentionCombine));
-    let ctx = depth + rows;
     let cache_len = slots * N_KV_HEADS * ctx * HEAD_DIM;
     let halves: Vec<u16> = values(cache_len, 1.0)
         .into_iter()
@@ -308,7 +312,7 @@ fn attention_dispatches(rows: usize, depth: usize, slots: usize) -> Vec<Dispatch
         HEAD_DIM as u32,
         ctx as u32,
         0, // no sliding window
-        (1.0 / (HEAD_DIM as f32).sqrt()).to_bits(),
+        scale.to_bits(),
         q_width as u32,
         splits,
     ];

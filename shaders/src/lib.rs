@@ -32,6 +32,10 @@ pub fn attention_groups(n_heads: u32, n_kv_heads: u32, splits: u32) -> u32 {
     let chunks = (n_heads / n_kv_heads).div_ceil(ATTENTION_HEADS_PER_GROUP);
     n_kv_heads * chunks * splits
 }
+/// Batch rows (and keys per block) of one [`Family::AttentionPrefillCoop`] workgroup.
+pub const ATTENTION_COOP_ROWS: u32 = 64;
+/// Largest head dimension [`Family::AttentionPrefillCoop`] handles (its sums stay in registers).
+pub const ATTENTION_COOP_MAX_HEAD_DIM: u32 = 128;
 /// Workgroups that share a tile of rows' attention in prefill chunks.
 pub const ATTENTION_PREFILL_SPLITS: u32 = 8;
 
@@ -112,6 +116,10 @@ pub enum Family {
     Attention,
     /// Attention of a prefill chunk, a tile of rows per workgroup (no splits).
     AttentionPrefill,
+    /// AttentionPrefill on 16x16 cooperative matrices, for head dims up to
+    /// [`ATTENTION_COOP_MAX_HEAD_DIM`] and caches whose ctx is a multiple of
+    /// [`ATTENTION_COOP_ROWS`].
+    AttentionPrefillCoop,
     /// Merges attention's split partials into the output.
     AttentionCombine,
     /// GeGLU (`geglu`), SwiGLU (`swiglu`) and gpt-oss's clamped SwiGLU (`swiglu_oai`) entry
@@ -263,6 +271,7 @@ impl Family {
             Family::KvStore => "kv_store",
             Family::Attention => "attention",
             Family::AttentionPrefill => "attention_prefill",
+            Family::AttentionPrefillCoop => "attention_prefill_coop16",
             Family::AttentionCombine => "attention_combine",
             Family::Glu => "glu",
             Family::Add => "add",
@@ -305,6 +314,7 @@ impl Family {
             Family::KvStore => include_str!("../wgsl/kv_store.wgsl"),
             Family::Attention => include_str!("../wgsl/attention.wgsl"),
             Family::AttentionPrefill => include_str!("../wgsl/attention_prefill.wgsl"),
+            Family::AttentionPrefillCoop => include_str!("../wgsl/attention_prefill_coop.wgsl"),
             Family::AttentionCombine => include_str!("../wgsl/attention_combine.wgsl"),
             Family::Glu => include_str!("../wgsl/glu.wgsl"),
             Family::Add => include_str!("../wgsl/add.wgsl"),
@@ -340,7 +350,16 @@ impl Family {
 
     /// Whether the kernel needs SUBGROUP, SHADER_F16 and EXPERIMENTAL_COOPERATIVE_MATRIX.
     pub fn cooperative(self) -> bool {
-        matches!(self, Family::MatmulCoop(..))
+        matches!(self, Family::MatmulCoop(..) | Family::AttentionPrefillCoop)
+    }
+
+    /// The side of the cooperative matrices the kernel multiplies.
+    pub fn coop_size(self) -> Option<CoopSize> {
+        match self {
+            Family::MatmulCoop(_, size) => Some(size),
+            Family::AttentionPrefillCoop => Some(CoopSize::Sixteen),
+            _ => None,
+        }
     }
 
     /// Whether the kernel can also write its output quantized to 8 bits (its last binding), for
@@ -363,6 +382,7 @@ impl Family {
             Family::RmsNorm | Family::AddRmsNorm => 256,
             // Eight subgroups of 32.
             Family::MatmulCoop(..) => 256,
+            Family::AttentionPrefillCoop => 128,
             _ => WG,
         }
     }
@@ -395,7 +415,7 @@ impl Family {
             ],
             Family::NormRope => &[Uniform, Read, Read, Read, Read, ReadWrite],
             Family::KvStore => &[Uniform, Read, Read, Read, ReadWrite, ReadWrite],
-            Family::Attention | Family::AttentionPrefill => {
+            Family::Attention | Family::AttentionPrefill | Family::AttentionPrefillCoop => {
                 &[Uniform, Read, Read, Read, Read, ReadWrite]
             }
             Family::AttentionCombine => &[Uniform, Read, Read, Read, ReadWrite, ReadWrite],
@@ -439,6 +459,7 @@ impl Variant {
             Family::KvStore,
             Family::Attention,
             Family::AttentionPrefill,
+            Family::AttentionPrefillCoop,
             Family::AttentionCombine,
             Family::Glu,
             Family::Add,
@@ -521,7 +542,7 @@ impl Variant {
             ));
             src.push_str(MATMUL_TILE);
         }
-        if let Family::MatmulCoop(_, size) = self.family {
+        if let Some(size) = self.family.coop_size() {
             let n = size.side();
             src.push_str(&format!(
                 "\nconst S: u32 = {n}u;\nalias TileA = coop_mat{n}x{n}<f16, A>;\n\

@@ -3,7 +3,7 @@
 
 use naga::back::{msl, spv};
 use naga::valid::{Capabilities, ValidationFlags, Validator};
-use wick_shaders::{CoopSize, Family, Variant};
+use wick_shaders::{CoopSize, Variant};
 
 fn capabilities(v: &Variant) -> Capabilities {
     // pack2x16float and friends: a downlevel flag every Vulkan and Metal adapter has.
@@ -32,7 +32,7 @@ fn validate(v: &Variant) -> (naga::Module, naga::valid::ModuleInfo) {
 #[test]
 fn every_variant_translates_to_msl() {
     // Metal's simdgroup matrices are 8x8 only: the 16x16 variants are Vulkan's.
-    let metal = |v: &Variant| !matches!(v.family, Family::MatmulCoop(_, CoopSize::Sixteen));
+    let metal = |v: &Variant| v.family.coop_size() != Some(CoopSize::Sixteen);
     for v in Variant::all().into_iter().filter(metal) {
         let (module, info) = validate(&v);
         let options = msl::Options {

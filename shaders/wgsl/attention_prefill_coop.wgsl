@@ -1,0 +1,362 @@
+// Causal attention for prefill chunks on cooperative matrices (S = 16), one pass: one workgroup
+// of four subgroups per (head, tile of 4S batch rows, split); each subgroup takes S of the rows
+// and keeps their q (f16, scaled) and output sums (f32) in matrices. Per block of 2S keys the
+// workgroup stages K and V in shared memory (the next block's are loaded meanwhile), a subgroup
+// multiplies its q by K into scores, its lanes turn them into probabilities (two lanes per row,
+// half the keys each) and it multiplies those by V into its sums.
+// Scores are in log2 units (q is scaled by log2 e) and the probabilities 2^(score - m), against a
+// row max m that only moves when a block's max passes it by more than TAU: then the workgroup
+// rescales its sums through shared memory (all rows: the branch must be uniform). Probabilities
+// stay below 2^TAU, inside f16's range.
+// Rows of a tile may belong to different sequences: the tile is walked in runs of rows with the
+// same KV-cache slot, as in `attention_prefill.wgsl`, whose partials (max, sum, unnormalised
+// output) this writes for `attention_combine`. head_dim is a multiple of S, at most 128; ctx is a
+// multiple of 2S, so a block never reads past its slot's cache.
+const ROWS: u32 = 4u * S;
+const KEYS: u32 = 2u * S;
+const MAX_DIM: u32 = 128u;
+// f16 strides of staged rows (q, K, V) and probabilities: 8 past a multiple of 64, so the rows a
+// matrix load reads together fall in different shared-memory banks.
+const STRIDE: u32 = MAX_DIM + 8u;
+const P_STRIDE: u32 = KEYS + 8u;
+// f32 stride of the scores: rows 8 banks apart, so a matrix store's rows spread over the banks.
+const SC_STRIDE: u32 = KEYS + 8u;
+// vec4s of K (and of V) per thread and block at the largest head_dim.
+const PER_THREAD: u32 = KEYS * MAX_DIM / 4u / WG;
+const NONE: f32 = -3.0e38;
+const TAU: f32 = 11.0;
+const LOG2E: f32 = 1.4426950408889634;
+const LN2: f32 = 0.6931471805599453;
+
+struct Params {
+    n_heads: u32,
+    n_kv_heads: u32,
+    head_dim: u32,
+    ctx: u32,
+    window: u32,     // 0: unlimited
+    scale: f32,
+    q_stride: u32,
+    n_splits: u32,
+}
+
+@group(0) @binding(0) var<uniform> p: Params;
+@group(0) @binding(1) var<storage, read> step: Step;
+@group(0) @binding(2) var<storage, read> q: array<f32>;
+@group(0) @binding(3) var<storage, read> k_cache: array<vec4<f16>>;
+@group(0) @binding(4) var<storage, read> v_cache: array<vec4<f16>>;
+@group(0) @binding(5) var<storage, read_write> partial: array<f32>;
+
+// The tile's q while a run starts, then each block's keys (its first KEYS rows).
+var<workgroup> kq: array<f16, ROWS * STRIDE>;
+var<workgroup> vs: array<f16, KEYS * STRIDE>;
+// Per subgroup: its rows' scores of a block (S x KEYS f32), also where it rescales and writes
+// out its sums, one S x S matrix at a time.
+var<workgroup> scores: array<f32, ROWS * SC_STRIDE>;
+// Per subgroup: its rows' probabilities of a block.
+var<workgroup> probs: array<f16, ROWS * P_STRIDE>;
+// Per subgroup: whether a row's max moved in this block.
+var<workgroup> moved: array<u32, 4>;
+
+@compute @workgroup_size(WG)
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) tid: u32,
+        @builtin(subgroup_id) sg: u32, @builtin(subgroup_invocation_id) lane: u32) {
+    let h = wid.x % p.n_heads;
+    let split = wid.x / p.n_heads;
+    let r0 = wid.y * ROWS;
+    let kvh = h / (p.n_heads / p.n_kv_heads);
+    let dim = p.head_dim;
+    let dim4 = dim / 4u;
+    let n_rows = min(step.n_rows, r0 + ROWS);
+    // The row this lane scores, and which half of a block's keys.
+    let row = r0 + sg * S + lane / 2u;
+    let half = lane % 2u;
+    // Computed before use: naga's WGSL front end leaves expressions computed in a coopStoreT
+    // call itself out of the SPIR-V.
+    let s_at = sg * S * SC_STRIDE;
+    let s_at1 = s_at + S;
+    let p_at = sg * S * P_STRIDE;
+    let p_at1 = p_at + S;
+    // Lane pairs walk their keys from (row + i) % S on, so the 32 lanes' reads of the scores
+    // (and writes of probabilities) fall in different banks.
+    let s_row = s_at + (lane / 2u) * SC_STRIDE + half * S;
+    let p_row = p_at + (lane / 2u) * P_STRIDE + half * S;
+    var start = r0;
+    while start < n_rows {
+        let slot = step.rows[start].slot;
+        var end = start + 1u;
+        while end < n_rows && step.rows[end].slot == slot {
+            end += 1u;
+        }
+        // The run's keys, from a whole block, and this split's share of them.
+        var k_lo = 0xffffffffu;
+        var k_hi = 0u;
+        for (var r = start; r < end; r++) {
+            let ps = step.rows[r].pos;
+            var lo = 0u;
+            if p.window > 0u && ps + 1u > p.window {
+                lo = ps + 1u - p.window;
+            }
+            k_lo = min(k_lo, lo);
+            k_hi = max(k_hi, ps + 1u);
+        }
+        k_lo = k_lo / KEYS * KEYS;
+        let per = ((k_hi - k_lo + p.n_splits - 1u) / p.n_splits + KEYS - 1u) / KEYS * KEYS;
+        let s_lo = min(k_lo + split * per, k_hi);
+        let s_hi = min(s_lo + per, k_hi);
+        // This lane's row: the keys lo..hi it sees in the split (none when the row is not in
+        // the run).
+        let live = row >= start && row < end;
+        var lo = 0u;
+        var hi = 0u;
+        if live {
+            let pos = step.rows[row].pos;
+            if p.window > 0u && pos + 1u > p.window {
+                lo = pos + 1u - p.window;
+            }
+            hi = min(pos + 1u, s_hi);
+        }
+        lo = max(lo, s_lo);
+        for (var e = tid; e < ROWS * dim; e += WG) {
+            let r = r0 + e / dim;
+            var v = 0.0;
+            if r >= start && r < end {
+                v = q[r * p.q_stride + h * dim + e % dim] * (p.scale * LOG2E);
+            }
+            kq[e / dim * STRIDE + e % dim] = f16(v);
+        }
+        workgroupBarrier();
+        var q0 = coopLoadT<TileA>(&kq[sg * S * STRIDE], STRIDE);
+        var q1 = TileA();
+        var q2 = TileA();
+        var q3 = TileA();
+        var q4 = TileA();
+        var q5 = TileA();
+        var q6 = TileA();
+        var q7 = TileA();
+        if dim > S {
+            q1 = coopLoadT<TileA>(&kq[sg * S * STRIDE + S], STRIDE);
+        }
+        if dim > 2u * S {
+            q2 = coopLoadT<TileA>(&kq[sg * S * STRIDE + 2u * S], STRIDE);
+        }
+        if dim > 3u * S {
+            q3 = coopLoadT<TileA>(&kq[sg * S * STRIDE + 3u * S], STRIDE);
+        }
+        if dim > 4u * S {
+            q4 = coopLoadT<TileA>(&kq[sg * S * STRIDE + 4u * S], STRIDE);
+        }
+        if dim > 5u * S {
+            q5 = coopLoadT<TileA>(&kq[sg * S * STRIDE + 5u * S], STRIDE);
+        }
+        if dim > 6u * S {
+            q6 = coopLoadT<TileA>(&kq[sg * S * STRIDE + 6u * S], STRIDE);
+        }
+        if dim > 7u * S {
+            q7 = coopLoadT<TileA>(&kq[sg * S * STRIDE + 7u * S], STRIDE);
+        }
+        let kv_row = (slot * p.n_kv_heads + kvh) * p.ctx;
+        // The first block's K and V, into registers.
+        var kr: array<vec4<f16>, PER_THREAD>;
+        var vr: array<vec4<f16>, PER_THREAD>;
+        for (var i = 0u; i < PER_THREAD; i++) {
+            let e = tid + i * WG;
+            if e < KEYS * dim4 && s_lo < s_hi {
+                kr[i] = k_cache[(kv_row + s_lo) * dim4 + e];
+                vr[i] = v_cache[(kv_row + s_lo) * dim4 + e];
+            }
+        }
+        var m = NONE;
+        var l = 0.0;
+        var o0 = TileC();
+        var o1 = TileC();
+        var o2 = TileC();
+        var o3 = TileC();
+        var o4 = TileC();
+        var o5 = TileC();
+        var o6 = TileC();
+        var o7 = TileC();
+        for (var t0 = s_lo; t0 < s_hi; t0 += KEYS) {
+            // Everyone is done with the last block (and with q) before its keys are replaced.
+            workgroupBarrier();
+            for (var i = 0u; i < PER_THREAD; i++) {
+                let e = tid + i * WG;
+                if e < KEYS * dim4 {
+                    let at = e / dim4 * STRIDE + e % dim4 * 4u;
+                    kq[at] = kr[i].x;
+                    kq[at + 1u] = kr[i].y;
+                    kq[at + 2u] = kr[i].z;
+                    kq[at + 3u] = kr[i].w;
+                    vs[at] = vr[i].x;
+                    vs[at + 1u] = vr[i].y;
+                    vs[at + 2u] = vr[i].z;
+                    vs[at + 3u] = vr[i].w;
+                }
+            }
+            workgroupBarrier();
+            // The next block's loads run during this block's products.
+            let next = t0 + KEYS;
+            for (var i = 0u; i < PER_THREAD; i++) {
+                let e = tid + i * WG;
+                if e < KEYS * dim4 && next < s_hi {
+                    kr[i] = k_cache[(kv_row + next) * dim4 + e];
+                    vr[i] = v_cache[(kv_row + next) * dim4 + e];
+                }
+            }
+            // Scores of keys t0.. and t0 + S.. (K's rows read as columns).
+            var s0 = coopMultiplyAdd(q0, coopLoad<TileB>(&kq[0], STRIDE), TileC());
+            var s1 = coopMultiplyAdd(q0, coopLoad<TileB>(&kq[S * STRIDE], STRIDE), TileC());
+            if dim > S {
+                s0 = coopMultiplyAdd(q1, coopLoad<TileB>(&kq[S], STRIDE), s0);
+                s1 = coopMultiplyAdd(q1, coopLoad<TileB>(&kq[S * STRIDE + S], STRIDE), s1);
+            }
+            if dim > 2u * S {
+                s0 = coopMultiplyAdd(q2, coopLoad<TileB>(&kq[2u * S], STRIDE), s0);
+                s1 = coopMultiplyAdd(q2, coopLoad<TileB>(&kq[S * STRIDE + 2u * S], STRIDE), s1);
+            }
+            if dim > 3u * S {
+                s0 = coopMultiplyAdd(q3, coopLoad<TileB>(&kq[3u * S], STRIDE), s0);
+                s1 = coopMultiplyAdd(q3, coopLoad<TileB>(&kq[S * STRIDE + 3u * S], STRIDE), s1);
+            }
+            if dim > 4u * S {
+                s0 = coopMultiplyAdd(q4, coopLoad<TileB>(&kq[4u * S], STRIDE), s0);
+                s1 = coopMultiplyAdd(q4, coopLoad<TileB>(&kq[S * STRIDE + 4u * S], STRIDE), s1);
+            }
+            if dim > 5u * S {
+                s0 = coopMultiplyAdd(q5, coopLoad<TileB>(&kq[5u * S], STRIDE), s0);
+                s1 = coopMultiplyAdd(q5, coopLoad<TileB>(&kq[S * STRIDE + 5u * S], STRIDE), s1);
+            }
+            if dim > 6u * S {
+                s0 = coopMultiplyAdd(q6, coopLoad<TileB>(&kq[6u * S], STRIDE), s0);
+                s1 = coopMultiplyAdd(q6, coopLoad<TileB>(&kq[S * STRIDE + 6u * S], STRIDE), s1);
+            }
+            if dim > 7u * S {
+                s0 = coopMultiplyAdd(q7, coopLoad<TileB>(&kq[7u * S], STRIDE), s0);
+                s1 = coopMultiplyAdd(q7, coopLoad<TileB>(&kq[S * STRIDE + 7u * S], STRIDE), s1);
+            }
+            coopStoreT(s0, &scores[s_at], SC_STRIDE);
+            coopStoreT(s1, &scores[s_at1], SC_STRIDE);
+            workgroupBarrier();
+            // The row's max over its keys in the block; m moves to it when it passes m by TAU.
+            // The lane's keys kb.. are all visible but in blocks on the causal diagonal or the
+            // window's edge.
+            let kb = t0 + half * S;
+            let whole = kb >= lo && kb + S <= hi;
+            var bm = NONE;
+            for (var i = 0u; i < S; i++) {
+                let k = (i + lane / 2u) % S;
+                let seen = whole | (kb + k >= lo & kb + k < hi);
+                bm = max(bm, select(NONE, scores[s_row + k], seen));
+            }
+            bm = max(bm, subgroupShuffleXor(bm, 1u));
+            let move_m = bm > m + TAU;
+            let m_new = select(m, bm, move_m);
+            let alpha = exp2(m - m_new);
+            // Until the row sees a key, m is NONE and every probability 0.
+            let m_e = max(m_new, 0.5 * NONE);
+            var sum = 0.0;
+            for (var i = 0u; i < S; i++) {
+                let k = (i + lane / 2u) % S;
+                let seen = whole | (kb + k >= lo & kb + k < hi);
+                let pr = select(0.0, exp2(scores[s_row + k] - m_e), seen);
+                probs[p_row + k] = f16(pr);
+                sum += pr;
+            }
+            l = l * alpha + sum + subgroupShuffleXor(sum, 1u);
+            m = m_new;
+            let any_moved = subgroupAny(move_m);
+            if lane == 0u {
+                moved[sg] = select(0u, 1u, any_moved);
+            }
+            let mv = workgroupUniformLoad(&moved);
+            if (mv[0] | mv[1] | mv[2] | mv[3]) != 0u {
+                o0 = rescale(o0, s_at, lane, alpha);
+                o1 = rescale(o1, s_at, lane, alpha);
+                o2 = rescale(o2, s_at, lane, alpha);
+                o3 = rescale(o3, s_at, lane, alpha);
+                o4 = rescale(o4, s_at, lane, alpha);
+                o5 = rescale(o5, s_at, lane, alpha);
+                o6 = rescale(o6, s_at, lane, alpha);
+                o7 = rescale(o7, s_at, lane, alpha);
+            }
+            let pa0 = coopLoadT<TileA>(&probs[p_at], P_STRIDE);
+            let pa1 = coopLoadT<TileA>(&probs[p_at1], P_STRIDE);
+            o0 = coopMultiplyAdd(pa0, coopLoadT<TileB>(&vs[0], STRIDE), o0);
+            o0 = coopMultiplyAdd(pa1, coopLoadT<TileB>(&vs[S * STRIDE], STRIDE), o0);
+            if dim > S {
+                o1 = coopMultiplyAdd(pa0, coopLoadT<TileB>(&vs[S], STRIDE), o1);
+                o1 = coopMultiplyAdd(pa1, coopLoadT<TileB>(&vs[S * STRIDE + S], STRIDE), o1);
+            }
+            if dim > 2u * S {
+                o2 = coopMultiplyAdd(pa0, coopLoadT<TileB>(&vs[2u * S], STRIDE), o2);
+                o2 = coopMultiplyAdd(pa1, coopLoadT<TileB>(&vs[S * STRIDE + 2u * S], STRIDE), o2);
+            }
+            if dim > 3u * S {
+                o3 = coopMultiplyAdd(pa0, coopLoadT<TileB>(&vs[3u * S], STRIDE), o3);
+                o3 = coopMultiplyAdd(pa1, coopLoadT<TileB>(&vs[S * STRIDE + 3u * S], STRIDE), o3);
+            }
+            if dim > 4u * S {
+                o4 = coopMultiplyAdd(pa0, coopLoadT<TileB>(&vs[4u * S], STRIDE), o4);
+                o4 = coopMultiplyAdd(pa1, coopLoadT<TileB>(&vs[S * STRIDE + 4u * S], STRIDE), o4);
+            }
+            if dim > 5u * S {
+                o5 = coopMultiplyAdd(pa0, coopLoadT<TileB>(&vs[5u * S], STRIDE), o5);
+                o5 = coopMultiplyAdd(pa1, coopLoadT<TileB>(&vs[S * STRIDE + 5u * S], STRIDE), o5);
+            }
+            if dim > 6u * S {
+                o6 = coopMultiplyAdd(pa0, coopLoadT<TileB>(&vs[6u * S], STRIDE), o6);
+                o6 = coopMultiplyAdd(pa1, coopLoadT<TileB>(&vs[S * STRIDE + 6u * S], STRIDE), o6);
+            }
+            if dim > 7u * S {
+                o7 = coopMultiplyAdd(pa0, coopLoadT<TileB>(&vs[7u * S], STRIDE), o7);
+                o7 = coopMultiplyAdd(pa1, coopLoadT<TileB>(&vs[S * STRIDE + 7u * S], STRIDE), o7);
+            }
+        }
+        let pb = ((row * p.n_heads + h) * p.n_splits + split) * (dim + 2u);
+        if live && half == 0u {
+            partial[pb] = select(m * LN2, NONE, m == NONE);
+            partial[pb + 1u] = l;
+        }
+        store_out(o0, s_at, lane, 0u, pb, live);
+        store_out(o1, s_at, lane, S, pb, live);
+        store_out(o2, s_at, lane, 2u * S, pb, live);
+        store_out(o3, s_at, lane, 3u * S, pb, live);
+        store_out(o4, s_at, lane, 4u * S, pb, live);
+        store_out(o5, s_at, lane, 5u * S, pb, live);
+        store_out(o6, s_at, lane, 6u * S, pb, live);
+        store_out(o7, s_at, lane, 7u * S, pb, live);
+        start = end;
+    }
+}
+
+// o with the rows this lane holds (its row, half of the S dims) times alpha, through the
+// subgroup's scores.
+fn rescale(o: TileC, at: u32, lane: u32, alpha: f32) -> TileC {
+    workgroupBarrier();
+    coopStoreT(o, &scores[at], SC_STRIDE);
+    workgroupBarrier();
+    let base = at + (lane / 2u) * SC_STRIDE + (lane % 2u) * (S / 2u);
+    for (var i = 0u; i < S / 2u; i++) {
+        let k = (i + lane / 2u) % (S / 2u);
+        scores[base + k] *= alpha;
+    }
+    workgroupBarrier();
+    return coopLoadT<TileC>(&scores[at], SC_STRIDE);
+}
+
+// Copies the subgroup's output matrix of head dims d.. into the partials of the row this lane
+// holds (half of the S dims each), through the subgroup's scores.
+fn store_out(o: TileC, at: u32, lane: u32, d: u32, pb: u32, live: bool) {
+    if d >= p.head_dim {
+        return;
+    }
+    workgroupBarrier();
+    coopStoreT(o, &scores[at], SC_STRIDE);
+    workgroupBarrier();
+    if live {
+        let base = at + (lane / 2u) * SC_STRIDE + (lane % 2u) * (S / 2u);
+        for (var i = 0u; i < S / 2u; i++) {
+            let k = (i + lane / 2u) % (S / 2u);
+            partial[pb + 2u + d + (lane % 2u) * (S / 2u) + k] = scores[base + k];
+        }
+    }
+}
