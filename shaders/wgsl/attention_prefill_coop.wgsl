@@ -1,9 +1,10 @@
 // Causal attention for prefill chunks on cooperative matrices (S = 16), one pass: one workgroup
 // of four subgroups per (head, tile of 4S batch rows, split); each subgroup takes S of the rows
-// and keeps their q (f16, scaled) and output sums (f32) in matrices. Per block of 2S keys the
-// workgroup stages K and V in shared memory (the next block's are loaded meanwhile), a subgroup
-// multiplies its q by K into scores, its lanes turn them into probabilities (two lanes per row,
-// half the keys each) and it multiplies those by V into its sums.
+// and keeps their q (f16, scaled) and output sums (f32) in matrices. Per block of 2S keys a
+// subgroup multiplies its q by the block's K (in shared memory) into scores, its lanes turn them
+// into probabilities (two lanes per row, half the keys each) and it multiplies those by V (two
+// halves of shared memory, one per block in turn) into its sums. Once every subgroup has its
+// scores, the workgroup stores the next block's K and V, loaded into registers during this one.
 // Scores are in log2 units (q is scaled by log2 e) and the probabilities 2^(score - m), against a
 // row max m that only moves when a block's max passes it by more than TAU: then the workgroup
 // rescales its sums through shared memory (all rows: the branch must be uniform). Probabilities
@@ -15,12 +16,12 @@
 const ROWS: u32 = 4u * S;
 const KEYS: u32 = 2u * S;
 const MAX_DIM: u32 = 128u;
-// f16 strides of staged rows (q, K, V) and probabilities: 8 past a multiple of 64, so the rows a
-// matrix load reads together fall in different shared-memory banks.
+// Strides of staged rows past a multiple of 32 banks, so the rows a matrix load or store
+// touches together spread over the banks: q, K and V (f16) 16 bytes past, the probabilities
+// (f16) 8 and the scores (f32) 16. Shared memory comes to 47.5 KB, under the 48 KB limit.
 const STRIDE: u32 = MAX_DIM + 8u;
-const P_STRIDE: u32 = KEYS + 8u;
-// f32 stride of the scores: rows 8 banks apart, so a matrix store's rows spread over the banks.
-const SC_STRIDE: u32 = KEYS + 8u;
+const P_STRIDE: u32 = KEYS + 4u;
+const SC_STRIDE: u32 = KEYS + 4u;
 // vec4s of K (and of V) per thread and block at the largest head_dim.
 const PER_THREAD: u32 = KEYS * MAX_DIM / 4u / WG;
 const NONE: f32 = -3.0e38;
@@ -48,9 +49,10 @@ struct Params {
 
 // The tile's q while a run starts, then each block's keys (its first KEYS rows).
 var<workgroup> kq: array<f16, ROWS * STRIDE>;
-var<workgroup> vs: array<f16, KEYS * STRIDE>;
-// Per subgroup: its rows' scores of a block (S x KEYS f32), also where it rescales and writes
-// out its sums, one S x S matrix at a time.
+// V of this block and of the next, alternately.
+var<workgroup> vs: array<f16, 2u * KEYS * STRIDE>;
+// Per subgroup: its rows' scores of a block (S x KEYS f32), also where it rescales its sums (two
+// S x S matrices at a time) and writes them out (one at a time).
 var<workgroup> scores: array<f32, ROWS * SC_STRIDE>;
 // Per subgroup: its rows' probabilities of a block.
 var<workgroup> probs: array<f16, ROWS * P_STRIDE>;
@@ -155,16 +157,21 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
             q7 = coopLoadT<TileA>(&kq[sg * S * STRIDE + 7u * S], STRIDE);
         }
         let kv_row = (slot * p.n_kv_heads + kvh) * p.ctx;
-        // The first block's K and V, into registers.
+        // Block s_lo straight into shared memory (once every subgroup has its q), the next
+        // into registers. (The registers stay in this function: passed to helpers as a struct,
+        // they went to memory and the kernel ran 3x slower on the H200.)
+        workgroupBarrier();
+        stage_block(kv_row + s_lo, dim4, tid, s_lo < s_hi);
         var kr: array<vec4<f16>, PER_THREAD>;
         var vr: array<vec4<f16>, PER_THREAD>;
         for (var i = 0u; i < PER_THREAD; i++) {
             let e = tid + i * WG;
-            if e < KEYS * dim4 && s_lo < s_hi {
-                kr[i] = k_cache[(kv_row + s_lo) * dim4 + e];
-                vr[i] = v_cache[(kv_row + s_lo) * dim4 + e];
+            if e < KEYS * dim4 && s_lo + KEYS < s_hi {
+                kr[i] = k_cache[(kv_row + s_lo + KEYS) * dim4 + e];
+                vr[i] = v_cache[(kv_row + s_lo + KEYS) * dim4 + e];
             }
         }
+        var vb = 0u;
         var m = NONE;
         var l = 0.0;
         var o0 = TileC();
@@ -176,32 +183,8 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
         var o6 = TileC();
         var o7 = TileC();
         for (var t0 = s_lo; t0 < s_hi; t0 += KEYS) {
-            // Everyone is done with the last block (and with q) before its keys are replaced.
+            // The block's K and V are in shared memory, and everyone is done with the last.
             workgroupBarrier();
-            for (var i = 0u; i < PER_THREAD; i++) {
-                let e = tid + i * WG;
-                if e < KEYS * dim4 {
-                    let at = e / dim4 * STRIDE + e % dim4 * 4u;
-                    kq[at] = kr[i].x;
-                    kq[at + 1u] = kr[i].y;
-                    kq[at + 2u] = kr[i].z;
-                    kq[at + 3u] = kr[i].w;
-                    vs[at] = vr[i].x;
-                    vs[at + 1u] = vr[i].y;
-                    vs[at + 2u] = vr[i].z;
-                    vs[at + 3u] = vr[i].w;
-                }
-            }
-            workgroupBarrier();
-            // The next block's loads run during this block's products.
-            let next = t0 + KEYS;
-            for (var i = 0u; i < PER_THREAD; i++) {
-                let e = tid + i * WG;
-                if e < KEYS * dim4 && next < s_hi {
-                    kr[i] = k_cache[(kv_row + next) * dim4 + e];
-                    vr[i] = v_cache[(kv_row + next) * dim4 + e];
-                }
-            }
             // Scores of keys t0.. and t0 + S.. (K's rows read as columns).
             var s0 = coopMultiplyAdd(q0, coopLoad<TileB>(&kq[0], STRIDE), TileC());
             var s1 = coopMultiplyAdd(q0, coopLoad<TileB>(&kq[S * STRIDE], STRIDE), TileC());
@@ -268,48 +251,86 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
                 moved[sg] = select(0u, 1u, any_moved);
             }
             let mv = workgroupUniformLoad(&moved);
+            // Every subgroup is past its scores, so K is free: the next block goes to K and the
+            // other half of V, and the one after into registers.
+            let next = t0 + KEYS;
+            if next < s_hi {
+                for (var i = 0u; i < PER_THREAD; i++) {
+                    let e = tid + i * WG;
+                    if e < KEYS * dim4 {
+                        let at = e / dim4 * STRIDE + e % dim4 * 4u;
+                        kq[at] = kr[i].x;
+                        kq[at + 1u] = kr[i].y;
+                        kq[at + 2u] = kr[i].z;
+                        kq[at + 3u] = kr[i].w;
+                        let v_at = (KEYS * STRIDE - vb) + at;
+                        vs[v_at] = vr[i].x;
+                        vs[v_at + 1u] = vr[i].y;
+                        vs[v_at + 2u] = vr[i].z;
+                        vs[v_at + 3u] = vr[i].w;
+                    }
+                }
+                for (var i = 0u; i < PER_THREAD; i++) {
+                    let e = tid + i * WG;
+                    if e < KEYS * dim4 && next + KEYS < s_hi {
+                        kr[i] = k_cache[(kv_row + next + KEYS) * dim4 + e];
+                        vr[i] = v_cache[(kv_row + next + KEYS) * dim4 + e];
+                    }
+                }
+            }
             if (mv[0] | mv[1] | mv[2] | mv[3]) != 0u {
-                o0 = rescale(o0, s_at, lane, alpha);
-                o1 = rescale(o1, s_at, lane, alpha);
-                o2 = rescale(o2, s_at, lane, alpha);
-                o3 = rescale(o3, s_at, lane, alpha);
-                o4 = rescale(o4, s_at, lane, alpha);
-                o5 = rescale(o5, s_at, lane, alpha);
-                o6 = rescale(o6, s_at, lane, alpha);
-                o7 = rescale(o7, s_at, lane, alpha);
+                rescale2(o0, o1, s_at, lane, alpha);
+                o0 = coopLoadT<TileC>(&scores[s_at], SC_STRIDE);
+                o1 = coopLoadT<TileC>(&scores[s_at1], SC_STRIDE);
+                if dim > 2u * S {
+                    rescale2(o2, o3, s_at, lane, alpha);
+                    o2 = coopLoadT<TileC>(&scores[s_at], SC_STRIDE);
+                    o3 = coopLoadT<TileC>(&scores[s_at1], SC_STRIDE);
+                }
+                if dim > 4u * S {
+                    rescale2(o4, o5, s_at, lane, alpha);
+                    o4 = coopLoadT<TileC>(&scores[s_at], SC_STRIDE);
+                    o5 = coopLoadT<TileC>(&scores[s_at1], SC_STRIDE);
+                }
+                if dim > 6u * S {
+                    rescale2(o6, o7, s_at, lane, alpha);
+                    o6 = coopLoadT<TileC>(&scores[s_at], SC_STRIDE);
+                    o7 = coopLoadT<TileC>(&scores[s_at1], SC_STRIDE);
+                }
             }
             let pa0 = coopLoadT<TileA>(&probs[p_at], P_STRIDE);
             let pa1 = coopLoadT<TileA>(&probs[p_at1], P_STRIDE);
-            o0 = coopMultiplyAdd(pa0, coopLoadT<TileB>(&vs[0], STRIDE), o0);
-            o0 = coopMultiplyAdd(pa1, coopLoadT<TileB>(&vs[S * STRIDE], STRIDE), o0);
+            o0 = coopMultiplyAdd(pa0, coopLoadT<TileB>(&vs[vb], STRIDE), o0);
+            o0 = coopMultiplyAdd(pa1, coopLoadT<TileB>(&vs[vb + S * STRIDE], STRIDE), o0);
             if dim > S {
-                o1 = coopMultiplyAdd(pa0, coopLoadT<TileB>(&vs[S], STRIDE), o1);
-                o1 = coopMultiplyAdd(pa1, coopLoadT<TileB>(&vs[S * STRIDE + S], STRIDE), o1);
+                o1 = coopMultiplyAdd(pa0, coopLoadT<TileB>(&vs[vb + S], STRIDE), o1);
+                o1 = coopMultiplyAdd(pa1, coopLoadT<TileB>(&vs[vb + S * STRIDE + S], STRIDE), o1);
             }
             if dim > 2u * S {
-                o2 = coopMultiplyAdd(pa0, coopLoadT<TileB>(&vs[2u * S], STRIDE), o2);
-                o2 = coopMultiplyAdd(pa1, coopLoadT<TileB>(&vs[S * STRIDE + 2u * S], STRIDE), o2);
+                o2 = coopMultiplyAdd(pa0, coopLoadT<TileB>(&vs[vb + 2u * S], STRIDE), o2);
+                o2 = coopMultiplyAdd(pa1, coopLoadT<TileB>(&vs[vb + S * STRIDE + 2u * S], STRIDE), o2);
             }
             if dim > 3u * S {
-                o3 = coopMultiplyAdd(pa0, coopLoadT<TileB>(&vs[3u * S], STRIDE), o3);
-                o3 = coopMultiplyAdd(pa1, coopLoadT<TileB>(&vs[S * STRIDE + 3u * S], STRIDE), o3);
+                o3 = coopMultiplyAdd(pa0, coopLoadT<TileB>(&vs[vb + 3u * S], STRIDE), o3);
+                o3 = coopMultiplyAdd(pa1, coopLoadT<TileB>(&vs[vb + S * STRIDE + 3u * S], STRIDE), o3);
             }
             if dim > 4u * S {
-                o4 = coopMultiplyAdd(pa0, coopLoadT<TileB>(&vs[4u * S], STRIDE), o4);
-                o4 = coopMultiplyAdd(pa1, coopLoadT<TileB>(&vs[S * STRIDE + 4u * S], STRIDE), o4);
+                o4 = coopMultiplyAdd(pa0, coopLoadT<TileB>(&vs[vb + 4u * S], STRIDE), o4);
+                o4 = coopMultiplyAdd(pa1, coopLoadT<TileB>(&vs[vb + S * STRIDE + 4u * S], STRIDE), o4);
             }
             if dim > 5u * S {
-                o5 = coopMultiplyAdd(pa0, coopLoadT<TileB>(&vs[5u * S], STRIDE), o5);
-                o5 = coopMultiplyAdd(pa1, coopLoadT<TileB>(&vs[S * STRIDE + 5u * S], STRIDE), o5);
+                o5 = coopMultiplyAdd(pa0, coopLoadT<TileB>(&vs[vb + 5u * S], STRIDE), o5);
+                o5 = coopMultiplyAdd(pa1, coopLoadT<TileB>(&vs[vb + S * STRIDE + 5u * S], STRIDE), o5);
             }
             if dim > 6u * S {
-                o6 = coopMultiplyAdd(pa0, coopLoadT<TileB>(&vs[6u * S], STRIDE), o6);
-                o6 = coopMultiplyAdd(pa1, coopLoadT<TileB>(&vs[S * STRIDE + 6u * S], STRIDE), o6);
+                o6 = coopMultiplyAdd(pa0, coopLoadT<TileB>(&vs[vb + 6u * S], STRIDE), o6);
+                o6 = coopMultiplyAdd(pa1, coopLoadT<TileB>(&vs[vb + S * STRIDE + 6u * S], STRIDE), o6);
             }
             if dim > 7u * S {
-                o7 = coopMultiplyAdd(pa0, coopLoadT<TileB>(&vs[7u * S], STRIDE), o7);
-                o7 = coopMultiplyAdd(pa1, coopLoadT<TileB>(&vs[S * STRIDE + 7u * S], STRIDE), o7);
+                o7 = coopMultiplyAdd(pa0, coopLoadT<TileB>(&vs[vb + 7u * S], STRIDE), o7);
+                o7 = coopMultiplyAdd(pa1, coopLoadT<TileB>(&vs[vb + S * STRIDE + 7u * S], STRIDE), o7);
             }
+            vb = KEYS * STRIDE - vb;
         }
         let pb = ((row * p.n_heads + h) * p.n_splits + split) * (dim + 2u);
         if live && half == 0u {
@@ -328,19 +349,40 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     }
 }
 
-// o with the rows this lane holds (its row, half of the S dims) times alpha, through the
-// subgroup's scores.
-fn rescale(o: TileC, at: u32, lane: u32, alpha: f32) -> TileC {
+// a and b side by side in the subgroup's scores with the row this lane holds (half of the 2S
+// columns) times alpha, to be loaded back.
+fn rescale2(a: TileC, b: TileC, at: u32, lane: u32, alpha: f32) {
+    let at_b = at + S;
     workgroupBarrier();
-    coopStoreT(o, &scores[at], SC_STRIDE);
+    coopStoreT(a, &scores[at], SC_STRIDE);
+    coopStoreT(b, &scores[at_b], SC_STRIDE);
     workgroupBarrier();
-    let base = at + (lane / 2u) * SC_STRIDE + (lane % 2u) * (S / 2u);
-    for (var i = 0u; i < S / 2u; i++) {
-        let k = (i + lane / 2u) % (S / 2u);
+    let base = at + (lane / 2u) * SC_STRIDE + (lane % 2u) * S;
+    for (var i = 0u; i < S; i++) {
+        let k = (i + lane / 2u) % S;
         scores[base + k] *= alpha;
     }
     workgroupBarrier();
-    return coopLoadT<TileC>(&scores[at], SC_STRIDE);
+}
+
+// K and V of the keys from cache row `row` into K's shared memory and V's first half.
+fn stage_block(row: u32, dim4: u32, tid: u32, any: bool) {
+    for (var i = 0u; i < PER_THREAD; i++) {
+        let e = tid + i * WG;
+        if any && e < KEYS * dim4 {
+            let kr = k_cache[row * dim4 + e];
+            let vr = v_cache[row * dim4 + e];
+            let at = e / dim4 * STRIDE + e % dim4 * 4u;
+            kq[at] = kr.x;
+            kq[at + 1u] = kr.y;
+            kq[at + 2u] = kr.z;
+            kq[at + 3u] = kr.w;
+            vs[at] = vr.x;
+            vs[at + 1u] = vr.y;
+            vs[at + 2u] = vr.z;
+            vs[at + 3u] = vr.w;
+        }
+    }
 }
 
 // Copies the subgroup's output matrix of head dims d.. into the partials of the row this lane
