@@ -160,6 +160,7 @@ const Q8_LAYOUT: &str = include_str!("../wgsl/q8_layout.wgsl");
 const Q8_WRITE: &str = include_str!("../wgsl/q8_write.wgsl");
 const MATMUL_TILE: &str = include_str!("../wgsl/matmul_tile.wgsl");
 const PRODUCT_HEAD: &str = include_str!("../wgsl/product_head.wgsl");
+const ATTENTION_HEAD: &str = include_str!("../wgsl/attention_head.wgsl");
 
 fn decoder(ty: GgmlType) -> &'static str {
     match ty {
@@ -535,6 +536,12 @@ impl Variant {
             ) {
                 src.push_str(PRODUCT_HEAD);
             }
+        }
+        if matches!(
+            self.family,
+            Family::Attention | Family::AttentionPrefill | Family::AttentionPrefillCoop
+        ) {
+            src.push_str(ATTENTION_HEAD);
         }
         if matches!(self.family, Family::Matmul(_) | Family::MatmulId(_)) {
             src.push_str(&format!(

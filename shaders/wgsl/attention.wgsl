@@ -7,25 +7,10 @@
 // Scores: a thread per position takes the whole dot product, 16-byte loads of its K row against
 // the chunk's queries in workgroup memory. Output: a thread per pair of dimensions, 8 positions'
 // V loads issued before their arithmetic. head_dim is a multiple of 16 and at most 2 * 2 * WG.
-struct Params {
-    n_heads: u32,
-    n_kv_heads: u32,
-    head_dim: u32,
-    ctx: u32,
-    window: u32,     // 0: unlimited
-    scale: f32,
-    q_stride: u32,
-    n_splits: u32,
-}
 
-@group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read> step: Step;
-@group(0) @binding(2) var<storage, read> q: array<f32>;
 // The caches as f16 pairs: K read as 16-byte words (8 halves), V as 4-byte words (2 halves).
 @group(0) @binding(3) var<storage, read> k_cache: array<vec4<u32>>;
 @group(0) @binding(4) var<storage, read> v_cache: array<u32>;
-// Per (row, head, split): max, sum, then head_dim unnormalised outputs.
-@group(0) @binding(5) var<storage, read_write> partial: array<f32>;
 
 // The chunk's queries, scaled, by dimension: lane j is query head j of the chunk.
 var<workgroup> qs: array<vec4<f32>, 256>;

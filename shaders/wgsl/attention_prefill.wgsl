@@ -11,24 +11,9 @@
 const MAX_PAIRS: u32 = 128u;  // head_dim <= 256
 const NONE: f32 = -3.0e38;
 
-struct Params {
-    n_heads: u32,
-    n_kv_heads: u32,
-    head_dim: u32,
-    ctx: u32,
-    window: u32,     // 0: unlimited
-    scale: f32,
-    q_stride: u32,
-    n_splits: u32,
-}
-
-@group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read> step: Step;
-@group(0) @binding(2) var<storage, read> q: array<f32>;
 // The caches as f16 pairs: K read as 16-byte words (8 halves), V as 4-byte words (2 halves).
 @group(0) @binding(3) var<storage, read> k_cache: array<vec4<u32>>;
 @group(0) @binding(4) var<storage, read> v_cache: array<u32>;
-@group(0) @binding(5) var<storage, read_write> partial: array<f32>;
 
 // Per head-dim pair: x of rows 0-3, x of rows 4-7, y of rows 0-3, y of rows 4-7 (scaled q).
 var<workgroup> qs: array<array<vec4<f32>, 4>, MAX_PAIRS>;

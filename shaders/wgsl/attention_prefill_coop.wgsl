@@ -29,23 +29,8 @@ const TAU: f32 = 11.0;
 const LOG2E: f32 = 1.4426950408889634;
 const LN2: f32 = 0.6931471805599453;
 
-struct Params {
-    n_heads: u32,
-    n_kv_heads: u32,
-    head_dim: u32,
-    ctx: u32,
-    window: u32,     // 0: unlimited
-    scale: f32,
-    q_stride: u32,
-    n_splits: u32,
-}
-
-@group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read> step: Step;
-@group(0) @binding(2) var<storage, read> q: array<f32>;
 @group(0) @binding(3) var<storage, read> k_cache: array<vec4<f16>>;
 @group(0) @binding(4) var<storage, read> v_cache: array<vec4<f16>>;
-@group(0) @binding(5) var<storage, read_write> partial: array<f32>;
 
 // The tile's q while a run starts, then each block's keys (its first KEYS rows).
 var<workgroup> kq: array<f16, ROWS * STRIDE>;
