@@ -23,8 +23,9 @@ pub struct RuntimeConfig {
     pub ctx: u32,
 }
 
-/// Positions per sequence the KV caches hold for a context of `ctx`: whole blocks of
-/// [`ATTENTION_COOP_ROWS`] keys, which cooperative-matrix prefill attention reads whole.
+/// Positions per sequence the KV caches hold for a context of `ctx`: a multiple of
+/// [`ATTENTION_COOP_ROWS`], so cooperative-matrix prefill attention, which reads whole blocks of
+/// keys, never reads past a sequence's cache.
 pub fn cache_ctx(ctx: u32) -> u32 {
     ctx.next_multiple_of(ATTENTION_COOP_ROWS)
 }

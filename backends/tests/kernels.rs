@@ -1132,15 +1132,16 @@ fn kv_store_attention() {
         (60, 1),
     ];
     let bucket = 16;
-    // Prefill kernels with the batch rows each workgroup takes. The cooperative one (head dims
-    // up to 128) takes q and P as f16: its outputs are checked to 2e-3 in a Failures of its own.
-    let prefill: Vec<(Kernel, u32)> = kernels(Family::AttentionPrefill)
+    // Prefill kernels with the batch rows each workgroup takes, and whether it is the
+    // cooperative one (head dims up to 128), which takes q and P as f16: its outputs are checked
+    // to 2e-3 in a Failures of its own.
+    let prefill: Vec<(Kernel, u32, bool)> = kernels(Family::AttentionPrefill)
         .into_iter()
-        .map(|k| (k, ATTENTION_PREFILL_ROWS))
+        .map(|k| (k, ATTENTION_PREFILL_ROWS, false))
         .chain(
             kernels(Family::AttentionPrefillCoop)
                 .into_iter()
-                .map(|k| (k, ATTENTION_COOP_ROWS)),
+                .map(|k| (k, ATTENTION_COOP_ROWS, true)),
         )
         .collect();
     let mut f_coop = Failures::new(COOP_NMSE);
@@ -1403,12 +1404,11 @@ fn kv_store_attention() {
                     SENTINEL;
                     bucket * n_heads * splits as usize * (head_dim + 2)
                 ]);
-                for ((kern, tile), comb) in prefill
+                for ((kern, tile, coop), comb) in prefill
                     .iter()
                     .flat_map(|a| combine.iter().map(move |c| (a, c)))
                 {
-                    let coop = *tile == ATTENTION_COOP_ROWS;
-                    if coop && head_dim > ATTENTION_COOP_MAX_HEAD_DIM as usize {
+                    if *coop && head_dim > ATTENTION_COOP_MAX_HEAD_DIM as usize {
                         continue;
                     }
                     let y = buffer_f32(&vec![SENTINEL; bucket * q_width]);
@@ -1432,7 +1432,7 @@ fn kv_store_attention() {
                         kern.label, comb.label
                     );
                     let got = read_f32(&y);
-                    if coop {
+                    if *coop {
                         let loose: Vec<Want> = want
                             .iter()
                             .map(|w| match *w {

@@ -3,9 +3,10 @@
 # the llama.cpp source tarball and a release wick). Issue 5's table in one call on a fresh machine:
 # llama-bench built there, the three synthetic models written, then llama-bench and wick bench on
 # each at depths 0 and 16384, and profiles of llama8b decode and of a llama8b prompt at depth
-# 16384. With a second binary at .gpu/wick-before, also tg128 of both alternating (before / after). MODELS picks gen_models.py
-# names (default: all three; one call of all three takes about 6.5 minutes); BANDWIDTH the
-# GPU's GB/s for BUE (default 3350, the H100's; 4800 on an H200).
+# 16384. With a second binary at .gpu/wick-before, also tg128 of both alternating (before /
+# after). MODELS picks gen_models.py names (default: all three; one call of all three takes
+# about 6.5 minutes); BANDWIDTH the GPU's GB/s for BUE (default 3350, the H100's; 4800 on an
+# H200).
 #   bash .gpu/same-run.sh
 set -uo pipefail
 source .gpu/vulkan-env.sh

@@ -32,7 +32,7 @@ pub fn attention_groups(n_heads: u32, n_kv_heads: u32, splits: u32) -> u32 {
     let chunks = (n_heads / n_kv_heads).div_ceil(ATTENTION_HEADS_PER_GROUP);
     n_kv_heads * chunks * splits
 }
-/// Batch rows (and keys per block) of one [`Family::AttentionPrefillCoop`] workgroup.
+/// Batch rows of one [`Family::AttentionPrefillCoop`] workgroup, a multiple of its blocks of keys.
 pub const ATTENTION_COOP_ROWS: u32 = 64;
 /// Largest head dimension [`Family::AttentionPrefillCoop`] handles (its sums stay in registers).
 pub const ATTENTION_COOP_MAX_HEAD_DIM: u32 = 128;
@@ -351,7 +351,7 @@ impl Family {
 
     /// Whether the kernel needs SUBGROUP, SHADER_F16 and EXPERIMENTAL_COOPERATIVE_MATRIX.
     pub fn cooperative(self) -> bool {
-        matches!(self, Family::MatmulCoop(..) | Family::AttentionPrefillCoop)
+        self.coop_size().is_some()
     }
 
     /// The side of the cooperative matrices the kernel multiplies.
