@@ -5,9 +5,10 @@ use std::collections::HashMap;
 
 use wick_core::graph::{AttentionParams, Glu, Graph, Op, RopeParams, Rows, TensorId};
 use wick_shaders::{
-    ATTENTION_COOP_MAX_HEAD_DIM, ATTENTION_COOP_ROWS, ATTENTION_DECODE_SPLITS,
-    ATTENTION_PREFILL_ROWS, ATTENTION_PREFILL_SPLITS, CoopSize, Family, MATMUL_TILE_ROWS,
-    MATVEC_MAX_ROWS, Variant, WG, attention_groups, matvec_rows_per_wg, matvec_takes_q8,
+    ATTENTION_COOP_MAX_HEAD_DIM, ATTENTION_COOP_ROWS, ATTENTION_DECODE_GROUPS,
+    ATTENTION_DECODE_MAX_SPLITS, ATTENTION_DECODE_SPLITS, ATTENTION_PREFILL_ROWS,
+    ATTENTION_PREFILL_SPLITS, CoopSize, Family, MATMUL_TILE_ROWS, MATVEC_MAX_ROWS, Variant, WG,
+    attention_combine_groups, attention_groups, matvec_rows_per_wg, matvec_takes_q8,
 };
 
 use crate::pipelines::{PARAMS_BYTES, Pipelines};
@@ -37,11 +38,13 @@ pub struct Resources<'a> {
 }
 
 /// Split-K factor of attention for a bucket of `rows`: decode steps split each row's positions
-/// among several workgroups; prefill chunks run `attention_prefill`, whose workgroups each take
-/// a tile of rows and a share of their positions.
-pub fn attention_splits(rows: u32) -> u32 {
+/// among enough workgroups to fill the GPU (more splits where the heads give few workgroups);
+/// prefill chunks run `attention_prefill`, whose workgroups each take a tile of rows and a share
+/// of their positions.
+pub fn attention_splits(rows: u32, p: &AttentionParams) -> u32 {
     if rows <= MATVEC_MAX_ROWS {
-        ATTENTION_DECODE_SPLITS
+        (ATTENTION_DECODE_GROUPS / attention_groups(p.n_heads, p.n_kv_heads, 1))
+            .clamp(ATTENTION_DECODE_SPLITS, ATTENTION_DECODE_MAX_SPLITS)
     } else {
         ATTENTION_PREFILL_SPLITS
     }
@@ -57,7 +60,7 @@ pub fn attention_kernel(
     p: &AttentionParams,
     ctx: u32,
 ) -> (Family, (u32, u32)) {
-    let splits = attention_splits(rows);
+    let splits = attention_splits(rows, p);
     if rows <= MATVEC_MAX_ROWS {
         (
             Family::Attention,
@@ -445,7 +448,7 @@ impl Plan {
                 }
                 Op::Attention { q, params: p, out } => {
                     let (kc, vc) = &res.kv[p.layer];
-                    let splits = attention_splits(rows_of(q));
+                    let splits = attention_splits(rows_of(q), &p);
                     let (family, groups) = attention_kernel(&gpu.caps, rows_of(q), &p, res.ctx);
                     pending.push(Pending {
                         family,
@@ -495,7 +498,7 @@ impl Plan {
                             act(out),
                             whole(res.q8),
                         ],
-                        groups: (p.n_heads, rows_of(q)),
+                        groups: (attention_combine_groups(p.n_heads, p.head_dim), rows_of(q)),
                         weight_bytes: 0,
                     });
                     q8_of = q8.map(|k| (out, k));

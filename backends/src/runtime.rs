@@ -184,22 +184,28 @@ impl Runtime {
             mapped_at_creation: false,
         });
         // Attention partials: (head_dim + 2) floats per row, head and split, for the larger of a
-        // full batch without splits and a decode bucket with them.
-        let per_row_split = graph
+        // full batch and a decode bucket with their splits.
+        let decode_rows = wick_shaders::MATVEC_MAX_ROWS.min(cfg.max_batch);
+        let partial_floats = graph
             .ops
             .iter()
             .filter_map(|op| match op {
-                Op::Attention { params, .. } => {
-                    Some(u64::from(params.n_heads) * u64::from(params.head_dim + 2))
-                }
+                Op::Attention { params, .. } => Some(
+                    [cfg.max_batch, decode_rows]
+                        .into_iter()
+                        .map(|rows| {
+                            u64::from(rows * attention_splits(rows, params))
+                                * u64::from(params.n_heads)
+                                * u64::from(params.head_dim + 2)
+                        })
+                        .max()
+                        .unwrap_or(0),
+                ),
                 _ => None,
             })
             .max()
             .unwrap_or(1);
-        let decode_rows = wick_shaders::MATVEC_MAX_ROWS.min(cfg.max_batch);
-        let partial_rows = u64::from(cfg.max_batch * attention_splits(cfg.max_batch))
-            .max(u64::from(decode_rows * attention_splits(decode_rows)));
-        let partial_bytes = partial_rows * per_row_split * 4;
+        let partial_bytes = partial_floats * 4;
         if partial_bytes > gpu.max_part_bytes() {
             return Err(BackendError::TooLarge {
                 what: "attention partials".into(),

@@ -51,8 +51,9 @@ use wick_backends::{Gpu, Kernel, fold, standalone};
 use wick_core::graph::{RopeParams, Yarn};
 use wick_core::quant::GgmlType;
 use wick_shaders::{
-    ATTENTION_COOP_MAX_HEAD_DIM, ATTENTION_COOP_ROWS, ATTENTION_PREFILL_ROWS, CoopSize, Family,
-    MATMUL_TILE_ROWS, MATVEC_MAX_ROWS, Variant, WEIGHT_FORMATS, WG, attention_groups,
+    ATTENTION_COOP_MAX_HEAD_DIM, ATTENTION_COOP_ROWS, ATTENTION_DECODE_MAX_SPLITS,
+    ATTENTION_PREFILL_ROWS, CoopSize, Family, MATMUL_TILE_ROWS, MATVEC_MAX_ROWS, Variant,
+    WEIGHT_FORMATS, WG, attention_combine_groups, attention_groups,
 };
 
 /// f32 unit roundoff.
@@ -1096,15 +1097,16 @@ fn rope_store() {
     f.finish();
 }
 
-/// kv_store then attention, as one step runs them, over a cache of 2 slots x 160 positions
-/// already holding earlier rows (stored by a first kv_store dispatch). The step has 5 real rows
-/// at positions 140, 100, 65 (slot 0) and 90, 0 (slot 1), in a bucket of 8 whose padding rows
-/// point at unwritten cache positions: kv_store must skip them and attention must not write
-/// their outputs. Slot 0 also holds positions after 100 and 65, which causality must hide.
-/// GQA over 2 KV heads with 6, 1, 2 and 4 query heads each (head_dim 64, 128, 80, 256); windows 0 (all),
-/// 37 and 100, so queries see 1 to 3 tiles of 64 positions, some starting mid-tile. Decode
-/// attention runs split-K in 1, 3 and 64 parts (many of them empty), prefill attention in 1 and 8,
-/// each merged by every variant of attention_combine.
+/// kv_store then attention, as one step runs them, over a cache of 2 slots x 320 positions
+/// already holding earlier rows (stored by a first kv_store dispatch). The step has 13 real rows
+/// (slot 0 at positions up to 300, slot 1 up to 90) in a bucket of 16 whose padding rows point at
+/// unwritten cache positions: kv_store must skip them and attention must not write their
+/// outputs. Slot 0 also holds positions after most of its queries, which causality must hide.
+/// GQA over 2 KV heads with 6, 1, 2 and 4 query heads each (head_dim 64, 128, 80, 256); windows 0
+/// (all), 37 and 100, so queries see 1 to 5 blocks of 64 positions, some starting mid-block.
+/// Decode attention runs split-K in 1, 3 and 256 parts (at position 300, 19 splits of 16
+/// positions hold keys: the merge's unrolled loop runs; many others are empty), prefill attention
+/// in 1 and 8, each merged by every variant of attention_combine.
 #[test]
 fn kv_store_attention() {
     let mut f = Failures::new(NMSE);
@@ -1112,12 +1114,12 @@ fn kv_store_attention() {
     let store = kernels(Family::KvStore);
     let attend = kernels(Family::Attention);
     let combine = kernels(Family::AttentionCombine);
-    let (n_kv, slots, ctx) = (2usize, 2usize, 192usize);
-    let filled = [141usize, 91]; // positions held per slot after the step
+    let (n_kv, slots, ctx) = (2usize, 2usize, 320usize);
+    let filled = [301usize, 91]; // positions held per slot after the step
     // Two prefill tiles of 8 rows: the first holds 7 rows of slot 0 and one of slot 1, the
     // second the rest of slot 1 and 3 padding rows.
     let queries: [(u32, u32); 13] = [
-        (140, 0),
+        (300, 0),
         (100, 0),
         (65, 0),
         (139, 0),
@@ -1323,7 +1325,7 @@ fn kv_store_attention() {
                     }
                 }
             }
-            for splits in [1u32, 3, 64] {
+            for splits in [1u32, 3, ATTENTION_DECODE_MAX_SPLITS] {
                 let params = [
                     n_heads as u32,
                     n_kv as u32,
@@ -1369,7 +1371,10 @@ fn kv_store_attention() {
                         0,
                         combine_params,
                         &[&step, &partials, &sinks_buf, &y, &q8],
-                        (n_heads as u32, bucket as u32),
+                        (
+                            attention_combine_groups(n_heads as u32, head_dim as u32),
+                            bucket as u32,
+                        ),
                     );
                     let label = format!(
                         "{} + {} head_dim={head_dim} window={window} splits={splits} sinks={with_sinks}",
@@ -1425,7 +1430,10 @@ fn kv_store_attention() {
                         0,
                         combine_params,
                         &[&step, &partials, &sinks_buf, &y, &q8],
-                        (n_heads as u32, bucket as u32),
+                        (
+                            attention_combine_groups(n_heads as u32, head_dim as u32),
+                            bucket as u32,
+                        ),
                     );
                     let label = format!(
                         "{} + {} head_dim={head_dim} window={window} splits={splits} sinks={with_sinks}",

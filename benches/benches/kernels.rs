@@ -56,7 +56,7 @@ use wick_backends::standalone::{self, Dispatch, Stopwatch};
 use wick_backends::{Gpu, Kernel, attention_kernel, attention_splits, cache_ctx, fold};
 use wick_core::graph::AttentionParams;
 use wick_core::quant::GgmlType;
-use wick_shaders::{Family, Variant, WEIGHT_FORMATS};
+use wick_shaders::{Family, Variant, WEIGHT_FORMATS, attention_combine_groups};
 
 /// Formats of the prefill matmul benches: Q4_K_M's two and the 8-bit one.
 const MATMUL_FORMATS: [GgmlType; 3] = [GgmlType::Q4_K, GgmlType::Q6_K, GgmlType::Q8_0];
@@ -277,7 +277,6 @@ fn products(c: &mut Criterion) {
 /// combine dispatch per slot), with the kernel and split the runtime gives a bucket of `rows`.
 fn attention_dispatches(rows: usize, depth: usize, slots: usize) -> Vec<Dispatch> {
     let gpu = &env().gpu;
-    let splits = attention_splits(rows as u32);
     let scale = 1.0 / (HEAD_DIM as f32).sqrt();
     let shape = AttentionParams {
         layer: 0,
@@ -288,6 +287,7 @@ fn attention_dispatches(rows: usize, depth: usize, slots: usize) -> Vec<Dispatch
         window: 0,
         sinks: None,
     };
+    let splits = attention_splits(rows as u32, &shape);
     let ctx = cache_ctx((depth + rows) as u32) as usize;
     let (family, groups) = attention_kernel(&gpu.caps, rows as u32, &shape, ctx as u32);
     let (attend, combine) = (kernel(family), kernel(Family::AttentionCombine));
@@ -348,7 +348,10 @@ fn attention_dispatches(rows: usize, depth: usize, slots: usize) -> Vec<Dispatch
                     combine_params,
                     // No sinks (the step buffer fills that binding) and no 8-bit copy.
                     &[&step, &partials, &step, &y, &unused_q8],
-                    (N_HEADS as u32, rows as u32),
+                    (
+                        attention_combine_groups(N_HEADS as u32, HEAD_DIM as u32),
+                        rows as u32,
+                    ),
                 ),
             ]
         })

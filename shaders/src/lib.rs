@@ -20,9 +20,13 @@ pub const MATMUL_TILE_ROWS: u32 = 32;
 pub const ATTENTION_MAX_HEAD_DIM: u32 = 256;
 /// Batch rows one prefill attention workgroup covers (two vec4 lanes in the WGSL).
 pub const ATTENTION_PREFILL_ROWS: u32 = 8;
-/// Workgroups that share one row's attention in decode steps (split-K); at most
-/// `attention_combine`'s MAX_SPLITS.
+/// Fewest workgroups that share one row's attention in decode steps (split-K).
 pub const ATTENTION_DECODE_SPLITS: u32 = 64;
+/// Most decode splits: `attention_combine`'s MAX_SPLITS.
+pub const ATTENTION_DECODE_MAX_SPLITS: u32 = 256;
+/// Workgroups a decode row's attention should have: models with few KV heads get more splits
+/// (one KV head and 64 splits left most of an H200 idle at depth).
+pub const ATTENTION_DECODE_GROUPS: u32 = 256;
 /// Query heads one decode attention workgroup takes (the lanes of a vec4).
 pub const ATTENTION_HEADS_PER_GROUP: u32 = 4;
 
@@ -31,6 +35,13 @@ pub const ATTENTION_HEADS_PER_GROUP: u32 = 4;
 pub fn attention_groups(n_heads: u32, n_kv_heads: u32, splits: u32) -> u32 {
     let chunks = (n_heads / n_kv_heads).div_ceil(ATTENTION_HEADS_PER_GROUP);
     n_kv_heads * chunks * splits
+}
+/// Dimensions of a head one `attention_combine` workgroup merges: a block of the 8-bit copy.
+pub const ATTENTION_COMBINE_DIMS: u32 = 32;
+
+/// Workgroups of an `attention_combine` dispatch per row.
+pub fn attention_combine_groups(n_heads: u32, head_dim: u32) -> u32 {
+    n_heads * head_dim.div_ceil(ATTENTION_COMBINE_DIMS)
 }
 /// Batch rows of one [`Family::AttentionPrefillCoop`] workgroup, a multiple of its blocks of keys.
 pub const ATTENTION_COOP_ROWS: u32 = 64;
@@ -384,6 +395,8 @@ impl Family {
             // Eight subgroups of 32.
             Family::MatmulCoop(..) => 256,
             Family::AttentionPrefillCoop => 128,
+            // Eight threads per dimension share a head's splits.
+            Family::AttentionCombine => 256,
             _ => WG,
         }
     }
@@ -559,6 +572,11 @@ impl Variant {
         if self.family.writes_q8() {
             src.push_str(Q8_LAYOUT);
             src.push_str(Q8_WRITE);
+        }
+        if self.family == Family::AttentionCombine {
+            src.push_str(&format!(
+                "\nconst COMBINE_DIMS: u32 = {ATTENTION_COMBINE_DIMS}u;\n"
+            ));
         }
         if self.family == Family::Route {
             src.push_str(&format!(

@@ -1,7 +1,10 @@
 // Merges the split-K partials of `attention`: for each (head, row), rescales every split's
 // output and sum to the largest split max and normalises. Empty splits carry max -3e38, sum 0
 // and zero outputs; the output loop stops after the last non-empty split (at shallow depths most
-// decode splits are empty).
+// decode splits are empty). A workgroup takes COMBINE_DIMS of a head's dimensions (a block of
+// the 8-bit copy), WG / COMBINE_DIMS threads per dimension each summing a share of the splits
+// with eight loads in flight: at depth 16384 a workgroup per head walking its 64 splits a few
+// loads at a time took 25 us.
 // With sinks, each head's sink logit joins the softmax's sum (and max) but adds no value.
 const MAX_SPLITS: u32 = 256u;
 
@@ -23,16 +26,20 @@ struct Params {
 @group(0) @binding(4) var<storage, read_write> y: array<f32>;
 @group(0) @binding(5) var<storage, read_write> q8_out: array<u32>;
 
-fn y4(i: u32) -> vec4<f32> {
-    return vec4<f32>(y[i], y[i + 1u], y[i + 2u], y[i + 3u]);
-}
-
 // Each split's factor exp(max - overall max).
 var<workgroup> factor: array<f32, MAX_SPLITS>;
+// Each thread's sum over its splits, then the workgroup's normalised outputs.
+var<workgroup> sums: array<f32, WG>;
+
+fn out4(i: u32) -> vec4<f32> {
+    return vec4<f32>(sums[i], sums[i + 1u], sums[i + 2u], sums[i + 3u]);
+}
 
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) tid: u32) {
-    let h = wid.x;
+    let chunks = (p.head_dim + COMBINE_DIMS - 1u) / COMBINE_DIMS;
+    let h = wid.x / chunks;
+    let dim0 = (wid.x % chunks) * COMBINE_DIMS;
     let r = wid.y;
     if r >= step.n_rows {
         return;
@@ -62,29 +69,52 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     if p.has_sinks != 0u {
         l += exp(sinks[h] - mx);
     }
-    for (var d = tid; d < p.head_dim; d += WG) {
-        let b = base + 2u + d;
-        var o = 0.0;
-        var s = 0u;
-        for (; s + 4u <= n; s += 4u) {
+    // Thread tid sums splits lane, lane + LANES, .. of dimension dim0 + tid % COMBINE_DIMS.
+    let lanes = WG / COMBINE_DIMS;
+    let lane = tid / COMBINE_DIMS;
+    let dim = dim0 + tid % COMBINE_DIMS;
+    var o = 0.0;
+    if dim < p.head_dim {
+        let b = base + 2u + dim;
+        var s = lane;
+        for (; s + 7u * lanes < n; s += 8u * lanes) {
             let o0 = partial[b + s * stride];
-            let o1 = partial[b + (s + 1u) * stride];
-            let o2 = partial[b + (s + 2u) * stride];
-            let o3 = partial[b + (s + 3u) * stride];
-            o += o0 * factor[s] + o1 * factor[s + 1u] + o2 * factor[s + 2u] + o3 * factor[s + 3u];
+            let o1 = partial[b + (s + lanes) * stride];
+            let o2 = partial[b + (s + 2u * lanes) * stride];
+            let o3 = partial[b + (s + 3u * lanes) * stride];
+            let o4 = partial[b + (s + 4u * lanes) * stride];
+            let o5 = partial[b + (s + 5u * lanes) * stride];
+            let o6 = partial[b + (s + 6u * lanes) * stride];
+            let o7 = partial[b + (s + 7u * lanes) * stride];
+            o += ((o0 * factor[s] + o1 * factor[s + lanes]) + (o2 * factor[s + 2u * lanes]
+                + o3 * factor[s + 3u * lanes])) + ((o4 * factor[s + 4u * lanes]
+                + o5 * factor[s + 5u * lanes]) + (o6 * factor[s + 6u * lanes]
+                + o7 * factor[s + 7u * lanes]));
         }
-        for (; s < n; s++) {
+        for (; s < n; s += lanes) {
             o += partial[b + s * stride] * factor[s];
         }
-        y[r * p.y_stride + h * p.head_dim + d] = o / l;
+    }
+    sums[tid] = o;
+    workgroupBarrier();
+    if tid < COMBINE_DIMS {
+        var t = 0.0;
+        for (var k = 0u; k < lanes; k++) {
+            t += sums[tid + k * COMBINE_DIMS];
+        }
+        t /= l;
+        if dim < p.head_dim {
+            y[r * p.y_stride + h * p.head_dim + dim] = t;
+        }
+        // The lanes' sums were read by this thread alone.
+        sums[tid] = t;
     }
     if p.q8 != 0u {
-        // The head's blocks, which other threads wrote.
-        storageBarrier();
-        if tid < p.head_dim / 32u {
-            let at = r * p.y_stride + h * p.head_dim + 32u * tid;
-            q8_write(r, (h * p.head_dim) / 32u + tid, p.y_stride, y4(at), y4(at + 4u), y4(at + 8u),
-                     y4(at + 12u), y4(at + 16u), y4(at + 20u), y4(at + 24u), y4(at + 28u));
+        // The block, which other threads wrote.
+        workgroupBarrier();
+        if tid == 0u {
+            q8_write(r, (h * p.head_dim + dim0) / 32u, p.y_stride, out4(0u), out4(4u), out4(8u),
+                     out4(12u), out4(16u), out4(20u), out4(24u), out4(28u));
         }
     }
 }
