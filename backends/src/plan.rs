@@ -8,7 +8,7 @@ use wick_shaders::{
     ATTENTION_COOP_MAX_HEAD_DIM, ATTENTION_COOP_ROWS, ATTENTION_DECODE_GROUPS,
     ATTENTION_DECODE_MAX_SPLITS, ATTENTION_DECODE_SPLITS, ATTENTION_PREFILL_ROWS,
     ATTENTION_PREFILL_SPLITS, CoopSize, Family, MATMUL_TILE_ROWS, MATVEC_MAX_ROWS, Variant, WG,
-    attention_combine_groups, attention_groups, matvec_rows_per_wg, matvec_takes_q8,
+    argmax_chunks, attention_combine_groups, attention_groups, matvec_rows_per_wg, matvec_takes_q8,
 };
 
 use crate::pipelines::{PARAMS_BYTES, Pipelines};
@@ -35,6 +35,9 @@ pub struct Resources<'a> {
     pub rope_tables: &'a [(RopeParams, f32, wgpu::Buffer)],
     /// Positions per sequence in the KV caches.
     pub ctx: u32,
+    /// Greedy steps' per-chunk bests and their tokens, one per output row.
+    pub argmax_partials: &'a wgpu::Buffer,
+    pub tokens: &'a wgpu::Buffer,
 }
 
 /// Split-K factor of attention for a bucket of `rows`: decode steps split each row's positions
@@ -136,7 +139,8 @@ pub fn fold(n: u64, per_group: u64) -> (u32, u32) {
 }
 
 impl Plan {
-    /// Compiles `graph` for batches of `rows` tokens and `outputs` logit rows.
+    /// Compiles `graph` for batches of `rows` tokens and `outputs` logit rows; with `greedy`,
+    /// the plan ends with each output row's most likely token in `res.tokens`.
     pub fn compile(
         gpu: &Gpu,
         pipelines: &mut Pipelines,
@@ -144,6 +148,7 @@ impl Plan {
         res: &Resources,
         rows: u32,
         outputs: u32,
+        greedy: bool,
     ) -> Plan {
         // A view binds its tensor's buffer from its first column.
         let act = |t: TensorId| wgpu::BufferBinding {
@@ -679,6 +684,24 @@ impl Plan {
                         weight_bytes: 0,
                     });
                 }
+            }
+        }
+        if greedy {
+            let n = cols(graph.logits);
+            let chunks = argmax_chunks(n);
+            for (entry, groups) in [(0, (chunks, outputs)), (1, (1, outputs))] {
+                pending.push(Pending {
+                    family: Family::Argmax,
+                    entry,
+                    params: [n, stride(graph.logits), chunks, 0, 0, 0, 0, 0],
+                    buffers: vec![
+                        act(graph.logits),
+                        whole(res.argmax_partials),
+                        whole(res.tokens),
+                    ],
+                    groups,
+                    weight_bytes: 0,
+                });
             }
         }
         Self::finish(gpu, pipelines, pending)

@@ -45,15 +45,23 @@ pub struct Runtime {
     q8: wgpu::Buffer,
     rope_tables: Vec<(RopeParams, f32, wgpu::Buffer)>,
     staging: wgpu::Buffer,
-    plans: HashMap<(u32, u32), Plan>,
+    argmax_partials: wgpu::Buffer,
+    /// Greedy steps' tokens, one per output row, and their readback.
+    tokens: wgpu::Buffer,
+    token_staging: wgpu::Buffer,
+    plans: HashMap<Bucket, Plan>,
     n_vocab: u64,
     cpu: CpuTime,
     profiler: Option<Profiler>,
     /// The command buffer of a step encoded while the GPU ran the previous one, and the bucket
     /// and output count it was encoded for: decode steps repeat their shape, so encoding the
     /// next one before waiting hides the CPU's encoding time behind the GPU's work.
-    ahead: Option<((u32, u32), usize, wgpu::CommandBuffer)>,
+    ahead: Option<(Bucket, usize, wgpu::CommandBuffer)>,
 }
+
+/// A plan's shape: batch rows and output rows (powers of two), and whether it ends with the
+/// output rows' greedy tokens.
+type Bucket = (u32, u32, bool);
 
 /// CPU time spent preparing, encoding and submitting steps (not waiting for the GPU).
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
@@ -283,6 +291,26 @@ impl Runtime {
             usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
             mapped_at_creation: false,
         });
+        let argmax_partials = gpu.device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some("argmax partials"),
+            size: u64::from(cfg.max_seqs)
+                * u64::from(wick_shaders::argmax_chunks(n_vocab as u32))
+                * 8,
+            usage: wgpu::BufferUsages::STORAGE,
+            mapped_at_creation: false,
+        });
+        let tokens = gpu.device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some("greedy tokens"),
+            size: u64::from(cfg.max_seqs) * 4,
+            usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_SRC,
+            mapped_at_creation: false,
+        });
+        let token_staging = gpu.device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some("greedy tokens readback"),
+            size: u64::from(cfg.max_seqs) * 4,
+            usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
+            mapped_at_creation: false,
+        });
         gpu.wait()?;
         Ok(Runtime {
             gpu,
@@ -299,6 +327,9 @@ impl Runtime {
             q8,
             rope_tables,
             staging,
+            argmax_partials,
+            tokens,
+            token_staging,
             plans: HashMap::new(),
             n_vocab,
             cpu: CpuTime::default(),
@@ -327,6 +358,9 @@ impl Runtime {
             + self.moe_groups.size()
             + self.q8.size()
             + self.staging.size()
+            + self.argmax_partials.size()
+            + self.tokens.size()
+            + self.token_staging.size()
     }
 
     /// Bytes a decode step of one token reads from memory at `depth` cached positions: every
@@ -397,20 +431,22 @@ impl Runtime {
         std::mem::take(&mut self.cpu)
     }
 
-    /// Dispatches per step for a batch of `rows` tokens and `outputs` logit rows.
-    pub fn dispatches(&mut self, rows: usize, outputs: usize) -> usize {
-        let key = Self::bucket(rows, outputs);
+    /// Dispatches per step for a batch of `rows` tokens and `outputs` output rows, greedy
+    /// ([`Forward::forward_greedy`]) or not.
+    pub fn dispatches(&mut self, rows: usize, outputs: usize, greedy: bool) -> usize {
+        let key = Self::bucket(rows, outputs, greedy);
         self.plan(key).len()
     }
 
-    fn bucket(rows: usize, outputs: usize) -> (u32, u32) {
+    fn bucket(rows: usize, outputs: usize, greedy: bool) -> Bucket {
         (
             rows.max(1).next_power_of_two() as u32,
             outputs.max(1).next_power_of_two() as u32,
+            greedy && outputs > 0,
         )
     }
 
-    fn plan(&mut self, key: (u32, u32)) -> &Plan {
+    fn plan(&mut self, key: Bucket) -> &Plan {
         if !self.plans.contains_key(&key) {
             let res = Resources {
                 weights: &self.weights,
@@ -423,6 +459,8 @@ impl Runtime {
                 q8: &self.q8,
                 rope_tables: &self.rope_tables,
                 ctx: cache_ctx(self.cfg.ctx),
+                argmax_partials: &self.argmax_partials,
+                tokens: &self.tokens,
             };
             let plan = Plan::compile(
                 &self.gpu,
@@ -431,6 +469,7 @@ impl Runtime {
                 &res,
                 key.0,
                 key.1,
+                key.2,
             );
             self.plans.insert(key, plan);
         }
@@ -446,6 +485,37 @@ impl Forward for Runtime {
     }
 
     fn forward(&mut self, rows: &[BatchRow], outputs: &[usize]) -> Result<Vec<f32>, BackendError> {
+        self.step(rows, outputs, false)?;
+        if outputs.is_empty() {
+            return Ok(Vec::new());
+        }
+        self.gpu
+            .read(&self.staging, outputs.len() as u64 * self.n_vocab * 4)
+    }
+
+    /// Picks the tokens on the GPU and reads back only them.
+    fn forward_greedy(
+        &mut self,
+        rows: &[BatchRow],
+        outputs: &[usize],
+    ) -> Result<Vec<u32>, BackendError> {
+        self.step(rows, outputs, true)?;
+        if outputs.is_empty() {
+            return Ok(Vec::new());
+        }
+        self.gpu.read(&self.token_staging, outputs.len() as u64 * 4)
+    }
+}
+
+impl Runtime {
+    /// Checks and writes the batch description, then submits the bucket's plan (encoded ahead
+    /// where the last step's shape repeats) and encodes the next step's.
+    fn step(
+        &mut self,
+        rows: &[BatchRow],
+        outputs: &[usize],
+        greedy: bool,
+    ) -> Result<(), BackendError> {
         let cfg = self.cfg;
         if rows.is_empty()
             || rows.len() > cfg.max_batch as usize
@@ -459,7 +529,7 @@ impl Forward for Runtime {
             });
         }
         let start = std::time::Instant::now();
-        let key = Self::bucket(rows.len(), outputs.len());
+        let key = Self::bucket(rows.len(), outputs.len(), greedy);
         let mut words = vec![0u32; STEP_HEADER_WORDS + ROW_WORDS * key.0 as usize];
         words[0] = rows.len() as u32;
         words[1] = outputs.len() as u32;
@@ -501,7 +571,6 @@ impl Forward for Runtime {
             .queue
             .write_buffer(&self.step, 0, bytemuck::cast_slice(&words));
 
-        let logits_bytes = outputs.len() as u64 * self.n_vocab * 4;
         let commands = match self.ahead.take() {
             Some((k, n, commands)) if k == key && n == outputs.len() => commands,
             _ => self.encode(key, outputs.len()),
@@ -518,16 +587,12 @@ impl Forward for Runtime {
             self.ahead = Some((key, outputs.len(), self.encode(key, outputs.len())));
             self.cpu.busy += start.elapsed();
         }
-        if logits_bytes == 0 {
-            return Ok(Vec::new());
-        }
-        self.gpu.read(&self.staging, logits_bytes)
+        Ok(())
     }
-}
 
-impl Runtime {
-    /// Records a step of bucket `key` and its copy of `outputs` logit rows to the staging buffer.
-    fn encode(&mut self, key: (u32, u32), outputs: usize) -> wgpu::CommandBuffer {
+    /// Records a step of bucket `key` and its copy of `outputs` logit rows (or greedy tokens) to
+    /// a staging buffer.
+    fn encode(&mut self, key: Bucket, outputs: usize) -> wgpu::CommandBuffer {
         self.plan(key);
         let logits = &self.activations[self.tensor_buffer[self.graph.logits]];
         let mut encoder = self
@@ -542,8 +607,16 @@ impl Runtime {
         if let (Some(p), Some(_)) = (&self.profiler, timestamps) {
             p.resolve(plan, &mut encoder);
         }
-        let logits_bytes = outputs as u64 * self.n_vocab * 4;
-        if logits_bytes > 0 {
+        if key.2 {
+            encoder.copy_buffer_to_buffer(
+                &self.tokens,
+                0,
+                &self.token_staging,
+                0,
+                outputs as u64 * 4,
+            );
+        } else if outputs > 0 {
+            let logits_bytes = outputs as u64 * self.n_vocab * 4;
             encoder.copy_buffer_to_buffer(logits, 0, &self.staging, 0, logits_bytes);
         }
         encoder.finish()

@@ -51,9 +51,9 @@ use wick_backends::{Gpu, Kernel, fold, standalone};
 use wick_core::graph::{RopeParams, Yarn};
 use wick_core::quant::GgmlType;
 use wick_shaders::{
-    ATTENTION_COOP_MAX_HEAD_DIM, ATTENTION_COOP_ROWS, ATTENTION_DECODE_MAX_SPLITS,
+    ARGMAX_CHUNK, ATTENTION_COOP_MAX_HEAD_DIM, ATTENTION_COOP_ROWS, ATTENTION_DECODE_MAX_SPLITS,
     ATTENTION_PREFILL_ROWS, CoopSize, Family, MATMUL_TILE_ROWS, MATVEC_MAX_ROWS, Variant,
-    WEIGHT_FORMATS, WG, attention_combine_groups, attention_groups,
+    WEIGHT_FORMATS, WG, argmax_chunks, attention_combine_groups, attention_groups,
 };
 
 /// f32 unit roundoff.
@@ -68,6 +68,8 @@ const COOP_NMSE: f64 = 1e-5;
 const ROPE_NMSE: f64 = 1e-6;
 /// Fills output elements a dispatch must leave alone.
 const SENTINEL: f32 = -1234.5;
+/// A token no kernel writes.
+const SENTINEL_TOKEN: u32 = 0xdead_beef;
 
 /// One device for the whole file: opening lavapipe costs more than most cases.
 fn gpu() -> &'static Gpu {
@@ -1165,11 +1167,12 @@ fn kv_store_attention() {
                 .collect()
         };
         let (mut k_src, v_src) = (source(), source());
-        // Keys grow with their position, so a row's max over later blocks passes its max over
-        // the first by more than the cooperative kernel's TAU: it rescales its sums.
+        // Keys grow with their position up to 140, so a row's max over later blocks passes its
+        // max over the first by more than the cooperative kernel's TAU: it rescales its sums.
+        // (Growing on to 300 would take its f16 probabilities past the 2e-3 bound.)
         for slot in &mut k_src {
             for (i, x) in slot.iter_mut().enumerate() {
-                *x *= 1.0 + (i / kv_width) as f32 / 24.0;
+                *x *= 1.0 + (i / kv_width).min(140) as f32 / 24.0;
             }
         }
         let cache_words = slots * n_kv * ctx * pairs;
@@ -1615,6 +1618,76 @@ fn gather_rows() {
     f.finish();
 }
 
+/// Rows of logits with a stride wider than the row: widths that end mid-chunk (300, 1000) and
+/// a vocabulary-sized one (262144, 1024 chunks), random values with the maximum repeated
+/// (ties go to the first, in another chunk than the second), NaN and -inf mixed in, a row whose
+/// maximum is -inf and a row of only NaN (token 0). Tokens must be exact.
+#[test]
+fn argmax() {
+    let mut f = Failures::new(NMSE);
+    let mut rng = StdRng::seed_from_u64(13);
+    let ks = kernels(Family::Argmax);
+    for width in [300usize, 1000, 262144] {
+        let (rows, stride) = (5usize, width + 7);
+        let mut x = uniform_vec(&mut rng, rows * stride, -20.0, 20.0);
+        fn row(x: &mut [f32], r: usize, stride: usize, width: usize) -> &mut [f32] {
+            &mut x[r * stride..][..width]
+        }
+        // Row 0: its maximum twice, the second copy ARGMAX_CHUNK + 3 columns on.
+        let at = rng.random_range(0..width - ARGMAX_CHUNK as usize - 3);
+        row(&mut x, 0, stride, width)[at] = 25.0;
+        row(&mut x, 0, stride, width)[at + ARGMAX_CHUNK as usize + 3] = 25.0;
+        // Row 1: NaN before and after its maximum, -inf here and there.
+        for i in (0..width).step_by(7) {
+            row(&mut x, 1, stride, width)[i] = f32::NAN;
+        }
+        for i in (3..width).step_by(11) {
+            row(&mut x, 1, stride, width)[i] = f32::NEG_INFINITY;
+        }
+        // Row 2: NaN, then nothing above -inf.
+        row(&mut x, 2, stride, width).fill(f32::NEG_INFINITY);
+        row(&mut x, 2, stride, width)[0] = f32::NAN;
+        // Row 3: only NaN.
+        row(&mut x, 3, stride, width).fill(f32::NAN);
+        let want: Vec<u32> = (0..rows)
+            .map(|r| {
+                let l = &x[r * stride..][..width];
+                let mut best: Option<usize> = None;
+                for (i, &v) in l.iter().enumerate() {
+                    if !v.is_nan() && best.is_none_or(|b| v > l[b]) {
+                        best = Some(i);
+                    }
+                }
+                best.unwrap_or(0) as u32
+            })
+            .collect();
+        assert_eq!(want[0] as usize, at, "row 0's first maximum");
+        assert_eq!(want[2], 1, "row 2's first -inf");
+        let x_buf = buffer_f32(&x);
+        let chunks = argmax_chunks(width as u32);
+        let params = [width as u32, stride as u32, chunks, 0, 0, 0, 0, 0];
+        for kern in &ks {
+            let partials = buffer(&vec![0xa5; rows * chunks as usize * 8]);
+            let tokens = buffer(bytemuck::cast_slice(&vec![SENTINEL_TOKEN; rows + 1]));
+            let bufs = [&x_buf, &partials, &tokens];
+            dispatch(kern, 0, params, &bufs, (chunks, rows as u32));
+            dispatch(kern, 1, params, &bufs, (1, rows as u32));
+            let got: Vec<u32> = bytemuck::pod_collect_to_vec(&read_bytes(&tokens));
+            let label = format!("{} width={width}", kern.label);
+            let mut want_all = want.clone();
+            want_all.push(SENTINEL_TOKEN);
+            if got != want_all {
+                let msg = format!("FAIL {label}: tokens {got:?}, want {want_all:?}");
+                eprintln!("{msg}");
+                f.cases.push(msg);
+            } else {
+                eprintln!("ok   {label}: {got:?}");
+            }
+        }
+    }
+    f.finish();
+}
+
 /// The routing reference: softmax in f64, experts by logit (lowest id first among equals), their
 /// probabilities as weights, renormalised when `norm`.
 fn route_reference(logits: &[f32], k: usize, norm: bool) -> (Vec<u32>, Vec<f64>) {
@@ -1978,6 +2051,7 @@ fn every_family_is_tested() {
         | Family::Glu
         | Family::Add
         | Family::GatherRows
+        | Family::Argmax
         | Family::Route
         | Family::MoeGroup
         | Family::MoeSum

@@ -13,7 +13,6 @@ use rand::{Rng, SeedableRng};
 use serde_json::json;
 use wick_backends::{Runtime, RuntimeConfig};
 use wick_core::generate::{BatchRow, Forward, prefill};
-use wick_core::sampling::argmax;
 
 use crate::load;
 use crate::run::print_profile;
@@ -27,7 +26,8 @@ pub struct BenchArgs {
     /// Prompt tokens of each prompt-processing test (pp); 0 skips them.
     #[arg(short = 'p', long, default_value_t = 512)]
     n_prompt: u32,
-    /// Tokens generated in each generation test (tg); 0 skips them.
+    /// Tokens generated greedily in each generation test (tg; picked on the GPU, as the server
+    /// does for greedy requests); 0 skips them.
     #[arg(short = 'n', long, default_value_t = 128)]
     n_gen: u32,
     /// Depths: tokens already in the KV cache when a test starts, comma-separated.
@@ -124,10 +124,10 @@ pub fn bench(args: BenchArgs) -> Result<()> {
     let chunk = cfg.max_batch as usize;
     for rows in [chunk, args.n_prompt as usize % chunk, 1] {
         if rows > 0 {
-            rt.dispatches(rows, 1);
+            rt.dispatches(rows, 1, false);
         }
     }
-    let per_token_dispatches = rt.dispatches(1, 1);
+    let per_token_dispatches = rt.dispatches(1, 1, true);
     let mut rng = StdRng::seed_from_u64(42);
     let n_vocab = rt.n_vocab() as u32;
     let mut tokens =
@@ -244,18 +244,18 @@ pub fn bench(args: BenchArgs) -> Result<()> {
     Ok(())
 }
 
-/// Generates `n` tokens greedily from `token` at position `depth`, as a server would.
+/// Generates `n` tokens greedily from `token` at position `depth`, as the server does for a
+/// greedy request: the GPU picks each token and only it is read back.
 fn decode(rt: &mut Runtime, mut token: u32, depth: u32, n: u32) -> Result<()> {
     for i in 0..n {
-        let logits = rt.forward(
+        token = rt.forward_greedy(
             &[BatchRow {
                 token,
                 pos: depth + i,
                 seq: 0,
             }],
             &[0],
-        )?;
-        token = argmax(&logits) as u32;
+        )?[0];
     }
     Ok(())
 }

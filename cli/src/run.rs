@@ -116,10 +116,11 @@ pub fn run(args: RunArgs) -> Result<()> {
         m.runtime.gpu.caps
     );
     // Compile the plans before timing, so the speeds exclude shader compilation.
+    let greedy = sampling.is_greedy();
     for chunk in prompt.chunks(cfg.max_batch as usize) {
-        m.runtime.dispatches(chunk.len(), 1);
+        m.runtime.dispatches(chunk.len(), 1, greedy);
     }
-    let per_token = m.runtime.dispatches(1, 1);
+    let per_token = m.runtime.dispatches(1, 1, greedy);
     m.runtime.take_cpu_time();
     if args.profile {
         m.runtime.enable_profiling()?;

@@ -2,6 +2,8 @@
 //! sequences (the GPU runtime, or a stand-in in tests), and prompt processing in chunks. The
 //! generation loop itself is the scheduler's ([`crate::scheduler`]).
 
+use crate::sampling::argmax;
+
 /// One token of a step: which sequence (KV-cache slot) it extends and at which position.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct BatchRow {
@@ -16,6 +18,21 @@ pub trait Forward {
     /// Runs `rows` and returns the logits of the rows listed in `outputs`, one vocabulary-sized
     /// slice after another.
     fn forward(&mut self, rows: &[BatchRow], outputs: &[usize]) -> Result<Vec<f32>, Self::Error>;
+    /// Runs `rows` and returns the most likely token of each row listed in `outputs` (the first
+    /// on ties, as [`argmax`]). A model that picks them where it computed the logits overrides
+    /// this and saves reading them back.
+    fn forward_greedy(
+        &mut self,
+        rows: &[BatchRow],
+        outputs: &[usize],
+    ) -> Result<Vec<u32>, Self::Error> {
+        let logits = self.forward(rows, outputs)?;
+        if outputs.is_empty() {
+            return Ok(Vec::new());
+        }
+        let n_vocab = logits.len() / outputs.len();
+        Ok(logits.chunks(n_vocab).map(|l| argmax(l) as u32).collect())
+    }
     /// Most rows one step takes.
     fn max_batch(&self) -> usize;
 }

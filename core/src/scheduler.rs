@@ -153,10 +153,44 @@ where
         if rows.is_empty() {
             return;
         }
-        match self.model.forward(&rows, &outputs) {
-            Ok(logits) => self.advance(&rows, &owners, logits),
+        // Greedy requests without penalties or biases need no logits: the model picks.
+        let greedy = owners.iter().all(|&i| {
+            self.slots[i]
+                .active
+                .as_ref()
+                .is_some_and(|a| a.sampler.is_greedy())
+        });
+        let tokens = if greedy {
+            self.model.forward_greedy(&rows, &outputs)
+        } else {
+            self.model
+                .forward(&rows, &outputs)
+                .map(|logits| self.sample(&owners, logits))
+        };
+        match tokens {
+            Ok(tokens) => self.advance(&rows, &owners, &tokens),
             Err(e) => self.fail(&e.to_string()),
         }
+    }
+
+    /// Each output row's token from its logits, by its request's sampler.
+    fn sample(&mut self, owners: &[usize], mut logits: Vec<f32>) -> Vec<u32> {
+        if owners.is_empty() {
+            return Vec::new();
+        }
+        let n_vocab = logits.len() / owners.len();
+        owners
+            .iter()
+            .zip(logits.chunks_mut(n_vocab))
+            .map(|(&i, logits)| {
+                self.slots[i]
+                    .active
+                    .as_mut()
+                    .expect("an output row belongs to an active slot")
+                    .sampler
+                    .sample(logits)
+            })
+            .collect()
     }
 
     fn admit(&mut self) {
@@ -248,21 +282,16 @@ where
         (rows, outputs, owners)
     }
 
-    fn advance(&mut self, rows: &[BatchRow], owners: &[usize], mut logits: Vec<f32>) {
+    fn advance(&mut self, rows: &[BatchRow], owners: &[usize], tokens: &[u32]) {
         for r in rows {
             self.slots[r.seq as usize].cached.push(r.token);
         }
-        if owners.is_empty() {
-            return;
-        }
-        let n_vocab = logits.len() / owners.len();
-        for (&i, logits) in owners.iter().zip(logits.chunks_mut(n_vocab)) {
+        for (&i, &token) in owners.iter().zip(tokens) {
             let slot = &mut self.slots[i];
             let a = slot
                 .active
                 .as_mut()
                 .expect("an output row belongs to an active slot");
-            let token = a.sampler.sample(logits);
             let finish = if (self.is_eog)(token) {
                 Some(Finish::Stop)
             } else if !a.sink.send(Event::Token(token)) {
@@ -315,6 +344,9 @@ mod tests {
         max_batch: usize,
         rows_run: usize,
         fail: bool,
+        /// Steps with output rows, and those of them run by `forward_greedy`.
+        output_steps: usize,
+        greedy_steps: usize,
     }
 
     impl Mock {
@@ -324,6 +356,8 @@ mod tests {
                 max_batch,
                 rows_run: 0,
                 fail: false,
+                output_steps: 0,
+                greedy_steps: 0,
             }
         }
     }
@@ -337,6 +371,7 @@ mod tests {
             }
             assert!(rows.len() <= self.max_batch);
             self.rows_run += rows.len();
+            self.output_steps += usize::from(!outputs.is_empty());
             for r in rows {
                 self.kv[r.seq as usize][r.pos as usize] = Some(r.token);
             }
@@ -357,6 +392,19 @@ mod tests {
                 }));
             }
             Ok(logits)
+        }
+
+        fn forward_greedy(
+            &mut self,
+            rows: &[BatchRow],
+            outputs: &[usize],
+        ) -> Result<Vec<u32>, String> {
+            self.greedy_steps += usize::from(!outputs.is_empty());
+            let logits = self.forward(rows, outputs)?;
+            Ok(logits
+                .chunks(VOCAB)
+                .map(|l| crate::sampling::argmax(l) as u32)
+                .collect())
         }
 
         fn max_batch(&self) -> usize {
@@ -438,6 +486,38 @@ mod tests {
 
     fn prompt(seed: u32, len: usize) -> Vec<u32> {
         (0..len as u32).map(|i| (seed * 7 + i * 3) % 14).collect()
+    }
+
+    /// Greedy requests let the model pick their tokens; a step with a sampled request's output
+    /// row reads logits for all, and the greedy request's tokens do not change.
+    #[test]
+    fn greedy_requests_let_the_model_pick() {
+        let mut s = scheduler(2, 64, 8);
+        let (a, ra) = request(prompt(1, 5), 12);
+        s.submit(a);
+        drain(&mut s);
+        let alone = ra.tokens();
+        let m = s.model();
+        assert!(m.output_steps > 0);
+        assert_eq!(m.greedy_steps, m.output_steps, "every step greedy");
+
+        let mut s = scheduler(2, 64, 8);
+        let (a, ra) = request(prompt(1, 5), 12);
+        let (mut b, rb) = request(prompt(2, 5), 12);
+        b.sampling = SamplingParams {
+            seed: 3,
+            ..Default::default()
+        };
+        s.submit(a);
+        s.submit(b);
+        drain(&mut s);
+        assert_eq!(ra.tokens(), alone);
+        assert!(matches!(rb.last(), Event::Finished(_)), "{:?}", rb.last());
+        let m = s.model();
+        assert!(
+            m.greedy_steps < m.output_steps,
+            "steps with a sampled row read logits"
+        );
     }
 
     #[test]

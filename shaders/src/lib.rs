@@ -36,6 +36,14 @@ pub fn attention_groups(n_heads: u32, n_kv_heads: u32, splits: u32) -> u32 {
     let chunks = (n_heads / n_kv_heads).div_ceil(ATTENTION_HEADS_PER_GROUP);
     n_kv_heads * chunks * splits
 }
+/// Logits one `argmax` workgroup searches (one load per thread of 256).
+pub const ARGMAX_CHUNK: u32 = 256;
+
+/// Partial `argmax` workgroups per row of `n` logits.
+pub fn argmax_chunks(n: u32) -> u32 {
+    n.div_ceil(ARGMAX_CHUNK)
+}
+
 /// Dimensions of a head one `attention_combine` workgroup merges: a block of the 8-bit copy.
 pub const ATTENTION_COMBINE_DIMS: u32 = 32;
 
@@ -138,6 +146,8 @@ pub enum Family {
     Glu,
     Add,
     GatherRows,
+    /// The most likely token of each logits row: `partial` per chunk of columns, then `merge`.
+    Argmax,
 }
 
 /// How a kernel binds a resource.
@@ -288,6 +298,7 @@ impl Family {
             Family::Glu => "glu",
             Family::Add => "add",
             Family::GatherRows => "gather_rows",
+            Family::Argmax => "argmax",
         }
     }
 
@@ -331,6 +342,7 @@ impl Family {
             Family::Glu => include_str!("../wgsl/glu.wgsl"),
             Family::Add => include_str!("../wgsl/add.wgsl"),
             Family::GatherRows => include_str!("../wgsl/gather_rows.wgsl"),
+            Family::Argmax => include_str!("../wgsl/argmax.wgsl"),
         }
     }
 
@@ -397,6 +409,8 @@ impl Family {
             Family::AttentionPrefillCoop => 128,
             // Eight threads per dimension share a head's splits.
             Family::AttentionCombine => 256,
+            // A chunk's columns in one load per thread.
+            Family::Argmax => 256,
             _ => WG,
         }
     }
@@ -405,6 +419,7 @@ impl Family {
     pub fn entry_points(self) -> &'static [&'static str] {
         match self {
             Family::Glu => &["geglu", "swiglu", "swiglu_oai"],
+            Family::Argmax => &["partial", "merge"],
             _ => &["main"],
         }
     }
@@ -436,6 +451,7 @@ impl Family {
             Family::Glu => &[Uniform, Read, Read, ReadWrite, ReadWrite],
             Family::Add => &[Uniform, Read, Read, ReadWrite],
             Family::GatherRows => &[Uniform, Read, Read, ReadWrite],
+            Family::Argmax => &[Uniform, Read, ReadWrite, ReadWrite],
         }
     }
 }
@@ -478,6 +494,7 @@ impl Variant {
             Family::Glu,
             Family::Add,
             Family::GatherRows,
+            Family::Argmax,
             Family::Route,
             Family::MoeGroup,
             Family::MoeSum,
@@ -572,6 +589,9 @@ impl Variant {
         if self.family.writes_q8() {
             src.push_str(Q8_LAYOUT);
             src.push_str(Q8_WRITE);
+        }
+        if self.family == Family::Argmax {
+            src.push_str(&format!("\nconst ARGMAX_CHUNK: u32 = {ARGMAX_CHUNK}u;\n"));
         }
         if self.family == Family::AttentionCombine {
             src.push_str(&format!(

@@ -63,7 +63,7 @@ fn load_reference(name: &str) -> Reference {
 }
 
 /// Greedy continuations of every prompt, decoded as one batch; also the logits wick saw before
-/// each generated token.
+/// each generated token. The first steps also run greedy on the GPU, which must pick the same.
 fn generate_batched(
     model: &Path,
     prompts: &[Vec<u32>],
@@ -112,6 +112,18 @@ fn generate_batched(
         let outputs: Vec<usize> = (0..rows.len()).collect();
         let flat = rt.forward(&rows, &outputs).expect("decode step");
         logits = flat.chunks(vocab).map(|c| c.to_vec()).collect();
+        // The same step again (it rewrites the same cache entries), picking on the GPU: the
+        // first steps' tokens must be the logits' argmax.
+        if step < 4 {
+            let picked = rt.forward_greedy(&rows, &outputs).expect("greedy step");
+            let want: Vec<u32> = logits.iter().map(|l| argmax(l) as u32).collect();
+            assert_eq!(
+                picked,
+                want,
+                "{}: greedy tokens at step {step}",
+                model.display()
+            );
+        }
     }
     (out, seen)
 }
