@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 
-use wick_core::graph::{AttentionParams, Glu, Graph, Op, RopeParams, Rows, TensorId};
+use wick_core::graph::{AttentionParams, Glu, Graph, Op, RopeParams, Rows, TensorId, WeightId};
 use wick_shaders::{
     ATTENTION_COOP_MAX_HEAD_DIM, ATTENTION_COOP_ROWS, ATTENTION_DECODE_GROUPS,
     ATTENTION_DECODE_MAX_SPLITS, ATTENTION_DECODE_SPLITS, ATTENTION_PREFILL_ROWS,
@@ -395,59 +395,46 @@ impl Plan {
                         weight_bytes: 0,
                     });
                 }
-                Op::NormRope {
-                    x,
-                    weight,
+                Op::NormRopeStore {
+                    layer,
+                    q,
+                    k,
+                    v,
+                    q_norm,
+                    k_norm,
                     eps,
                     params: p,
-                    out,
                 } => {
+                    let n_kv = graph.kv[layer].n_kv_heads;
                     let (mscale, freqs) = rope_table(res, p);
+                    let (kc, vc) = &res.kv[layer];
+                    let weight = |w: WeightId| whole(&res.weights[w].parts[0].buffer);
                     pending.push(Pending {
-                        family: Family::NormRope,
+                        family: Family::NormRopeStore,
                         entry: 0,
                         params: [
-                            p.n_heads,
-                            p.head_dim,
-                            p.n_rot,
-                            u32::from(p.neox),
+                            p.n_heads | n_kv << 16,
+                            p.head_dim | p.n_rot << 16 | u32::from(p.neox) << 31,
                             mscale.to_bits(),
                             eps.to_bits(),
-                            rows_of(x),
-                            stride(x),
+                            res.ctx,
+                            stride(q),
+                            stride(k),
+                            stride(v),
                         ],
                         buffers: vec![
                             whole(res.step),
                             whole(freqs),
-                            whole(&res.weights[weight].parts[0].buffer),
-                            act(x),
-                            act(out),
+                            weight(q_norm),
+                            weight(k_norm),
+                            act(q),
+                            act(k),
+                            act(v),
+                            whole(kc),
+                            whole(vc),
                         ],
-                        groups: fold(u64::from(rows_of(x)) * u64::from(p.n_heads), 1),
-                        weight_bytes: 0,
-                    });
-                }
-                Op::KvStore { layer, k, v } => {
-                    let shape = graph.kv[layer];
-                    let threads = u64::from(rows_of(k))
-                        * u64::from(shape.n_kv_heads)
-                        * u64::from(shape.head_dim / 2);
-                    let (kc, vc) = &res.kv[layer];
-                    pending.push(Pending {
-                        family: Family::KvStore,
-                        entry: 0,
-                        params: [
-                            shape.n_kv_heads,
-                            shape.head_dim,
-                            res.ctx,
-                            stride(k),
-                            stride(v),
-                            0,
-                            0,
-                            0,
-                        ],
-                        buffers: vec![whole(res.step), act(k), act(v), whole(kc), whole(vc)],
-                        groups: fold(threads, u64::from(WG)),
+                        // A workgroup per head of q and of k in each row.
+                        groups: fold(u64::from(rows_of(q)) * u64::from(p.n_heads + n_kv), 1),
                         weight_bytes: 0,
                     });
                 }

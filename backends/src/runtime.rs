@@ -268,7 +268,7 @@ impl Runtime {
         // One frequency table per distinct RoPE (q and k of a layer share theirs).
         let mut rope_tables: Vec<(RopeParams, f32, wgpu::Buffer)> = Vec::new();
         for op in &graph.ops {
-            if let Op::RopeStore { params, .. } | Op::NormRope { params, .. } = op {
+            if let Op::RopeStore { params, .. } | Op::NormRopeStore { params, .. } = op {
                 let key = RopeParams {
                     n_heads: 0,
                     ..*params
@@ -371,8 +371,8 @@ impl Runtime {
         let mut used = vec![false; self.weights.len()];
         let mut bytes = 0;
         for op in &self.graph.ops {
-            let w = match *op {
-                Op::MatMul { w, .. } => w,
+            let ws = match *op {
+                Op::MatMul { w, .. } => [Some(w), None],
                 Op::ExpertMatMul { w, route, .. } => {
                     let t = &self.weights[w];
                     let k = self.graph.tensors[route].cols / 2;
@@ -380,10 +380,9 @@ impl Runtime {
                     bytes += size / t.experts * k;
                     continue;
                 }
-                Op::RmsNorm { weight, .. }
-                | Op::AddRmsNorm { weight, .. }
-                | Op::NormRope { weight, .. } => weight,
-                Op::AddBias { bias, .. } => bias,
+                Op::RmsNorm { weight, .. } | Op::AddRmsNorm { weight, .. } => [Some(weight), None],
+                Op::NormRopeStore { q_norm, k_norm, .. } => [Some(q_norm), Some(k_norm)],
+                Op::AddBias { bias, .. } => [Some(bias), None],
                 Op::Embed { table, .. } => {
                     let t = &self.weights[table];
                     bytes += t
@@ -394,12 +393,14 @@ impl Runtime {
                 }
                 _ => continue,
             };
-            if !std::mem::replace(&mut used[w], true) {
-                bytes += self.weights[w]
-                    .parts
-                    .iter()
-                    .map(|p| p.buffer.size())
-                    .sum::<u64>();
+            for w in ws.into_iter().flatten() {
+                if !std::mem::replace(&mut used[w], true) {
+                    bytes += self.weights[w]
+                        .parts
+                        .iter()
+                        .map(|p| p.buffer.size())
+                        .sum::<u64>();
+                }
             }
         }
         let kv_per_position: u64 = self

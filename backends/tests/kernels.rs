@@ -24,11 +24,11 @@
 //! - attention: `4e-5` absolute. Outputs are convex combinations of V in [-1, 1], so their error
 //!   is that of the probabilities: f32 scores (dot products of length <= 256, |s| < 10) and exp
 //!   at 3 + 2|x| ulp, a few hundred u at most.
-//!   The reference reads the f16 K/V the GPU stored, after kv_store is checked against
+//!   The reference reads the f16 K/V the GPU stored, after the store (rope_store) is checked against
 //!   `half::f16::from_f32` bit for bit.
 //! - glu: silu `|y| (4|g| + 16) u` (exp's 3 + 2|x| ulp and a division); gelu adds
 //!   `|g up| (8 + 4|z|) u` for tanh at its (clamped) argument z.
-//! - add, gather_rows, kv_store: exact (f32 add is correctly rounded in Vulkan; the others copy).
+//! - add, gather_rows: exact (f32 add is correctly rounded in Vulkan; the others copy).
 //!
 //! Those bounds hold for any summation order, so they are loose for one wrong element among
 //! hundreds; each case's NMSE must also stay under 1e-10 (1e-6 for rope), where correct f32
@@ -826,119 +826,6 @@ fn add_rms_norm() {
     f.finish();
 }
 
-/// QK-norm then RoPE per head: 3 rows of 3 heads of 64 (plus a row the dispatch must leave
-/// alone), NeoX with YaRN over every dim and normal pairing over 32 of 64 dims (the tail only
-/// normed); x rows as wide as y's or 64 wider (a view of a stacked q|k). Bound: rms_norm's on
-/// the normed values plus rope's on the rotation.
-#[test]
-fn norm_rope() {
-    let mut f = Failures::new(ROPE_NMSE);
-    let mut rng = StdRng::seed_from_u64(15);
-    let (n_heads, head_dim, eps) = (3usize, 64usize, 1e-6f32);
-    let row_width = n_heads * head_dim;
-    let positions = [0u32, 513, 999];
-    let rows = positions.len();
-    let step_rows: Vec<[u32; 4]> = positions.iter().map(|&p| [0, p, 0, 0]).collect();
-    let step = step_buffer(rows, 1, &step_rows);
-    let yarn = Yarn {
-        orig_ctx: 4096,
-        beta_fast: 32.0,
-        beta_slow: 1.0,
-        ext_factor: 1.0,
-        attn_factor: 1.0,
-    };
-    for (n_rot, neox, base, fscale, yarn) in [
-        (64u32, true, 150000.0f32, 1.0f32 / 32.0, Some(yarn)),
-        (32, false, 10000.0, 1.0, None),
-    ] {
-        let rope = RopeParams {
-            n_heads: n_heads as u32,
-            head_dim: head_dim as u32,
-            n_rot,
-            neox,
-            freq_base: base,
-            freq_scale: fscale,
-            yarn,
-        };
-        let (freqs, mscale) = rope.frequencies();
-        let ms = f64::from(mscale);
-        for x_stride in [row_width, row_width + 64] {
-            let x = uniform_vec(&mut rng, (rows + 1) * x_stride, -2.0, 2.0);
-            let w = uniform_vec(&mut rng, head_dim, 0.5, 1.5);
-            let mut want = vec![untouched(); (rows + 1) * row_width];
-            for (r, &pos) in positions.iter().enumerate() {
-                for h in 0..n_heads {
-                    let at = r * row_width + h * head_dim;
-                    let x_at = r * x_stride + h * head_dim;
-                    let head = &x[x_at..x_at + head_dim];
-                    let mean =
-                        head.iter().map(|&v| f64::from(v).powi(2)).sum::<f64>() / head_dim as f64;
-                    let inv = 1.0 / (mean + f64::from(eps)).sqrt();
-                    let normed: Vec<f64> = (0..head_dim)
-                        .map(|d| f64::from(head[d]) * inv * f64::from(w[d]))
-                        .collect();
-                    let norm_err = (head_dim as f64 + 16.0) * U;
-                    for d in n_rot as usize..head_dim {
-                        want[at + d] = Want::Near {
-                            value: normed[d],
-                            bound: norm_err * normed[d].abs(),
-                        };
-                    }
-                    let half = n_rot as usize / 2;
-                    for (i, &fr) in freqs.iter().enumerate() {
-                        let (a, b) = if neox {
-                            (i, i + half)
-                        } else {
-                            (2 * i, 2 * i + 1)
-                        };
-                        let theta = f64::from(pos) * f64::from(fr);
-                        let (s, c) = theta.sin_cos();
-                        let (x0, x1) = (normed[a], normed[b]);
-                        let angle_err = 2f64.powi(-11) + theta.abs() * 2.0 * U;
-                        let bound = (x0.abs() + x1.abs()) * ms * (angle_err + norm_err + 8.0 * U);
-                        want[at + a] = Want::Near {
-                            value: (x0 * c - x1 * s) * ms,
-                            bound,
-                        };
-                        want[at + b] = Want::Near {
-                            value: (x0 * s + x1 * c) * ms,
-                            bound,
-                        };
-                    }
-                }
-            }
-            let (freq_buf, w_buf, x_buf) = (buffer_f32(&freqs), buffer_f32(&w), buffer_f32(&x));
-            let params = [
-                n_heads as u32,
-                head_dim as u32,
-                n_rot,
-                u32::from(neox),
-                mscale.to_bits(),
-                eps.to_bits(),
-                rows as u32,
-                x_stride as u32,
-            ];
-            for kern in &kernels(Family::NormRope) {
-                let y = buffer_f32(&vec![SENTINEL; (rows + 1) * row_width]);
-                dispatch(
-                    kern,
-                    0,
-                    params,
-                    &[&step, &freq_buf, &w_buf, &x_buf, &y],
-                    fold((rows * n_heads) as u64, 1),
-                );
-                let label = format!(
-                    "{} n_rot={n_rot} neox={neox} yarn={} x_stride={x_stride}",
-                    kern.label,
-                    yarn.is_some()
-                );
-                f.check(&label, &read_f32(&y), &want);
-            }
-        }
-    }
-    f.finish();
-}
-
 /// RoPE of q in place and of k into the KV cache, v stored beside it: normal and NeoX pairing,
 /// partial (n_rot < head_dim: the tail passes as it was) and full rotation, positions up to 999
 /// in two slots, two frequency bases, a frequency scale and YaRN; 4 query heads over 2 KV heads,
@@ -948,9 +835,25 @@ fn norm_rope() {
 /// cache; v and the unrotated tail of k are f16 bit for bit, other cache words untouched.
 #[test]
 fn rope_store() {
+    rope_store_case(false);
+}
+
+/// `rope_store`'s cases with QK-norm first: each head of q and k RMS-normed times its own
+/// weight, so the unrotated tail of k is only normed. Bounds add rms_norm's on the normed values.
+#[test]
+fn norm_rope_store() {
+    rope_store_case(true);
+}
+
+fn rope_store_case(norm: bool) {
     let mut f = Failures::new(ROPE_NMSE);
     let mut rng = StdRng::seed_from_u64(5);
-    let ks = kernels(Family::RopeStore);
+    let ks = kernels(if norm {
+        Family::NormRopeStore
+    } else {
+        Family::RopeStore
+    });
+    let eps = 1e-6f32;
     let (n_heads, n_kv, head_dim, ctx, slots) = (4usize, 2usize, 64usize, 1024usize, 2usize);
     let (q_stride, k_stride, v_stride) =
         (n_heads * head_dim + 8, n_kv * head_dim + 4, n_kv * head_dim);
@@ -990,9 +893,27 @@ fn rope_store() {
         let freq_buf = buffer_f32(&freqs);
         let ms = f64::from(mscale);
         let half_rot = n_rot as usize / 2;
-        // Each rotated value of one head's dims at position pos: (value, bound) per dim.
-        let rotate = |x: &[f32], pos: u32| -> Vec<(f64, f64)> {
-            let mut out: Vec<(f64, f64)> = x.iter().map(|&v| (f64::from(v), 0.0)).collect();
+        let q_w = uniform_vec(&mut rng, head_dim, 0.5, 1.5);
+        let k_w = uniform_vec(&mut rng, head_dim, 0.5, 1.5);
+        let norm_err = if norm {
+            (head_dim as f64 + 16.0) * U
+        } else {
+            0.0
+        };
+        // Each rotated value of one head's dims at position pos, normed by weight w first with
+        // QK-norm: (value, bound) per dim; bound 0 where the value passes as it was.
+        let rotate = |x: &[f32], w: &[f32], pos: u32| -> Vec<(f64, f64)> {
+            let inv = if norm {
+                let mean = x.iter().map(|&v| f64::from(v).powi(2)).sum::<f64>() / x.len() as f64;
+                1.0 / (mean + f64::from(eps)).sqrt()
+            } else {
+                1.0
+            };
+            let normed: Vec<f64> = (0..x.len())
+                .map(|d| f64::from(x[d]) * if norm { inv * f64::from(w[d]) } else { 1.0 })
+                .collect();
+            let mut out: Vec<(f64, f64)> =
+                normed.iter().map(|&v| (v, v.abs() * norm_err)).collect();
             for (i, &fr) in freqs.iter().enumerate() {
                 let theta = f64::from(pos) * f64::from(fr);
                 let (a, b) = if neox {
@@ -1000,10 +921,10 @@ fn rope_store() {
                 } else {
                     (2 * i, 2 * i + 1)
                 };
-                let (x0, x1) = (f64::from(x[a]), f64::from(x[b]));
+                let (x0, x1) = (normed[a], normed[b]);
                 let (sn, c) = theta.sin_cos();
                 let angle_err = 2f64.powi(-11) + theta.abs() * 2.0 * U;
-                let bound = (x0.abs() + x1.abs()) * ms * (angle_err + 8.0 * U);
+                let bound = (x0.abs() + x1.abs()) * ms * (angle_err + norm_err + 8.0 * U);
                 out[a] = ((x0 * c - x1 * sn) * ms, bound);
                 out[b] = ((x0 * sn + x1 * c) * ms, bound);
             }
@@ -1019,8 +940,9 @@ fn rope_store() {
         for (r, &(pos, slot)) in rows_sp.iter().enumerate() {
             for h in 0..n_heads {
                 let at = r * q_stride + h * head_dim;
-                for (d, (value, bound)) in
-                    rotate(&q[at..at + head_dim], pos).into_iter().enumerate()
+                for (d, (value, bound)) in rotate(&q[at..at + head_dim], &q_w, pos)
+                    .into_iter()
+                    .enumerate()
                 {
                     if bound > 0.0 {
                         want_q[at + d] = Want::Near { value, bound };
@@ -1030,8 +952,9 @@ fn rope_store() {
             for h in 0..n_kv {
                 let at = r * k_stride + h * head_dim;
                 let dst = ((slot as usize * n_kv + h) * ctx + pos as usize) * head_dim;
-                for (d, (value, bound)) in
-                    rotate(&k[at..at + head_dim], pos).into_iter().enumerate()
+                for (d, (value, bound)) in rotate(&k[at..at + head_dim], &k_w, pos)
+                    .into_iter()
+                    .enumerate()
                 {
                     // The halves' words are compared as f16 values decoded to f32 below.
                     want_k[dst + d] = if bound > 0.0 {
@@ -1047,17 +970,30 @@ fn rope_store() {
                 }
             }
         }
-        let params = [
-            n_heads as u32,
-            n_kv as u32,
-            head_dim as u32 | n_rot << 16 | u32::from(neox) << 31,
-            mscale.to_bits(),
-            ctx as u32,
-            q_stride as u32,
-            k_stride as u32,
-            v_stride as u32,
+        let dims = head_dim as u32 | n_rot << 16 | u32::from(neox) << 31;
+        let strides = [q_stride as u32, k_stride as u32, v_stride as u32];
+        let (params, groups) = if norm {
+            let heads = n_heads as u32 | (n_kv as u32) << 16;
+            let p = [heads, dims, mscale.to_bits(), eps.to_bits(), ctx as u32];
+            // A workgroup per head of q and of k in each row.
+            (p, fold(((rows + 1) * (n_heads + n_kv)) as u64, 1))
+        } else {
+            let p = [
+                n_heads as u32,
+                n_kv as u32,
+                dims,
+                mscale.to_bits(),
+                ctx as u32,
+            ];
+            // A thread per pair of q and per cache word of k and v.
+            let threads = (rows + 1) * (n_heads * half_rot + n_kv * pairs);
+            (p, fold(threads as u64, u64::from(WG)))
+        };
+        let params: [u32; 8] = [
+            params[0], params[1], params[2], params[3], params[4], strides[0], strides[1],
+            strides[2],
         ];
-        let threads = (rows + 1) * (n_heads * half_rot + n_kv * pairs);
+        let (qw_buf, kw_buf) = (buffer_f32(&q_w), buffer_f32(&k_w));
         // Cache halves as f32, sentinel words kept whole (as two f32 of their bits).
         let halves = |buf: &wgpu::Buffer| -> Vec<f32> {
             let words: Vec<u32> = bytemuck::pod_collect_to_vec(&read_bytes(buf));
@@ -1077,13 +1013,14 @@ fn rope_store() {
             let sentinel = vec![CACHE_SENTINEL; cache_words];
             let k_cache = buffer(bytemuck::cast_slice(&sentinel));
             let v_cache = buffer(bytemuck::cast_slice(&sentinel));
-            dispatch(
-                kern,
-                0,
-                params,
-                &[&step, &freq_buf, &qb, &kb, &vb, &k_cache, &v_cache],
-                fold(threads as u64, u64::from(WG)),
-            );
+            let bufs: Vec<&wgpu::Buffer> = if norm {
+                vec![
+                    &step, &freq_buf, &qw_buf, &kw_buf, &qb, &kb, &vb, &k_cache, &v_cache,
+                ]
+            } else {
+                vec![&step, &freq_buf, &qb, &kb, &vb, &k_cache, &v_cache]
+            };
+            dispatch(kern, 0, params, &bufs, groups);
             let label = format!(
                 "{} n_rot={n_rot} neox={neox} base={base} freq_scale={fscale} yarn={}",
                 kern.label,
@@ -1099,10 +1036,10 @@ fn rope_store() {
     f.finish();
 }
 
-/// kv_store then attention, as one step runs them, over a cache of 2 slots x 320 positions
-/// already holding earlier rows (stored by a first kv_store dispatch). The step has 13 real rows
+/// The KV store (rope_store without rotation) then attention, as one step runs them, over a
+/// cache of 2 slots x 320 positions already holding earlier rows (stored by a first dispatch). The step has 13 real rows
 /// (slot 0 at positions up to 300, slot 1 up to 90) in a bucket of 16 whose padding rows point at
-/// unwritten cache positions: kv_store must skip them and attention must not write their
+/// unwritten cache positions: the store must skip them and attention must not write their
 /// outputs. Slot 0 also holds positions after most of its queries, which causality must hide.
 /// GQA over 2 KV heads with 6, 1, 2 and 4 query heads each (head_dim 64, 128, 80, 256); windows 0
 /// (all), 37 and 100, so queries see 1 to 5 blocks of 64 positions, some starting mid-block.
@@ -1113,7 +1050,8 @@ fn rope_store() {
 fn kv_store_attention() {
     let mut f = Failures::new(NMSE);
     let mut rng = StdRng::seed_from_u64(6);
-    let store = kernels(Family::KvStore);
+    // rope_store with n_rot = 0 and no q heads stores k and v as they are.
+    let store = kernels(Family::RopeStore);
     let attend = kernels(Family::Attention);
     let combine = kernels(Family::AttentionCombine);
     let (n_kv, slots, ctx) = (2usize, 2usize, 320usize);
@@ -1180,7 +1118,7 @@ fn kv_store_attention() {
         let k_cache = buffer(bytemuck::cast_slice(&vec![sentinel_word; cache_words]));
         let v_cache = buffer(bytemuck::cast_slice(&vec![sentinel_word; cache_words]));
 
-        // Rows of one kv_store batch: their step rows and K / V tensors (stride = width).
+        // Rows of one store batch: their step rows and K / V tensors (stride = width).
         let batch = |pairs_sp: &[(u32, u32)], pad_to: usize| {
             let mut rows = Vec::new();
             let (mut k, mut v) = (Vec::new(), Vec::new());
@@ -1199,15 +1137,17 @@ fn kv_store_attention() {
             (rows, k, v)
         };
         let store_params = [
+            0,
             n_kv as u32,
             head_dim as u32,
+            1.0f32.to_bits(),
             ctx as u32,
+            0,
             kv_width as u32,
             kv_width as u32,
-            0,
-            0,
-            0,
         ];
+        // Neither read: RoPE without rotated dims or q heads.
+        let (no_freqs, no_q) = (buffer_f32(&[0.0; 4]), buffer_f32(&[0.0; 4]));
         let store_groups = |rows: usize| fold((rows * n_kv * pairs) as u64, u64::from(WG));
 
         // Earlier steps: everything but the query rows, in one batch.
@@ -1222,7 +1162,7 @@ fn kv_store_attention() {
             &store[0],
             0,
             store_params,
-            &[&step, &kb, &vb, &k_cache, &v_cache],
+            &[&step, &no_freqs, &no_q, &kb, &vb, &k_cache, &v_cache],
             store_groups(rows.len()),
         );
 
@@ -1234,7 +1174,7 @@ fn kv_store_attention() {
             &store[0],
             0,
             store_params,
-            &[&step, &kb, &vb, &k_cache, &v_cache],
+            &[&step, &no_freqs, &no_q, &kb, &vb, &k_cache, &v_cache],
             store_groups(bucket),
         );
 
@@ -2042,8 +1982,7 @@ fn every_family_is_tested() {
         | Family::RmsNorm
         | Family::AddRmsNorm
         | Family::RopeStore
-        | Family::NormRope
-        | Family::KvStore
+        | Family::NormRopeStore
         | Family::Attention
         | Family::AttentionPrefill
         | Family::AttentionPrefillCoop

@@ -170,8 +170,7 @@ pub enum Op {
         out: TensorId,
     },
     /// Rotary embedding of q (heads of `params`) in place and of k (`kv[layer]`'s heads) into
-    /// this layer's KV cache, with v stored beside it, at each row's (sequence, position): RoPE
-    /// and `KvStore` in one op.
+    /// this layer's KV cache, with v stored beside it, at each row's (sequence, position).
     RopeStore {
         layer: usize,
         q: TensorId,
@@ -179,19 +178,17 @@ pub enum Op {
         v: TensorId,
         params: RopeParams,
     },
-    /// Per-head RMS norm (times a head_dim weight), then RoPE, into `out` (QK-norm).
-    NormRope {
-        x: TensorId,
-        weight: WeightId,
-        eps: f32,
-        params: RopeParams,
-        out: TensorId,
-    },
-    /// Stores k and v rows in this layer's KV cache at each row's (sequence, position).
-    KvStore {
+    /// `RopeStore` with each head of q and k RMS-normed first, times the head_dim weight
+    /// `q_norm` or `k_norm` (QK-norm).
+    NormRopeStore {
         layer: usize,
+        q: TensorId,
         k: TensorId,
         v: TensorId,
+        q_norm: WeightId,
+        k_norm: WeightId,
+        eps: f32,
+        params: RopeParams,
     },
     /// Causal attention of q over this layer's KV cache.
     Attention {
@@ -331,9 +328,9 @@ impl Graph {
             | Op::MatMul { x, out, .. }
             | Op::AddBias { x, out, .. }
             | Op::GatherOutputs { x, out } => (vec![x], vec![out]),
-            Op::RopeStore { q, k, v, .. } => (vec![q, k, v], vec![q]),
-            Op::NormRope { x, out, .. } => (vec![x], vec![out]),
-            Op::KvStore { k, v, .. } => (vec![k, v], vec![]),
+            Op::RopeStore { q, k, v, .. } | Op::NormRopeStore { q, k, v, .. } => {
+                (vec![q, k, v], vec![q])
+            }
             Op::Attention { q, out, .. } => (vec![q], vec![out]),
             Op::Glu { gate, up, out, .. } => (vec![gate, up], vec![out]),
             Op::Add { a, b, out } => (vec![a, b], vec![out]),

@@ -128,9 +128,9 @@ pub enum Family {
     AddRmsNorm,
     /// RoPE of q in place and of k into the KV cache, with v stored beside it.
     RopeStore,
-    /// Per-head RMS norm and RoPE in one pass.
-    NormRope,
-    KvStore,
+    /// Per-head RMS norm (QK-norm), RoPE of q in place and of k into the KV cache, with v
+    /// stored beside it.
+    NormRopeStore,
     /// Split-K attention partials over the KV cache.
     Attention,
     /// Attention of a prefill chunk, a tile of rows per workgroup (no splits).
@@ -289,8 +289,7 @@ impl Family {
             Family::RmsNorm => "rms_norm",
             Family::AddRmsNorm => "add_rms_norm",
             Family::RopeStore => "rope_store",
-            Family::NormRope => "norm_rope",
-            Family::KvStore => "kv_store",
+            Family::NormRopeStore => "norm_rope_store",
             Family::Attention => "attention",
             Family::AttentionPrefill => "attention_prefill",
             Family::AttentionPrefillCoop => "attention_prefill_coop16",
@@ -333,8 +332,7 @@ impl Family {
             Family::RmsNorm => include_str!("../wgsl/rms_norm.wgsl"),
             Family::AddRmsNorm => include_str!("../wgsl/add_rms_norm.wgsl"),
             Family::RopeStore => include_str!("../wgsl/rope_store.wgsl"),
-            Family::NormRope => include_str!("../wgsl/norm_rope.wgsl"),
-            Family::KvStore => include_str!("../wgsl/kv_store.wgsl"),
+            Family::NormRopeStore => include_str!("../wgsl/norm_rope_store.wgsl"),
             Family::Attention => include_str!("../wgsl/attention.wgsl"),
             Family::AttentionPrefill => include_str!("../wgsl/attention_prefill.wgsl"),
             Family::AttentionPrefillCoop => include_str!("../wgsl/attention_prefill_coop.wgsl"),
@@ -354,7 +352,7 @@ impl Family {
                 | Family::MatvecId(_)
                 | Family::RmsNorm
                 | Family::AddRmsNorm
-                | Family::NormRope
+                | Family::NormRopeStore
                 | Family::Attention
                 | Family::AttentionPrefill
                 | Family::AttentionCombine
@@ -442,8 +440,10 @@ impl Family {
             Family::RopeStore => &[
                 Uniform, Read, Read, ReadWrite, ReadWrite, ReadWrite, ReadWrite, ReadWrite,
             ],
-            Family::NormRope => &[Uniform, Read, Read, Read, Read, ReadWrite],
-            Family::KvStore => &[Uniform, Read, Read, Read, ReadWrite, ReadWrite],
+            Family::NormRopeStore => &[
+                Uniform, Read, Read, Read, Read, ReadWrite, ReadWrite, ReadWrite, ReadWrite,
+                ReadWrite,
+            ],
             Family::Attention | Family::AttentionPrefill | Family::AttentionPrefillCoop => {
                 &[Uniform, Read, Read, Read, Read, ReadWrite]
             }
@@ -485,8 +485,7 @@ impl Variant {
             Family::RmsNorm,
             Family::AddRmsNorm,
             Family::RopeStore,
-            Family::NormRope,
-            Family::KvStore,
+            Family::NormRopeStore,
             Family::Attention,
             Family::AttentionPrefill,
             Family::AttentionPrefillCoop,

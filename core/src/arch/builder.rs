@@ -147,27 +147,6 @@ impl<'a> Builder<'a> {
         Ok((sum, out))
     }
 
-    /// Per-head RMS norm of `x` times the named head_dim weight, then RoPE.
-    fn norm_rope(
-        &mut self,
-        name: &str,
-        x: TensorId,
-        eps: f32,
-        params: RopeParams,
-    ) -> Result<TensorId, ArchError> {
-        let weight = self.vector(name, u64::from(params.head_dim))?;
-        let (r, cols) = (self.rows_of(x), self.g.tensors[x].cols);
-        let out = self.tensor(r, cols);
-        self.g.ops.push(Op::NormRope {
-            x,
-            weight,
-            eps,
-            params,
-            out,
-        });
-        Ok(out)
-    }
-
     /// The end of block `layer`: its output plus the residual stream, with the next layer's
     /// attn_norm fused in; returns (residual, the next layer's normed input). After the last
     /// layer there is no next norm (the head norms after picking its rows): both are the sum.
@@ -226,21 +205,26 @@ impl<'a> Builder<'a> {
             (&k_name[..], kv_dim),
             (&v_name[..], kv_dim),
         ];
-        let [mut q, mut k, v] = self.linears(&projections, h, hp.n_embd)?[..] else {
+        let [q, k, v] = self.linears(&projections, h, hp.n_embd)?[..] else {
             unreachable!("one tensor per projection")
         };
         let q_rope = RopeParams {
             n_heads: hp.n_head,
             ..rope
         };
-        let k_rope = RopeParams {
-            n_heads: hp.n_head_kv,
-            ..rope
-        };
         if qk_norm {
-            q = self.norm_rope(&format!("{p}.attn_q_norm.weight"), q, hp.eps, q_rope)?;
-            k = self.norm_rope(&format!("{p}.attn_k_norm.weight"), k, hp.eps, k_rope)?;
-            self.g.ops.push(Op::KvStore { layer, k, v });
+            let q_norm = self.vector(&format!("{p}.attn_q_norm.weight"), hd)?;
+            let k_norm = self.vector(&format!("{p}.attn_k_norm.weight"), hd)?;
+            self.g.ops.push(Op::NormRopeStore {
+                layer,
+                q,
+                k,
+                v,
+                q_norm,
+                k_norm,
+                eps: hp.eps,
+                params: q_rope,
+            });
         } else {
             self.g.ops.push(Op::RopeStore {
                 layer,
