@@ -8,7 +8,8 @@ use wick_shaders::{
     ATTENTION_COOP_MAX_HEAD_DIM, ATTENTION_COOP_ROWS, ATTENTION_DECODE_GROUPS,
     ATTENTION_DECODE_MAX_SPLITS, ATTENTION_DECODE_SPLITS, ATTENTION_PREFILL_ROWS,
     ATTENTION_PREFILL_SPLITS, CoopSize, Family, MATMUL_TILE_ROWS, MATVEC_MAX_ROWS, Variant, WG,
-    argmax_chunks, attention_combine_groups, attention_groups, matvec_rows_per_wg, matvec_takes_q8,
+    argmax_chunks, attention_combine_dims, attention_combine_groups, attention_groups,
+    matvec_rows_per_wg, matvec_takes_q8,
 };
 
 use crate::pipelines::{PARAMS_BYTES, Pipelines};
@@ -466,6 +467,7 @@ impl Plan {
                         weight_bytes: 0,
                     });
                     let q8 = wanted(out).filter(|&k| k == cols(out) && p.head_dim % 32 == 0);
+                    let dims = attention_combine_dims(rows_of(q), p.head_dim);
                     pending.push(Pending {
                         family: Family::AttentionCombine,
                         entry: 0,
@@ -476,7 +478,7 @@ impl Plan {
                             cols(out),
                             u32::from(p.sinks.is_some()),
                             u32::from(q8.is_some()),
-                            0,
+                            dims,
                             0,
                         ],
                         // Without sinks the binding is unused; any buffer fills it.
@@ -490,7 +492,10 @@ impl Plan {
                             act(out),
                             whole(res.q8),
                         ],
-                        groups: (attention_combine_groups(p.n_heads, p.head_dim), rows_of(q)),
+                        groups: (
+                            attention_combine_groups(p.n_heads, p.head_dim, dims),
+                            rows_of(q),
+                        ),
                         weight_bytes: 0,
                     });
                     q8_of = q8.map(|k| (out, k));

@@ -1092,6 +1092,9 @@ fn kv_store_attention() {
     // 32 keys, so it reads positions past the last one written, with probability 0 (the
     // runtime's caches hold zeros or an earlier sequence's values there).
     const CACHE_SENTINEL: u16 = 0x7bff;
+    // The merge takes 32 dimensions per workgroup after decode attention (head_dim 80: two and
+    // a half blocks) and whole heads after prefill attention.
+    const DECODE_DIMS: u32 = 32;
     // Query heads per KV head: 6 (a chunk of 4 and one of 2 in decode), 1, 2 and 4; head_dim 80
     // is a multiple of 16 but not of 32.
     for (head_dim, n_heads) in [(64usize, 12usize), (128, 2), (80, 4), (256, 8)] {
@@ -1286,7 +1289,7 @@ fn kv_store_attention() {
                     q_width as u32,
                     u32::from(with_sinks),
                     u32::from(q8_rows.is_some()),
-                    0,
+                    DECODE_DIMS,
                     0,
                 ];
                 let partials = buffer_f32(&vec![
@@ -1315,7 +1318,7 @@ fn kv_store_attention() {
                         combine_params,
                         &[&step, &partials, &sinks_buf, &y, &q8],
                         (
-                            attention_combine_groups(n_heads as u32, head_dim as u32),
+                            attention_combine_groups(n_heads as u32, head_dim as u32, DECODE_DIMS),
                             bucket as u32,
                         ),
                     );
@@ -1345,7 +1348,7 @@ fn kv_store_attention() {
                     q_width as u32,
                     u32::from(with_sinks),
                     u32::from(q8_rows.is_some()),
-                    0,
+                    head_dim as u32,
                     0,
                 ];
                 let partials = buffer_f32(&vec![
@@ -1374,7 +1377,11 @@ fn kv_store_attention() {
                         combine_params,
                         &[&step, &partials, &sinks_buf, &y, &q8],
                         (
-                            attention_combine_groups(n_heads as u32, head_dim as u32),
+                            attention_combine_groups(
+                                n_heads as u32,
+                                head_dim as u32,
+                                head_dim as u32,
+                            ),
                             bucket as u32,
                         ),
                     );

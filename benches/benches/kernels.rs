@@ -56,7 +56,9 @@ use wick_backends::standalone::{self, Dispatch, Stopwatch};
 use wick_backends::{Gpu, Kernel, attention_kernel, attention_splits, cache_ctx, fold};
 use wick_core::graph::AttentionParams;
 use wick_core::quant::GgmlType;
-use wick_shaders::{Family, Variant, WEIGHT_FORMATS, attention_combine_groups};
+use wick_shaders::{
+    Family, Variant, WEIGHT_FORMATS, attention_combine_dims, attention_combine_groups,
+};
 
 /// Formats of the prefill matmul benches: Q4_K_M's two and the 8-bit one.
 const MATMUL_FORMATS: [GgmlType; 3] = [GgmlType::Q4_K, GgmlType::Q6_K, GgmlType::Q8_0];
@@ -316,6 +318,7 @@ fn attention_dispatches(rows: usize, depth: usize, slots: usize) -> Vec<Dispatch
         q_width as u32,
         splits,
     ];
+    let combine_dims = attention_combine_dims(rows as u32, HEAD_DIM as u32);
     let combine_params = [
         N_HEADS as u32,
         HEAD_DIM as u32,
@@ -323,7 +326,7 @@ fn attention_dispatches(rows: usize, depth: usize, slots: usize) -> Vec<Dispatch
         q_width as u32,
         0,
         0,
-        0,
+        combine_dims,
         0,
     ];
     (0..slots)
@@ -349,7 +352,7 @@ fn attention_dispatches(rows: usize, depth: usize, slots: usize) -> Vec<Dispatch
                     // No sinks (the step buffer fills that binding) and no 8-bit copy.
                     &[&step, &partials, &step, &y, &unused_q8],
                     (
-                        attention_combine_groups(N_HEADS as u32, HEAD_DIM as u32),
+                        attention_combine_groups(N_HEADS as u32, HEAD_DIM as u32, combine_dims),
                         rows as u32,
                     ),
                 ),

@@ -44,12 +44,20 @@ pub fn argmax_chunks(n: u32) -> u32 {
     n.div_ceil(ARGMAX_CHUNK)
 }
 
-/// Dimensions of a head one `attention_combine` workgroup merges: a block of the 8-bit copy.
-pub const ATTENTION_COMBINE_DIMS: u32 = 32;
+/// Dimensions of a head one `attention_combine` workgroup merges in a bucket of `rows`: in
+/// decode buckets, whose heads have many splits, a block of the 8-bit copy; in prefill chunks
+/// (few splits, many rows) the whole head.
+pub fn attention_combine_dims(rows: u32, head_dim: u32) -> u32 {
+    if rows <= MATVEC_MAX_ROWS {
+        32
+    } else {
+        head_dim
+    }
+}
 
-/// Workgroups of an `attention_combine` dispatch per row.
-pub fn attention_combine_groups(n_heads: u32, head_dim: u32) -> u32 {
-    n_heads * head_dim.div_ceil(ATTENTION_COMBINE_DIMS)
+/// Workgroups of an `attention_combine` dispatch per row, for `dims` per workgroup.
+pub fn attention_combine_groups(n_heads: u32, head_dim: u32, dims: u32) -> u32 {
+    n_heads * head_dim.div_ceil(dims)
 }
 /// Batch rows of one [`Family::AttentionPrefillCoop`] workgroup, a multiple of its blocks of keys.
 pub const ATTENTION_COOP_ROWS: u32 = 64;
@@ -591,11 +599,6 @@ impl Variant {
         }
         if self.family == Family::Argmax {
             src.push_str(&format!("\nconst ARGMAX_CHUNK: u32 = {ARGMAX_CHUNK}u;\n"));
-        }
-        if self.family == Family::AttentionCombine {
-            src.push_str(&format!(
-                "\nconst COMBINE_DIMS: u32 = {ATTENTION_COMBINE_DIMS}u;\n"
-            ));
         }
         if self.family == Family::Route {
             src.push_str(&format!(

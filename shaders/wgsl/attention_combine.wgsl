@@ -1,10 +1,11 @@
 // Merges the split-K partials of `attention`: for each (head, row), rescales every split's
 // output and sum to the largest split max and normalises. Empty splits carry max -3e38, sum 0
 // and zero outputs; the output loop stops after the last non-empty split (at shallow depths most
-// decode splits are empty). A workgroup takes COMBINE_DIMS of a head's dimensions (a block of
-// the 8-bit copy), WG / COMBINE_DIMS threads per dimension each summing a share of the splits
-// with eight loads in flight: at depth 16384 a workgroup per head walking its 64 splits a few
-// loads at a time took 25 us.
+// decode splits are empty). A workgroup takes `dims` of a head's dimensions, WG / dims threads
+// per dimension each summing a share of the splits with eight loads in flight: decode steps
+// give it 32 (a block of the 8-bit copy), as at depth 16384 a workgroup per head walking its 64
+// splits a few loads at a time took 25 us; prefill chunks, with few splits and many rows, give
+// it the whole head.
 // With sinks, each head's sink logit joins the softmax's sum (and max) but adds no value.
 const MAX_SPLITS: u32 = 256u;
 
@@ -15,8 +16,8 @@ struct Params {
     y_stride: u32,
     has_sinks: u32,
     q8: u32,         // also write y quantized to 8 bits (rows of y_stride; head_dim % 32 == 0)
-    pad1: u32,
-    pad2: u32,
+    dims: u32,       // dimensions per workgroup: 32 or head_dim, at most WG
+    pad: u32,
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
@@ -37,9 +38,9 @@ fn out4(i: u32) -> vec4<f32> {
 
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) tid: u32) {
-    let chunks = (p.head_dim + COMBINE_DIMS - 1u) / COMBINE_DIMS;
+    let chunks = (p.head_dim + p.dims - 1u) / p.dims;
     let h = wid.x / chunks;
-    let dim0 = (wid.x % chunks) * COMBINE_DIMS;
+    let dim0 = (wid.x % chunks) * p.dims;
     let r = wid.y;
     if r >= step.n_rows {
         return;
@@ -69,12 +70,12 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     if p.has_sinks != 0u {
         l += exp(sinks[h] - mx);
     }
-    // Thread tid sums splits lane, lane + LANES, .. of dimension dim0 + tid % COMBINE_DIMS.
-    let lanes = WG / COMBINE_DIMS;
-    let lane = tid / COMBINE_DIMS;
-    let dim = dim0 + tid % COMBINE_DIMS;
+    // Thread tid sums splits lane, lane + lanes, .. of dimension dim0 + tid % dims.
+    let lanes = WG / p.dims;
+    let lane = tid / p.dims;
+    let dim = dim0 + tid % p.dims;
     var o = 0.0;
-    if dim < p.head_dim {
+    if dim < p.head_dim && lane < lanes {
         let b = base + 2u + dim;
         var s = lane;
         for (; s + 7u * lanes < n; s += 8u * lanes) {
@@ -97,10 +98,10 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     }
     sums[tid] = o;
     workgroupBarrier();
-    if tid < COMBINE_DIMS {
+    if tid < p.dims {
         var t = 0.0;
         for (var k = 0u; k < lanes; k++) {
-            t += sums[tid + k * COMBINE_DIMS];
+            t += sums[tid + k * p.dims];
         }
         t /= l;
         if dim < p.head_dim {
@@ -110,11 +111,13 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
         sums[tid] = t;
     }
     if p.q8 != 0u {
-        // The block, which other threads wrote.
+        // The blocks, which other threads wrote.
         workgroupBarrier();
-        if tid == 0u {
-            q8_write(r, (h * p.head_dim + dim0) / 32u, p.y_stride, out4(0u), out4(4u), out4(8u),
-                     out4(12u), out4(16u), out4(20u), out4(24u), out4(28u));
+        if tid < p.dims / 32u {
+            let o = 32u * tid;
+            q8_write(r, (h * p.head_dim + dim0) / 32u + tid, p.y_stride, out4(o), out4(o + 4u),
+                     out4(o + 8u), out4(o + 12u), out4(o + 16u), out4(o + 20u), out4(o + 24u),
+                     out4(o + 28u));
         }
     }
 }
