@@ -19,7 +19,13 @@ file() {
   esac
 }
 B=$(bash .gpu/llama-bench-vulkan.sh .gpu/llama-cpp-src.tar.gz) || { tail -20 /tmp/llama-bench-vk.build.log; exit 1; }
-PYTHONPATH=/tmp/llama-cpp-src/gguf-py python3 .gpu/gen_models.py /tmp/models $names >/dev/null
+# Binaries may come gzipped (the carry limit); models already written are kept.
+for f in .gpu/wick.gz .gpu/wick-before.gz; do
+  if [ -f "$f" ]; then gunzip -kf "$f" && chmod +x "${f%.gz}"; fi
+done
+for n in $names; do
+  [ -f "/tmp/models/$(file "$n").gguf" ] || PYTHONPATH=/tmp/llama-cpp-src/gguf-py python3 .gpu/gen_models.py /tmp/models "$n" >/dev/null
+done
 nvidia-smi --query-gpu=name,driver_version --format=csv,noheader
 for n in $names; do
   m=$(file "$n")
