@@ -426,13 +426,13 @@ impl Plan {
                         buffers: vec![
                             whole(res.step),
                             whole(freqs),
-                            weight(q_norm),
-                            weight(k_norm),
                             act(q),
                             act(k),
                             act(v),
                             whole(kc),
                             whole(vc),
+                            weight(q_norm),
+                            weight(k_norm),
                         ],
                         // A workgroup per head of q and of k in each row.
                         groups: fold(u64::from(rows_of(q)) * u64::from(p.n_heads + n_kv), 1),

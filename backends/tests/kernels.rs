@@ -1015,7 +1015,7 @@ fn rope_store_case(norm: bool) {
             let v_cache = buffer(bytemuck::cast_slice(&sentinel));
             let bufs: Vec<&wgpu::Buffer> = if norm {
                 vec![
-                    &step, &freq_buf, &qw_buf, &kw_buf, &qb, &kb, &vb, &k_cache, &v_cache,
+                    &step, &freq_buf, &qb, &kb, &vb, &k_cache, &v_cache, &qw_buf, &kw_buf,
                 ]
             } else {
                 vec![&step, &freq_buf, &qb, &kb, &vb, &k_cache, &v_cache]

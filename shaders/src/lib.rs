@@ -190,6 +190,7 @@ const Q8_WRITE: &str = include_str!("../wgsl/q8_write.wgsl");
 const MATMUL_TILE: &str = include_str!("../wgsl/matmul_tile.wgsl");
 const PRODUCT_HEAD: &str = include_str!("../wgsl/product_head.wgsl");
 const ATTENTION_HEAD: &str = include_str!("../wgsl/attention_head.wgsl");
+const ROPE_HEAD: &str = include_str!("../wgsl/rope_head.wgsl");
 
 fn decoder(ty: GgmlType) -> &'static str {
     match ty {
@@ -449,8 +450,8 @@ impl Family {
                 Uniform, Read, Read, ReadWrite, ReadWrite, ReadWrite, ReadWrite, ReadWrite,
             ],
             Family::NormRopeStore => &[
-                Uniform, Read, Read, Read, Read, ReadWrite, ReadWrite, ReadWrite, ReadWrite,
-                ReadWrite,
+                Uniform, Read, Read, ReadWrite, ReadWrite, ReadWrite, ReadWrite, ReadWrite, Read,
+                Read,
             ],
             Family::Attention | Family::AttentionPrefill | Family::AttentionPrefillCoop => {
                 &[Uniform, Read, Read, Read, Read, ReadWrite]
@@ -579,6 +580,9 @@ impl Variant {
             Family::Attention | Family::AttentionPrefill | Family::AttentionPrefillCoop
         ) {
             src.push_str(ATTENTION_HEAD);
+        }
+        if matches!(self.family, Family::RopeStore | Family::NormRopeStore) {
+            src.push_str(ROPE_HEAD);
         }
         if matches!(self.family, Family::Matmul(_) | Family::MatmulId(_)) {
             src.push_str(&format!(

@@ -1,7 +1,8 @@
 // QK-norm, RoPE and the KV-cache store in one pass: each head of a row is RMS-normed (times the
 // per-dimension weight of q's or k's norm), then its first n_rot dims rotate as in
 // rope_store.wgsl (the rest are only normed); q heads are written in place, k heads into the
-// layer's f16 cache at the row's (slot, pos) with v stored beside them. One workgroup per (row,
+// layer's f16 cache at the row's (slot, pos) with v stored beside them (bindings 1-7 in
+// rope_head.wgsl). One workgroup per (row,
 // head), the q heads of a row first; rows past the step's are left alone.
 struct Params {
     heads: u32,      // n_heads | n_kv_heads << 16
@@ -15,22 +16,8 @@ struct Params {
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read> step: Step;
-@group(0) @binding(2) var<storage, read> freqs: array<f32>;
-@group(0) @binding(3) var<storage, read> q_norm: array<f32>;
-@group(0) @binding(4) var<storage, read> k_norm: array<f32>;
-@group(0) @binding(5) var<storage, read_write> q: array<f32>;
-// Read only, but bound read-write: q, k and v may be views of one stacked tensor.
-@group(0) @binding(6) var<storage, read_write> k: array<f32>;
-@group(0) @binding(7) var<storage, read_write> v: array<f32>;
-@group(0) @binding(8) var<storage, read_write> k_cache: array<u32>;
-@group(0) @binding(9) var<storage, read_write> v_cache: array<u32>;
-
-// (cos, sin) times mscale of pair i at position pos.
-fn rotation(pos: u32, i: u32) -> vec2<f32> {
-    let theta = f32(pos) * freqs[i];
-    return vec2<f32>(cos(theta), sin(theta)) * p.mscale;
-}
+@group(0) @binding(8) var<storage, read> q_norm: array<f32>;
+@group(0) @binding(9) var<storage, read> k_norm: array<f32>;
 
 // Dim d of the k head starting at kb, normed (by inv) and rotated.
 fn k_rotated(kb: u32, d: u32, inv: f32, pos: u32, n_rot: u32, neox: bool) -> f32 {

@@ -1,6 +1,5 @@
 // Rotary position embedding of q in place, and of k into the layer's f16 KV cache with v beside
-// it, at each row's (slot, pos): the cache is laid out [slot][kv_head][ctx][head_dim], packed
-// two halves per u32. Pair i of the first n_rot dims of each head rotates by pos * freqs[i]
+// it, at each row's (slot, pos) (bindings and layout in rope_head.wgsl). Pair i of the first n_rot dims of each head rotates by pos * freqs[i]
 // (computed on the CPU: base^(-2i / n_rot) scaled, or YaRN's blend), with cos and sin times
 // mscale: pairs (2i, 2i+1) in normal mode, (i, i + n_rot/2) in NeoX mode. A thread takes a pair
 // of q or a cache word (two dims of one head) of k and v. k is left as it was.
@@ -16,20 +15,6 @@ struct Params {
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read> step: Step;
-@group(0) @binding(2) var<storage, read> freqs: array<f32>;
-@group(0) @binding(3) var<storage, read_write> q: array<f32>;
-// Read only, but bound read-write: q, k and v may be views of one stacked tensor.
-@group(0) @binding(4) var<storage, read_write> k: array<f32>;
-@group(0) @binding(5) var<storage, read_write> v: array<f32>;
-@group(0) @binding(6) var<storage, read_write> k_cache: array<u32>;
-@group(0) @binding(7) var<storage, read_write> v_cache: array<u32>;
-
-// (cos, sin) times mscale of pair i at position pos.
-fn rotation(pos: u32, i: u32) -> vec2<f32> {
-    let theta = f32(pos) * freqs[i];
-    return vec2<f32>(cos(theta), sin(theta)) * p.mscale;
-}
 
 // Dim d of the k head starting at kb, rotated.
 fn k_rotated(kb: u32, d: u32, pos: u32, n_rot: u32, neox: bool) -> f32 {
