@@ -1,6 +1,7 @@
 //! The runtime: a model's weights, activations and KV caches on the GPU, and its plans by bucket.
 //! A step writes the batch description (tokens, positions, sequences, wanted outputs), replays the
-//! bucket's plan in one submit, and reads back only the wanted logits.
+//! bucket's plan in one submit, and reads back only the wanted logits (or, for greedy steps,
+//! the tokens the GPU picked from them).
 
 use std::collections::HashMap;
 
@@ -486,7 +487,7 @@ impl Forward for Runtime {
     }
 
     fn forward(&mut self, rows: &[BatchRow], outputs: &[usize]) -> Result<Vec<f32>, BackendError> {
-        self.step(rows, outputs, false)?;
+        self.submit_step(rows, outputs, false)?;
         if outputs.is_empty() {
             return Ok(Vec::new());
         }
@@ -500,7 +501,7 @@ impl Forward for Runtime {
         rows: &[BatchRow],
         outputs: &[usize],
     ) -> Result<Vec<u32>, BackendError> {
-        self.step(rows, outputs, true)?;
+        self.submit_step(rows, outputs, true)?;
         if outputs.is_empty() {
             return Ok(Vec::new());
         }
@@ -511,7 +512,7 @@ impl Forward for Runtime {
 impl Runtime {
     /// Checks and writes the batch description, then submits the bucket's plan (encoded ahead
     /// where the last step's shape repeats) and encodes the next step's.
-    fn step(
+    fn submit_step(
         &mut self,
         rows: &[BatchRow],
         outputs: &[usize],
