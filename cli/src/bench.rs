@@ -13,6 +13,7 @@ use rand::{Rng, SeedableRng};
 use serde_json::json;
 use wick_backends::{Runtime, RuntimeConfig};
 use wick_core::generate::{BatchRow, Forward, prefill};
+use wick_core::sampling::argmax;
 
 use crate::load;
 use crate::run::print_profile;
@@ -42,6 +43,10 @@ pub struct BenchArgs {
     /// Output format of the results on stdout.
     #[arg(short, long, value_enum, default_value_t = Format::Md)]
     output: Format,
+    /// Generation tests read each token's logits back and pick it on the CPU, as sampled
+    /// requests (and llama-bench) do, instead of the GPU picking it.
+    #[arg(long)]
+    logits: bool,
     /// The GPU's memory bandwidth in GB/s: reports BUE, the share of it decode uses.
     #[arg(long)]
     bandwidth: Option<f64>,
@@ -127,7 +132,7 @@ pub fn bench(args: BenchArgs) -> Result<()> {
             rt.dispatches(rows, 1, false);
         }
     }
-    let per_token_dispatches = rt.dispatches(1, 1, true);
+    let per_token_dispatches = rt.dispatches(1, 1, !args.logits);
     let mut rng = StdRng::seed_from_u64(42);
     let n_vocab = rt.n_vocab() as u32;
     let mut tokens =
@@ -137,7 +142,7 @@ pub fn bench(args: BenchArgs) -> Result<()> {
         prefill(rt, &tokens(args.n_prompt), 0, 0)?;
     }
     if args.n_gen > 0 {
-        decode(rt, tokens(1)[0], 0, args.n_gen.min(8))?;
+        decode(rt, tokens(1)[0], 0, args.n_gen.min(8), args.logits)?;
     }
 
     let per_depth =
@@ -182,7 +187,7 @@ pub fn bench(args: BenchArgs) -> Result<()> {
             for _ in 0..args.repetitions {
                 let first = tokens(1)[0];
                 let start = Instant::now();
-                decode(rt, first, d, args.n_gen)?;
+                decode(rt, first, d, args.n_gen, args.logits)?;
                 tps.push(f64::from(args.n_gen) / start.elapsed().as_secs_f64());
                 bar.inc(1);
             }
@@ -225,7 +230,7 @@ pub fn bench(args: BenchArgs) -> Result<()> {
     if args.profile {
         rt.enable_profiling()?;
         if args.n_gen > 0 {
-            decode(rt, tokens(1)[0], max_depth, args.n_gen)?;
+            decode(rt, tokens(1)[0], max_depth, args.n_gen, args.logits)?;
             eprintln!(
                 "GPU time per kernel over {} decoded tokens at depth {max_depth}:",
                 args.n_gen
@@ -245,17 +250,20 @@ pub fn bench(args: BenchArgs) -> Result<()> {
 }
 
 /// Generates `n` tokens greedily from `token` at position `depth`, as the server does for a
-/// greedy request: the GPU picks each token and only it is read back.
-fn decode(rt: &mut Runtime, mut token: u32, depth: u32, n: u32) -> Result<()> {
+/// greedy request: the GPU picks each token and only it is read back; with `logits`, each
+/// token's logits are read back and the CPU picks.
+fn decode(rt: &mut Runtime, mut token: u32, depth: u32, n: u32, logits: bool) -> Result<()> {
     for i in 0..n {
-        token = rt.forward_greedy(
-            &[BatchRow {
-                token,
-                pos: depth + i,
-                seq: 0,
-            }],
-            &[0],
-        )?[0];
+        let row = [BatchRow {
+            token,
+            pos: depth + i,
+            seq: 0,
+        }];
+        token = if logits {
+            argmax(&rt.forward(&row, &[0])?) as u32
+        } else {
+            rt.forward_greedy(&row, &[0])?[0]
+        };
     }
     Ok(())
 }

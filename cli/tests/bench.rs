@@ -86,3 +86,20 @@ fn bench_profiles_decode_and_prefill() {
         "{prompt}"
     );
 }
+
+/// By default the GPU picks each generated token (the plan ends with the argmax's two
+/// dispatches); `--logits` reads the logits back and picks on the CPU, without them.
+#[test]
+fn bench_logits_picks_on_the_cpu() {
+    let dispatches = |args: &str| {
+        let (report, _) = bench(args);
+        let tg = &report["results"][0];
+        assert_eq!(tg["test"], "tg4", "{report}");
+        assert!(tg["tokens_per_second"].as_f64().unwrap() > 0.0);
+        report["dispatches_per_token"].as_u64().unwrap()
+    };
+    assert_eq!(
+        dispatches("-p 0 -n 4 -r 1"),
+        dispatches("-p 0 -n 4 -r 1 --logits") + 2
+    );
+}
