@@ -128,11 +128,14 @@ impl Runtime {
             progress(done, total);
         }
 
+        // Plans run the output rows' ops on the outputs' bucket, a power of two that may
+        // exceed max_seqs (3 sequences run 4 rows).
+        let out_rows = cfg.max_seqs.next_power_of_two();
         let rows_of = |r: Rows| {
             u64::from(if r == Rows::Batch {
                 cfg.max_batch
             } else {
-                cfg.max_seqs
+                out_rows
             })
         };
         let sizes: Vec<u64> = graph
@@ -294,15 +297,13 @@ impl Runtime {
         });
         let argmax_partials = gpu.device.create_buffer(&wgpu::BufferDescriptor {
             label: Some("argmax partials"),
-            size: u64::from(cfg.max_seqs)
-                * u64::from(wick_shaders::argmax_chunks(n_vocab as u32))
-                * 8,
+            size: u64::from(out_rows) * u64::from(wick_shaders::argmax_chunks(n_vocab as u32)) * 8,
             usage: wgpu::BufferUsages::STORAGE,
             mapped_at_creation: false,
         });
         let tokens = gpu.device.create_buffer(&wgpu::BufferDescriptor {
             label: Some("greedy tokens"),
-            size: u64::from(cfg.max_seqs) * 4,
+            size: u64::from(out_rows) * 4,
             usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_SRC,
             mapped_at_creation: false,
         });
