@@ -971,10 +971,19 @@ fn rope_store_case(norm: bool) {
             }
         }
         let dims = head_dim as u32 | n_rot << 16 | u32::from(neox) << 31;
-        let strides = [q_stride as u32, k_stride as u32, v_stride as u32];
+        let [q_st, k_st, v_st] = [q_stride as u32, k_stride as u32, v_stride as u32];
         let (params, groups) = if norm {
             let heads = n_heads as u32 | (n_kv as u32) << 16;
-            let p = [heads, dims, mscale.to_bits(), eps.to_bits(), ctx as u32];
+            let p = [
+                heads,
+                dims,
+                mscale.to_bits(),
+                eps.to_bits(),
+                ctx as u32,
+                q_st,
+                k_st,
+                v_st,
+            ];
             // A workgroup per head of q and of k in each row.
             (p, fold(((rows + 1) * (n_heads + n_kv)) as u64, 1))
         } else {
@@ -984,15 +993,14 @@ fn rope_store_case(norm: bool) {
                 dims,
                 mscale.to_bits(),
                 ctx as u32,
+                q_st,
+                k_st,
+                v_st,
             ];
             // A thread per pair of q and per cache word of k and v.
             let threads = (rows + 1) * (n_heads * half_rot + n_kv * pairs);
             (p, fold(threads as u64, u64::from(WG)))
         };
-        let params: [u32; 8] = [
-            params[0], params[1], params[2], params[3], params[4], strides[0], strides[1],
-            strides[2],
-        ];
         let (qw_buf, kw_buf) = (buffer_f32(&q_w), buffer_f32(&k_w));
         // Cache halves as f32, sentinel words kept whole (as two f32 of their bits).
         let halves = |buf: &wgpu::Buffer| -> Vec<f32> {

@@ -2,7 +2,7 @@
 //! sequences (the GPU runtime, or a stand-in in tests), and prompt processing in chunks. The
 //! generation loop itself is the scheduler's ([`crate::scheduler`]).
 
-use crate::sampling::argmax;
+use crate::sampling::argmax_rows;
 
 /// One token of a step: which sequence (KV-cache slot) it extends and at which position.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -19,19 +19,15 @@ pub trait Forward {
     /// slice after another.
     fn forward(&mut self, rows: &[BatchRow], outputs: &[usize]) -> Result<Vec<f32>, Self::Error>;
     /// Runs `rows` and returns the most likely token of each row listed in `outputs` (the first
-    /// on ties, as [`argmax`]). A model that picks them where it computed the logits overrides
-    /// this and saves reading them back.
+    /// on ties, as [`crate::sampling::argmax`]). A model that picks them where it computed the
+    /// logits overrides this and saves reading them back.
     fn forward_greedy(
         &mut self,
         rows: &[BatchRow],
         outputs: &[usize],
     ) -> Result<Vec<u32>, Self::Error> {
         let logits = self.forward(rows, outputs)?;
-        if outputs.is_empty() {
-            return Ok(Vec::new());
-        }
-        let n_vocab = logits.len() / outputs.len();
-        Ok(logits.chunks(n_vocab).map(|l| argmax(l) as u32).collect())
+        Ok(argmax_rows(&logits, outputs.len()))
     }
     /// Most rows one step takes.
     fn max_batch(&self) -> usize;

@@ -401,10 +401,7 @@ mod tests {
         ) -> Result<Vec<u32>, String> {
             self.greedy_steps += usize::from(!outputs.is_empty());
             let logits = self.forward(rows, outputs)?;
-            Ok(logits
-                .chunks(VOCAB)
-                .map(|l| crate::sampling::argmax(l) as u32)
-                .collect())
+            Ok(crate::sampling::argmax_rows(&logits, outputs.len()))
         }
 
         fn max_batch(&self) -> usize {
