@@ -116,9 +116,13 @@ pub fn run(args: RunArgs) -> Result<()> {
         m.runtime.gpu.caps
     );
     // Compile the plans before timing, so the speeds exclude shader compilation.
+    // Only the last chunk has an output row, so only it can pick greedily.
     let greedy = sampling.is_greedy();
-    for chunk in prompt.chunks(cfg.max_batch as usize) {
-        m.runtime.dispatches(chunk.len(), 1, greedy);
+    let chunks = prompt.chunks(cfg.max_batch as usize);
+    let n_chunks = chunks.len();
+    for (i, chunk) in chunks.enumerate() {
+        m.runtime
+            .dispatches(chunk.len(), 1, greedy && i + 1 == n_chunks);
     }
     let per_token = m.runtime.dispatches(1, 1, greedy);
     m.runtime.take_cpu_time();
