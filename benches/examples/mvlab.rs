@@ -8,7 +8,8 @@
 //! target/release/examples/mvlab base:q4_K base:q6_K my_q4k.wgsl@ty=q4_K,rpw=4,UNR=2
 //! ```
 //!
-//! Each argument is `base:TY` (the kernel wick runs for format TY) or
+//! Each argument is `base:TY[@rpw=N,NAME=VALUE...]` (the kernel wick runs for format TY, with
+//! any `const NAME: u32` of its whole module, `WG` and `LANES` included, set to VALUE) or
 //! `FILE.wgsl@ty=TY,rpw=N[,q8=1][,NAME=VALUE...]`: FILE's text after `common.wgsl` and the
 //! reduction file (subgroup or not, as the adapter allows), with its `const NAME: u32 = ...;`
 //! lines set to VALUE, bound like the matvec family (params, weights, x, y; with `q8=1` x comes
@@ -70,15 +71,24 @@ fn parse_ty(s: &str) -> GgmlType {
 
 fn parse(spec: &str, gpu: &Gpu) -> Spec {
     if let Some(t) = spec.strip_prefix("base:") {
+        let (t, opts) = t.split_once('@').unwrap_or((t, ""));
         let ty = parse_ty(t);
         let v = Variant::new(Family::Matvec(ty), gpu.caps.subgroups);
+        let mut rpw = wick_shaders::matvec_rows_per_wg(ty);
+        let mut consts = Vec::new();
+        for kv in opts.split(',').filter(|kv| !kv.is_empty()) {
+            match kv.split_once('=').expect("NAME=VALUE") {
+                ("rpw", v) => rpw = v.parse().unwrap(),
+                c => consts.push(c),
+            }
+        }
         return Spec {
             name: spec.to_string(),
             ty,
-            rpw: wick_shaders::matvec_rows_per_wg(ty),
+            rpw,
             q8: wick_shaders::matvec_takes_q8(ty),
             tile: None,
-            source: v.source(),
+            source: set_consts(&v.source(), &consts, spec),
         };
     }
     if let Some(t) = spec.strip_prefix("coop:") {
