@@ -114,6 +114,18 @@ struct Pending<'a> {
     weight_bytes: u64,
 }
 
+/// The kernel variant, and for a matrix product its weight's shape (output features x columns:
+/// the weight families' first two parameter words are the columns and the features), so a
+/// profile tells the projections apart.
+fn dispatch_label(p: &Pending, subgroups: bool) -> String {
+    let variant = Variant::new(p.family, subgroups);
+    if p.weight_bytes > 0 {
+        format!("{variant} {}x{}", p.params[1], p.params[0])
+    } else {
+        variant.to_string()
+    }
+}
+
 /// The frequency table and cos/sin factor of RoPE `p` (tables are shared across head counts).
 fn rope_table<'a>(res: &Resources<'a>, p: RopeParams) -> (f32, &'a wgpu::Buffer) {
     let (_, mscale, freqs) = res
@@ -744,7 +756,7 @@ impl Plan {
                         pipeline: kernel.pipelines[p.entry].clone(),
                         bind_group,
                         groups: p.groups,
-                        label: Variant::new(p.family, gpu.caps.subgroups).to_string(),
+                        label: dispatch_label(p, gpu.caps.subgroups),
                         weight_bytes: p.weight_bytes,
                     }
                 })

@@ -243,12 +243,12 @@ pub(crate) fn print_profile(profile: &wick_backends::Profile) {
     let rows = &profile.kernels;
     let total: f64 = rows.iter().map(|r| r.total_ms).sum();
     eprintln!(
-        "{:<28} {:>10} {:>10} {:>8} {:>14} {:>12}",
+        "{:<36} {:>10} {:>10} {:>8} {:>14} {:>12}",
         "kernel", "dispatches", "total ms", "share", "us / dispatch", "weight GB/s"
     );
     for r in rows {
         eprintln!(
-            "{:<28} {:>10} {:>10.2} {:>7.1}% {:>14.1} {:>12}",
+            "{:<36} {:>10} {:>10.2} {:>7.1}% {:>14.1} {:>12}",
             r.kernel,
             r.dispatches,
             r.total_ms,
@@ -258,7 +258,7 @@ pub(crate) fn print_profile(profile: &wick_backends::Profile) {
         );
     }
     eprintln!(
-        "{:<28} {:>10} {:>10.2}",
+        "{:<36} {:>10} {:>10.2}",
         "all",
         rows.iter().map(|r| r.dispatches).sum::<u64>(),
         total

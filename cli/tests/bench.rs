@@ -60,7 +60,8 @@ fn bench_reports_every_measure_as_json() {
 }
 
 /// `--profile` times every dispatch of one generation test (4 tokens: 4 times the plan's
-/// dispatches per token) and of one prompt (matmul kernels, not matvec), each as its own table.
+/// dispatches per token) and of one prompt (matmul kernels, not matvec), each as its own table,
+/// with a row per weight shape of each matrix product kernel.
 #[test]
 fn bench_profiles_decode_and_prefill() {
     let (report, stderr) = bench("-p 24 -n 4 -r 1 --profile");
@@ -85,6 +86,15 @@ fn bench_profiles_decode_and_prefill() {
         prompt.contains("matmul.") && !prompt.contains("matvec.q"),
         "{prompt}"
     );
+    // Matrix products are told apart by their weight's shape (features x columns).
+    for line in decode.lines().filter(|l| l.starts_with("matvec.")) {
+        let shape = line.split_whitespace().nth(1).unwrap_or_default();
+        let dims: Vec<&str> = shape.split('x').collect();
+        assert!(
+            dims.len() == 2 && dims.iter().all(|d| d.parse::<u32>().is_ok_and(|n| n > 0)),
+            "{line}"
+        );
+    }
 }
 
 /// By default the GPU picks each generated token (the plan ends with the argmax's two
