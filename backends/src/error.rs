@@ -25,6 +25,8 @@ pub enum BackendError {
     },
     #[error("row {row}: {what}")]
     BadRow { row: usize, what: String },
+    #[error("greedy steps in flight: {0}")]
+    InFlight(&'static str),
     #[error("GPU error: {0}")]
     Gpu(String),
 }

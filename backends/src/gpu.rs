@@ -140,13 +140,24 @@ impl Gpu {
         buffer: &wgpu::Buffer,
         bytes: u64,
     ) -> Result<Vec<T>, BackendError> {
+        self.read_after(buffer, bytes, None)
+    }
+
+    /// Maps the first `bytes` of a MAP_READ buffer once `submission` (the latest one if `None`)
+    /// has finished, and copies them out; later submissions go on running.
+    pub fn read_after<T: bytemuck::Pod>(
+        &self,
+        buffer: &wgpu::Buffer,
+        bytes: u64,
+        submission: Option<wgpu::SubmissionIndex>,
+    ) -> Result<Vec<T>, BackendError> {
         let gpu_err = |e: &dyn std::fmt::Display| BackendError::Gpu(e.to_string());
         let slice = buffer.slice(0..bytes);
         let (tx, rx) = std::sync::mpsc::channel();
         slice.map_async(wgpu::MapMode::Read, move |r| {
             let _ = tx.send(r);
         });
-        self.wait()?;
+        self.wait_for(submission)?;
         rx.recv()
             .map_err(|e| gpu_err(&e))?
             .map_err(|e| gpu_err(&e))?;
@@ -157,8 +168,17 @@ impl Gpu {
 
     /// Blocks until the queue is idle, then reports the first wgpu error since the last call.
     pub fn wait(&self) -> Result<(), BackendError> {
+        self.wait_for(None)
+    }
+
+    /// Blocks until `submission` (the latest one if `None`) has finished, then reports the first
+    /// wgpu error since the last call.
+    fn wait_for(&self, submission: Option<wgpu::SubmissionIndex>) -> Result<(), BackendError> {
         self.device
-            .poll(wgpu::PollType::wait_indefinitely())
+            .poll(wgpu::PollType::Wait {
+                submission_index: submission,
+                timeout: None,
+            })
             .map_err(|e| BackendError::Gpu(e.to_string()))?;
         match self.error.lock().map(|mut e| e.take()) {
             Ok(None) => Ok(()),

@@ -226,7 +226,12 @@ impl Plan {
                                 scale.to_bits(),
                                 0,
                             ],
-                            buffers: vec![whole(&part.buffer), whole(res.step), act(out)],
+                            buffers: vec![
+                                whole(&part.buffer),
+                                whole(res.step),
+                                act(out),
+                                whole(res.tokens),
+                            ],
                             groups: (rows, 1),
                             weight_bytes: 0,
                         });

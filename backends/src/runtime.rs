@@ -3,7 +3,7 @@
 //! bucket's plan in one submit, and reads back only the wanted logits (or, for greedy steps,
 //! the tokens the GPU picked from them).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 
 use wick_core::generate::{BatchRow, Forward};
 use wick_core::gguf::GgufFile;
@@ -47,17 +47,25 @@ pub struct Runtime {
     rope_tables: Vec<(RopeParams, f32, wgpu::Buffer)>,
     staging: wgpu::Buffer,
     argmax_partials: wgpu::Buffer,
-    /// Greedy steps' tokens, one per output row, and their readback.
+    /// Greedy steps' tokens, one per output row, and two readbacks of them, so that one step's
+    /// tokens are read while the next step runs.
     tokens: wgpu::Buffer,
-    token_staging: wgpu::Buffer,
+    token_staging: [wgpu::Buffer; 2],
+    /// Greedy steps submitted and not read yet: readback, output rows, submission.
+    in_flight: VecDeque<(usize, usize, wgpu::SubmissionIndex)>,
+    /// The readback the next greedy step copies its tokens to.
+    next_staging: usize,
+    /// Output rows of the last step submitted if it was greedy (the picks that
+    /// [`BatchRow::PICKED`] rows may take), else 0.
+    picks: usize,
     plans: HashMap<Bucket, Plan>,
     n_vocab: u64,
     cpu: CpuTime,
     profiler: Option<Profiler>,
-    /// The command buffer of a step encoded while the GPU ran the previous one, and the bucket
-    /// and output count it was encoded for: decode steps repeat their shape, so encoding the
-    /// next one before waiting hides the CPU's encoding time behind the GPU's work.
-    ahead: Option<(Bucket, usize, wgpu::CommandBuffer)>,
+    /// The command buffer of a step encoded while the GPU ran the previous one, and the bucket,
+    /// output count and token readback it was encoded for: decode steps repeat their shape, so
+    /// encoding the next one before waiting hides the CPU's encoding time behind the GPU's work.
+    ahead: Option<(Bucket, usize, usize, wgpu::CommandBuffer)>,
 }
 
 /// A plan's shape: batch rows and output rows (powers of two), and whether it ends with the
@@ -307,11 +315,13 @@ impl Runtime {
             usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_SRC,
             mapped_at_creation: false,
         });
-        let token_staging = gpu.device.create_buffer(&wgpu::BufferDescriptor {
-            label: Some("greedy tokens readback"),
-            size: u64::from(cfg.max_seqs) * 4,
-            usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
-            mapped_at_creation: false,
+        let token_staging = [0, 1].map(|_| {
+            gpu.device.create_buffer(&wgpu::BufferDescriptor {
+                label: Some("greedy tokens readback"),
+                size: u64::from(cfg.max_seqs) * 4,
+                usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
+                mapped_at_creation: false,
+            })
         });
         gpu.wait()?;
         Ok(Runtime {
@@ -332,6 +342,9 @@ impl Runtime {
             argmax_partials,
             tokens,
             token_staging,
+            in_flight: VecDeque::new(),
+            next_staging: 0,
+            picks: 0,
             plans: HashMap::new(),
             n_vocab,
             cpu: CpuTime::default(),
@@ -362,7 +375,7 @@ impl Runtime {
             + self.staging.size()
             + self.argmax_partials.size()
             + self.tokens.size()
-            + self.token_staging.size()
+            + self.token_staging.iter().map(|b| b.size()).sum::<u64>()
     }
 
     /// Bytes a decode step of one token reads from memory at `depth` cached positions: every
@@ -496,17 +509,33 @@ impl Forward for Runtime {
             .read(&self.staging, outputs.len() as u64 * self.n_vocab * 4)
     }
 
-    /// Picks the tokens on the GPU and reads back only them.
-    fn forward_greedy(
-        &mut self,
-        rows: &[BatchRow],
-        outputs: &[usize],
-    ) -> Result<Vec<u32>, BackendError> {
-        self.submit_step(rows, outputs, true)?;
-        if outputs.is_empty() {
+    /// Submits a plan that ends with the output rows' tokens picked on the GPU (argmax), copied
+    /// to the readback `finish_greedy` maps.
+    fn submit_greedy(&mut self, rows: &[BatchRow], outputs: &[usize]) -> Result<(), BackendError> {
+        if self.in_flight.len() == self.token_staging.len() {
+            return Err(BackendError::InFlight("two already; finish one first"));
+        }
+        let staging = self.next_staging;
+        let submission = self.submit_step(rows, outputs, true)?;
+        self.in_flight
+            .push_back((staging, outputs.len(), submission));
+        Ok(())
+    }
+
+    /// Reads back only the tokens, once their step has run.
+    fn finish_greedy(&mut self) -> Result<Vec<u32>, BackendError> {
+        let (staging, outputs, submission) = self
+            .in_flight
+            .pop_front()
+            .ok_or(BackendError::InFlight("none to finish"))?;
+        if outputs == 0 {
             return Ok(Vec::new());
         }
-        self.gpu.read(&self.token_staging, outputs.len() as u64 * 4)
+        self.gpu.read_after(
+            &self.token_staging[staging],
+            outputs as u64 * 4,
+            Some(submission),
+        )
     }
 }
 
@@ -518,7 +547,7 @@ impl Runtime {
         rows: &[BatchRow],
         outputs: &[usize],
         greedy: bool,
-    ) -> Result<(), BackendError> {
+    ) -> Result<wgpu::SubmissionIndex, BackendError> {
         let cfg = self.cfg;
         if rows.is_empty()
             || rows.len() > cfg.max_batch as usize
@@ -538,7 +567,14 @@ impl Runtime {
         words[1] = outputs.len() as u32;
         for (i, r) in rows.iter().enumerate() {
             let bad = |what: String| Err(BackendError::BadRow { row: i, what });
-            if u64::from(r.token) >= self.n_vocab {
+            let pick = r.token & !BatchRow::PICKED;
+            if r.token & BatchRow::PICKED != 0 && pick as usize >= self.picks {
+                return bad(format!(
+                    "takes the pick of output row {pick}, but the step before picked {}",
+                    self.picks
+                ));
+            }
+            if r.token & BatchRow::PICKED == 0 && u64::from(r.token) >= self.n_vocab {
                 return bad(format!(
                     "token {} is outside the vocabulary of {}",
                     r.token, self.n_vocab
@@ -574,11 +610,16 @@ impl Runtime {
             .queue
             .write_buffer(&self.step, 0, bytemuck::cast_slice(&words));
 
+        let staging = self.next_staging;
         let commands = match self.ahead.take() {
-            Some((k, n, commands)) if k == key && n == outputs.len() => commands,
-            _ => self.encode(key, outputs.len()),
+            Some((k, n, s, commands)) if k == key && n == outputs.len() && s == staging => commands,
+            _ => self.encode(key, outputs.len(), staging),
         };
-        self.gpu.queue.submit([commands]);
+        let submission = self.gpu.queue.submit([commands]);
+        if key.2 {
+            self.next_staging = (staging + 1) % self.token_staging.len();
+        }
+        self.picks = if key.2 { outputs.len() } else { 0 };
         self.cpu.steps += 1;
         self.cpu.busy += start.elapsed();
         if let Some(p) = self.profiler.as_mut() {
@@ -587,15 +628,17 @@ impl Runtime {
             }
         } else {
             let start = std::time::Instant::now();
-            self.ahead = Some((key, outputs.len(), self.encode(key, outputs.len())));
+            let staging = self.next_staging;
+            let commands = self.encode(key, outputs.len(), staging);
+            self.ahead = Some((key, outputs.len(), staging, commands));
             self.cpu.busy += start.elapsed();
         }
-        Ok(())
+        Ok(submission)
     }
 
-    /// Records a step of bucket `key` and its copy of `outputs` logit rows (or greedy tokens) to
-    /// a staging buffer.
-    fn encode(&mut self, key: Bucket, outputs: usize) -> wgpu::CommandBuffer {
+    /// Records a step of bucket `key` and its copy of `outputs` logit rows (or greedy tokens, to
+    /// token readback `staging`) to a staging buffer.
+    fn encode(&mut self, key: Bucket, outputs: usize, staging: usize) -> wgpu::CommandBuffer {
         self.plan(key);
         let logits = &self.activations[self.tensor_buffer[self.graph.logits]];
         let mut encoder = self
@@ -614,7 +657,7 @@ impl Runtime {
             encoder.copy_buffer_to_buffer(
                 &self.tokens,
                 0,
-                &self.token_staging,
+                &self.token_staging[staging],
                 0,
                 outputs as u64 * 4,
             );

@@ -48,6 +48,7 @@ use half::f16;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use wick_backends::{Gpu, Kernel, fold, standalone};
+use wick_core::generate::BatchRow;
 use wick_core::graph::{RopeParams, Yarn};
 use wick_core::quant::GgmlType;
 use wick_shaders::{
@@ -639,7 +640,8 @@ fn matmul_coop() {
 /// A 50-row table in two parts ([10, 40) and [40, 50), one dispatch each as `plan.rs` does),
 /// tokens from both parts, and a token in neither (3) whose row must stay untouched. The output
 /// is checked after each part, so a part that writes a token it does not hold is caught even if
-/// the other part would overwrite that row.
+/// the other part would overwrite that row. Two rows take their tokens from the previous greedy
+/// step's picks (`BatchRow::PICKED | j`): picks 2 and 0, which are 25 and 40.
 #[test]
 fn get_rows() {
     let mut f = Failures::new(NMSE);
@@ -647,9 +649,12 @@ fn get_rows() {
     let n_vocab = 50;
     let parts = [(10usize, 30usize), (40, 10)];
     let tokens = [12u32, 39, 3, 40, 10, 49, 25];
+    let picked = BatchRow::PICKED;
+    let step_tokens = [12u32, 39, 3, picked, 10, 49, picked | 2];
+    let picks = buffer(bytemuck::cast_slice(&[40u32, 7, 25, SENTINEL_TOKEN]));
     let scale = 1.7f32;
     let rows = tokens.len();
-    let step_rows: Vec<[u32; 4]> = tokens.iter().map(|&t| [t, 0, 0, 0]).collect();
+    let step_rows: Vec<[u32; 4]> = step_tokens.iter().map(|&t| [t, 0, 0, 0]).collect();
     let step = step_buffer(rows, 1, &step_rows);
     for ty in WEIGHT_FORMATS {
         let ks = kernels(Family::GetRows(ty));
@@ -671,7 +676,13 @@ fn get_rows() {
                     scale.to_bits(),
                     0,
                 ];
-                dispatch(kern, 0, params, &[&part, &step, &y], (rows as u32, 1));
+                dispatch(
+                    kern,
+                    0,
+                    params,
+                    &[&part, &step, &y, &picks],
+                    (rows as u32, 1),
+                );
                 for (r, &t) in tokens.iter().enumerate() {
                     let t = t as usize;
                     if !(first..first + n).contains(&t) {

@@ -27,8 +27,9 @@ pub struct BenchArgs {
     /// Prompt tokens of each prompt-processing test (pp); 0 skips them.
     #[arg(short = 'p', long, default_value_t = 512)]
     n_prompt: u32,
-    /// Tokens generated greedily in each generation test (tg; picked on the GPU, as the server
-    /// does for greedy requests); 0 skips them.
+    /// Tokens generated greedily in each generation test (tg; picked on the GPU, each step
+    /// submitted before the previous one's token is read, as the server does for greedy
+    /// requests); 0 skips them.
     #[arg(short = 'n', long, default_value_t = 128)]
     n_gen: u32,
     /// Depths: tokens already in the KV cache when a test starts, comma-separated.
@@ -250,20 +251,34 @@ pub fn bench(args: BenchArgs) -> Result<()> {
 }
 
 /// Generates `n` tokens greedily from `token` at position `depth`, as the server does for a
-/// greedy request: the GPU picks each token and only it is read back; with `logits`, each
-/// token's logits are read back and the CPU picks.
-fn decode(rt: &mut Runtime, mut token: u32, depth: u32, n: u32, logits: bool) -> Result<()> {
-    for i in 0..n {
-        let row = [BatchRow {
+/// greedy request: the GPU picks each token, and each step is submitted before the previous
+/// one's token is read back (the step takes its token from the GPU's pick), so only that read
+/// and no wait lies between steps. With `logits`, each token's logits are read back and the CPU
+/// picks, one step at a time.
+fn decode(rt: &mut Runtime, token: u32, depth: u32, n: u32, logits: bool) -> Result<()> {
+    let row = |i: u32, token: u32| {
+        [BatchRow {
             token,
             pos: depth + i,
             seq: 0,
-        }];
-        token = if logits {
-            argmax(&rt.forward(&row, &[0])?) as u32
-        } else {
-            rt.forward_greedy(&row, &[0])?[0]
-        };
+        }]
+    };
+    if logits {
+        let mut token = token;
+        for i in 0..n {
+            token = argmax(&rt.forward(&row(i, token), &[0])?) as u32;
+        }
+        return Ok(());
+    }
+    for i in 0..n {
+        let token = if i == 0 { token } else { BatchRow::PICKED };
+        rt.submit_greedy(&row(i, token), &[0])?;
+        if i > 0 {
+            rt.finish_greedy()?;
+        }
+    }
+    if n > 0 {
+        rt.finish_greedy()?;
     }
     Ok(())
 }

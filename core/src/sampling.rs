@@ -116,17 +116,6 @@ fn candidates(logits: &[f32], top_k: usize) -> Vec<(usize, f32)> {
     cand
 }
 
-/// [`argmax`] of each of the `rows` logit rows laid one after another.
-pub fn argmax_rows(logits: &[f32], rows: usize) -> Vec<u32> {
-    if rows == 0 {
-        return Vec::new();
-    }
-    logits
-        .chunks(logits.len() / rows)
-        .map(|l| argmax(l) as u32)
-        .collect()
-}
-
 /// Index of the largest value; the first one on ties, as llama.cpp's greedy sampler. NaN never
 /// wins (0 when every value is NaN), as on the GPU (`argmax.wgsl`).
 pub fn argmax(logits: &[f32]) -> usize {

@@ -56,6 +56,15 @@ pub struct Scheduler<F: Forward> {
     is_eog: Box<dyn Fn(u32) -> bool + Send>,
     /// Counts admissions, to find the least recently used free slot.
     clock: u64,
+    /// The greedy step submitted and not read back yet, while the next one runs.
+    flight: Option<Flight>,
+}
+
+/// A greedy step in flight: its rows (tokens resolved), output rows and their slots.
+struct Flight {
+    rows: Vec<BatchRow>,
+    outputs: Vec<usize>,
+    owners: Vec<usize>,
 }
 
 #[derive(Default)]
@@ -93,6 +102,7 @@ where
             queue: VecDeque::new(),
             is_eog: Box::new(is_eog),
             clock: 0,
+            flight: None,
         }
     }
 
@@ -125,9 +135,11 @@ where
         self.queue.push_back(request);
     }
 
-    /// Whether any request is queued or running.
+    /// Whether any request is queued or running, or a step is still to be read.
     pub fn busy(&self) -> bool {
-        !self.queue.is_empty() || self.slots.iter().any(|s| s.active.is_some())
+        !self.queue.is_empty()
+            || self.flight.is_some()
+            || self.slots.iter().any(|s| s.active.is_some())
     }
 
     /// The model, for what it reports between steps (timings, profiles).
@@ -140,7 +152,10 @@ where
         self.slots.iter().map(|s| s.cached.as_slice()).collect()
     }
 
-    /// Admits queued requests, drops those whose clients left, and runs one batch.
+    /// Admits queued requests, drops those whose clients left, and runs one batch. A batch of
+    /// greedy requests without penalties or biases needs no logits: the model picks, and while
+    /// the CPU reads one step's tokens the next step runs, its rows taking their tokens from the
+    /// model's picks ([`Scheduler::follow`]).
     pub fn step(&mut self) {
         self.queue.retain(|r| !r.sink.is_closed());
         for slot in &mut self.slots {
@@ -148,29 +163,106 @@ where
                 slot.active = None;
             }
         }
-        self.admit();
-        let (rows, outputs, owners) = self.batch();
-        if rows.is_empty() {
-            return;
-        }
-        // Greedy requests without penalties or biases need no logits: the model picks.
-        let greedy = owners.iter().all(|&i| {
-            self.slots[i]
-                .active
-                .as_ref()
-                .is_some_and(|a| a.sampler.is_greedy())
-        });
-        let tokens = if greedy {
-            self.model.forward_greedy(&rows, &outputs)
-        } else {
-            self.model
-                .forward(&rows, &outputs)
-                .map(|logits| self.sample(&owners, logits))
+        let flight = match self.flight.take() {
+            Some(f) => f,
+            None => {
+                self.admit();
+                let (rows, outputs, owners) = self.batch();
+                if rows.is_empty() {
+                    return;
+                }
+                let greedy = owners.iter().all(|&i| {
+                    self.slots[i]
+                        .active
+                        .as_ref()
+                        .is_some_and(|a| a.sampler.is_greedy())
+                });
+                if !greedy {
+                    match self.model.forward(&rows, &outputs) {
+                        Ok(logits) => {
+                            let tokens = self.sample(&owners, logits);
+                            self.advance(&rows, &owners, &tokens);
+                        }
+                        Err(e) => self.fail(&e.to_string()),
+                    }
+                    return;
+                }
+                if let Err(e) = self.model.submit_greedy(&rows, &outputs) {
+                    self.fail(&e.to_string());
+                    return;
+                }
+                Flight {
+                    rows,
+                    outputs,
+                    owners,
+                }
+            }
         };
-        match tokens {
-            Ok(tokens) => self.advance(&rows, &owners, &tokens),
-            Err(e) => self.fail(&e.to_string()),
+        let next = self.follow(&flight);
+        let tokens = self.model.finish_greedy();
+        let (next, tokens) = match (next, tokens) {
+            (Ok(next), Ok(tokens)) => (next, tokens),
+            (next, tokens) => {
+                if let Ok(Some(_)) = next {
+                    let _ = self.model.finish_greedy();
+                }
+                let e = next.err().or(tokens.err()).expect("one of them failed");
+                self.fail(&e.to_string());
+                return;
+            }
+        };
+        self.advance(&flight.rows, &flight.owners, &tokens);
+        self.flight = next.map(|mut f| {
+            for r in &mut f.rows {
+                if r.token & BatchRow::PICKED != 0 {
+                    r.token = tokens[(r.token & !BatchRow::PICKED) as usize];
+                }
+            }
+            f
+        });
+    }
+
+    /// Submits the step after `flight` where it is known without `flight`'s tokens: nothing is
+    /// queued and every running request generates in `flight`. Each row takes the token its
+    /// request's output row in `flight` picks, at the next position; requests that end by
+    /// length at `flight` get none (one that ends by an end-of-generation token wastes a row,
+    /// whose cache entry lies past what its slot records).
+    fn follow(&mut self, flight: &Flight) -> Result<Option<Flight>, F::Error> {
+        let running = self.slots.iter().filter(|s| s.active.is_some()).count();
+        let generating = flight
+            .owners
+            .iter()
+            .filter(|&&i| self.slots[i].active.is_some())
+            .count();
+        if !self.queue.is_empty() || generating < running {
+            return Ok(None);
         }
+        let mut next = Flight {
+            rows: Vec::new(),
+            outputs: Vec::new(),
+            owners: Vec::new(),
+        };
+        for (j, (&o, &i)) in flight.outputs.iter().zip(&flight.owners).enumerate() {
+            let Some(a) = self.slots[i].active.as_ref() else {
+                continue;
+            };
+            let pos = flight.rows[o].pos + 1;
+            if a.generated + 1 >= a.max_tokens || pos as usize >= self.ctx {
+                continue;
+            }
+            next.outputs.push(next.rows.len());
+            next.owners.push(i);
+            next.rows.push(BatchRow {
+                token: BatchRow::PICKED | j as u32,
+                pos,
+                seq: i as u32,
+            });
+        }
+        if next.rows.is_empty() {
+            return Ok(None);
+        }
+        self.model.submit_greedy(&next.rows, &next.outputs)?;
+        Ok(Some(next))
     }
 
     /// Each output row's token from its logits, by its request's sampler.
@@ -282,16 +374,20 @@ where
         (rows, outputs, owners)
     }
 
+    /// Records a step's rows in their slots' caches and hands out its tokens. Rows of slots
+    /// whose requests ended while the step ran (a step submitted ahead) are dropped.
     fn advance(&mut self, rows: &[BatchRow], owners: &[usize], tokens: &[u32]) {
         for r in rows {
-            self.slots[r.seq as usize].cached.push(r.token);
+            let slot = &mut self.slots[r.seq as usize];
+            if slot.active.is_some() {
+                slot.cached.push(r.token);
+            }
         }
         for (&i, &token) in owners.iter().zip(tokens) {
             let slot = &mut self.slots[i];
-            let a = slot
-                .active
-                .as_mut()
-                .expect("an output row belongs to an active slot");
+            let Some(a) = slot.active.as_mut() else {
+                continue;
+            };
             let finish = if (self.is_eog)(token) {
                 Some(Finish::Stop)
             } else if !a.sink.send(Event::Token(token)) {
@@ -344,9 +440,15 @@ mod tests {
         max_batch: usize,
         rows_run: usize,
         fail: bool,
-        /// Steps with output rows, and those of them run by `forward_greedy`.
+        /// Steps with output rows, and those of them submitted greedy.
         output_steps: usize,
         greedy_steps: usize,
+        /// Greedy steps' tokens not read yet, and the picks of the last step submitted (none
+        /// after a step with logits).
+        in_flight: VecDeque<Vec<u32>>,
+        picks: Vec<u32>,
+        /// Greedy steps submitted while another was in flight.
+        overlapped: usize,
     }
 
     impl Mock {
@@ -358,6 +460,9 @@ mod tests {
                 fail: false,
                 output_steps: 0,
                 greedy_steps: 0,
+                in_flight: VecDeque::new(),
+                picks: Vec::new(),
+                overlapped: 0,
             }
         }
     }
@@ -370,6 +475,8 @@ mod tests {
                 return Err("device lost".into());
             }
             assert!(rows.len() <= self.max_batch);
+            assert!(rows.iter().all(|r| r.token & BatchRow::PICKED == 0));
+            self.picks.clear();
             self.rows_run += rows.len();
             self.output_steps += usize::from(!outputs.is_empty());
             for r in rows {
@@ -394,14 +501,34 @@ mod tests {
             Ok(logits)
         }
 
-        fn forward_greedy(
-            &mut self,
-            rows: &[BatchRow],
-            outputs: &[usize],
-        ) -> Result<Vec<u32>, String> {
+        fn submit_greedy(&mut self, rows: &[BatchRow], outputs: &[usize]) -> Result<(), String> {
+            assert!(
+                self.in_flight.len() < 2,
+                "at most two greedy steps in flight"
+            );
+            self.overlapped += self.in_flight.len();
+            let rows: Vec<BatchRow> = rows
+                .iter()
+                .map(|r| match r.token & BatchRow::PICKED {
+                    0 => *r,
+                    _ => BatchRow {
+                        token: self.picks[(r.token & !BatchRow::PICKED) as usize],
+                        ..*r
+                    },
+                })
+                .collect();
+            let logits = self.forward(&rows, outputs)?;
             self.greedy_steps += usize::from(!outputs.is_empty());
-            let logits = self.forward(rows, outputs)?;
-            Ok(crate::sampling::argmax_rows(&logits, outputs.len()))
+            self.picks = logits
+                .chunks(VOCAB)
+                .map(|l| crate::sampling::argmax(l) as u32)
+                .collect();
+            self.in_flight.push_back(self.picks.clone());
+            Ok(())
+        }
+
+        fn finish_greedy(&mut self) -> Result<Vec<u32>, String> {
+            Ok(self.in_flight.pop_front().expect("a greedy step in flight"))
         }
 
         fn max_batch(&self) -> usize {
@@ -515,6 +642,54 @@ mod tests {
             m.greedy_steps < m.output_steps,
             "steps with a sampled row read logits"
         );
+    }
+
+    /// While the CPU reads a greedy step's tokens the next step runs, its rows taking the
+    /// model's picks. The tokens are those of the same requests run with logits (a zero bias
+    /// keeps them off the greedy path), with requests ending by an end-of-generation token, by
+    /// length, by the end of the context and by a closed client, and one waiting for a slot.
+    #[test]
+    fn greedy_steps_run_ahead_and_pick_the_same() {
+        let run = |logits: bool| {
+            // Token 13 ends generations here, so some end by it.
+            let mut s = Scheduler::new(Mock::new(2, 40, 8), 2, 40, |t| t == 13);
+            let recs: Vec<Recorder> = (0..5u32)
+                .map(|i| {
+                    let (mut req, mut rec) =
+                        request(prompt(i, 4 + 3 * i as usize), 6 + 6 * i as usize);
+                    if logits {
+                        req.sampling.logit_bias = vec![(0, 0.0)];
+                    }
+                    if i == 2 {
+                        rec.close_after = Some(3);
+                        req.sink = Box::new(rec.clone());
+                    }
+                    s.submit(req);
+                    rec
+                })
+                .collect();
+            drain(&mut s);
+            // What each slot records is what its cache holds.
+            for (i, cached) in s.cached().iter().enumerate() {
+                let held: Vec<Option<u32>> = s.model.kv[i][..cached.len()].to_vec();
+                let want: Vec<Option<u32>> = cached.iter().map(|&t| Some(t)).collect();
+                assert_eq!(held, want, "slot {i}");
+            }
+            let got: Vec<(Vec<u32>, Event)> = recs.iter().map(|r| (r.tokens(), r.last())).collect();
+            (got, s.model.overlapped)
+        };
+        let (ahead, overlapped) = run(false);
+        let (with_logits, none) = run(true);
+        assert_eq!(ahead, with_logits);
+        assert!(overlapped > 0);
+        assert_eq!(none, 0);
+        for end in [Finish::Stop, Finish::Length] {
+            assert!(
+                ahead.iter().any(|(_, e)| *e == Event::Finished(end)),
+                "{ahead:?}"
+            );
+        }
+        assert_eq!(ahead[2].0.len(), 3);
     }
 
     #[test]

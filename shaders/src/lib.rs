@@ -438,7 +438,7 @@ impl Family {
             Family::Matvec(_) | Family::Matmul(_) | Family::MatmulCoop(..) => {
                 &[Uniform, Read, Read, ReadWrite]
             }
-            Family::GetRows(_) => &[Uniform, Read, Read, ReadWrite],
+            Family::GetRows(_) => &[Uniform, Read, Read, ReadWrite, Read],
             Family::MatvecId(_) | Family::MatmulId(_) => &[Uniform, Read, Read, Read, ReadWrite],
             Family::Route | Family::MoeGroup | Family::QuantizeQ8 => &[Uniform, Read, ReadWrite],
             Family::MoeSum | Family::SigmoidMul | Family::ExpertBias => {
@@ -600,6 +600,12 @@ impl Variant {
         if self.family.writes_q8() {
             src.push_str(Q8_LAYOUT);
             src.push_str(Q8_WRITE);
+        }
+        if let Family::GetRows(_) = self.family {
+            src.push_str(&format!(
+                "\nconst PICKED: u32 = {}u;\n",
+                wick_core::generate::BatchRow::PICKED
+            ));
         }
         if self.family == Family::Argmax {
             src.push_str(&format!("\nconst ARGMAX_CHUNK: u32 = {ARGMAX_CHUNK}u;\n"));

@@ -125,6 +125,36 @@ fn generate_batched(
             );
         }
     }
+    // Greedy steps again, each submitted before the one it follows is read and taking its
+    // tokens from that step's picks on the GPU: the same tokens.
+    let outputs: Vec<usize> = (0..prompts.len()).collect();
+    let ahead = n.saturating_sub(1).min(4);
+    for step in 0..=ahead {
+        if step < ahead {
+            let rows: Vec<BatchRow> = (0..prompts.len())
+                .map(|s| BatchRow {
+                    token: if step == 0 {
+                        out[s][0]
+                    } else {
+                        BatchRow::PICKED | s as u32
+                    },
+                    pos: (prompts[s].len() + step) as u32,
+                    seq: s as u32,
+                })
+                .collect();
+            rt.submit_greedy(&rows, &outputs).expect("greedy step");
+        }
+        if step > 0 {
+            let picked = rt.finish_greedy().expect("greedy tokens");
+            let want: Vec<u32> = out.iter().map(|o| o[step]).collect();
+            assert_eq!(
+                picked,
+                want,
+                "{}: tokens picked ahead at step {step}",
+                model.display()
+            );
+        }
+    }
     (out, seen)
 }
 
