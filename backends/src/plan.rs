@@ -114,6 +114,47 @@ struct Pending<'a> {
     weight_bytes: u64,
 }
 
+/// The glu kernel's entry point, and matvec_glu's parameter, for `kind` (the order of
+/// `glu_act.wgsl`'s constants).
+fn glu_code(kind: Glu) -> u32 {
+    match kind {
+        Glu::Gelu => 0,
+        Glu::Silu => 1,
+        Glu::SiluOai => 2,
+    }
+}
+
+/// The activation and output of the glu op after matmul `at` where one decode matvec can do
+/// both (matvec_glu): the matmul's weight stacks the gate rows on the up rows in one part, of a
+/// format with its own matvec kernel, and the glu, reading its two halves, is its only reader.
+fn glu_after(graph: &Graph, at: usize, res: &Resources, rows: u32) -> Option<(Glu, TensorId)> {
+    let Op::MatMul { w, out, .. } = graph.ops[at] else {
+        return None;
+    };
+    let Some(&Op::Glu {
+        kind,
+        gate,
+        up,
+        out: y,
+    }) = graph.ops.get(at + 1)
+    else {
+        return None;
+    };
+    let w = &res.weights[w];
+    let half = graph.tensors[gate].cols;
+    let read_later = graph.ops[at + 2..]
+        .iter()
+        .any(|op| Graph::uses(op).0.iter().any(|&t| graph.storage(t).0 == out));
+    (rows <= MATVEC_MAX_ROWS
+        && Family::MatvecGlu(w.ty).supports()
+        && w.parts.len() == 1
+        && graph.storage(gate) == (out, 0)
+        && graph.storage(up) == (out, half)
+        && 2 * half == graph.tensors[out].cols
+        && !read_later)
+        .then_some((kind, y))
+}
+
 /// The kernel variant, and for a matrix product its weight's shape (output features x columns:
 /// the weight families' first two parameter words are the columns and the features), so a
 /// profile tells the projections apart.
@@ -205,9 +246,14 @@ impl Plan {
                 weight_bytes: 0,
             }
         };
-        for op in &graph.ops {
+        // The glu op a matvec_glu dispatch already computed.
+        let mut fused_glu = None;
+        for (at, op) in graph.ops.iter().enumerate() {
             if q8_of.is_some_and(|(t, _)| Graph::uses(op).1.contains(&t)) {
                 q8_of = None;
+            }
+            if fused_glu == Some(at) {
+                continue;
             }
             match *op {
                 Op::Embed { table, scale, out } => {
@@ -313,6 +359,34 @@ impl Plan {
                     if q8 && q8_of != Some((x, w.cols as u32)) {
                         q8_of = Some((x, w.cols as u32));
                         pending.push(quantize(x, w.cols as u32));
+                    }
+                    if let Some((kind, y)) =
+                        glu_after(graph, at, res, rows_of(x)).filter(|&(_, y)| wanted(y).is_none())
+                    {
+                        let part = &w.parts[0];
+                        pending.push(Pending {
+                            family: Family::MatvecGlu(w.ty),
+                            entry: 0,
+                            params: [
+                                w.cols as u32,
+                                part.rows as u32,
+                                wick_shaders::row_bytes(w.ty, w.cols) as u32,
+                                glu_code(kind),
+                                r,
+                                cols(x),
+                                stride(y),
+                                0,
+                            ],
+                            buffers: vec![
+                                whole(&part.buffer),
+                                if q8 { whole(res.q8) } else { act(x) },
+                                act(y),
+                            ],
+                            groups: fold(part.rows, u64::from(matvec_rows_per_wg(w.ty))),
+                            weight_bytes: part.buffer.size(),
+                        });
+                        fused_glu = Some(at + 1);
+                        continue;
                     }
                     for part in &w.parts {
                         let (family, groups) = if r <= MATVEC_MAX_ROWS {
@@ -529,11 +603,7 @@ impl Plan {
                     let q8 = wanted(out).filter(|&k| c % k == 0);
                     pending.push(Pending {
                         family: Family::Glu,
-                        entry: match kind {
-                            Glu::Gelu => 0,
-                            Glu::Silu => 1,
-                            Glu::SiluOai => 2,
-                        },
+                        entry: glu_code(kind) as usize,
                         params: [n, c, stride(gate), stride(up), q8.unwrap_or(0), 0, 0, 0],
                         buffers: vec![act(gate), act(up), act(out), whole(res.q8)],
                         groups: fold(

@@ -1458,29 +1458,8 @@ fn glu() {
         for (entry, name) in ["geglu", "swiglu", "swiglu_oai"].iter().enumerate() {
             let mut want = vec![untouched(); n + tail];
             for i in 0..n {
-                let (g, u) = (f64::from(gate[i]), f64::from(up[i]));
-                want[i] = if entry == 0 {
-                    let z = 0.7978845608028654 * (g + 0.044715 * g * g * g);
-                    let y = 0.5 * g * (1.0 + z.tanh()) * u;
-                    Want::Near {
-                        value: y,
-                        bound: (g * u).abs() * (8.0 + 4.0 * z.abs().min(15.0)) * U
-                            + y.abs() * 16.0 * U,
-                    }
-                } else if entry == 1 {
-                    let y = g / (1.0 + (-g).exp()) * u;
-                    Want::Near {
-                        value: y,
-                        bound: y.abs() * (4.0 * g.abs() + 16.0) * U,
-                    }
-                } else {
-                    let (g, u) = (g.min(7.0), u.clamp(-7.0, 7.0));
-                    let act = g / (1.0 + (-1.702 * g).exp());
-                    Want::Near {
-                        value: act * (u + 1.0),
-                        bound: act.abs() * (u.abs() + 1.0) * (8.0 * g.abs() + 24.0) * U,
-                    }
-                };
+                let (value, bound) = glu_reference(entry, f64::from(gate[i]), f64::from(up[i]));
+                want[i] = Want::Near { value, bound };
             }
             let c = cols as u32;
             for &q8_k in q8_ks {
@@ -1507,6 +1486,103 @@ fn glu() {
                         check_q8(&mut f, &label, &y, &q8, q8_rows, q8_k, q8_k);
                     }
                 }
+            }
+        }
+    }
+    f.finish();
+}
+
+/// act(g) * u for glu entry point (or matvec_glu kind) `entry`, and the bound on its error for
+/// exact g and u.
+fn glu_reference(entry: usize, g: f64, u: f64) -> (f64, f64) {
+    match entry {
+        0 => {
+            let z = 0.7978845608028654 * (g + 0.044715 * g * g * g);
+            let y = 0.5 * g * (1.0 + z.tanh()) * u;
+            let bound = (g * u).abs() * (8.0 + 4.0 * z.abs().min(15.0)) * U + y.abs() * 16.0 * U;
+            (y, bound)
+        }
+        1 => {
+            let y = g / (1.0 + (-g).exp()) * u;
+            (y, y.abs() * (4.0 * g.abs() + 16.0) * U)
+        }
+        _ => {
+            let (g, u) = (g.min(7.0), u.clamp(-7.0, 7.0));
+            let act = g / (1.0 + (-1.702 * g).exp());
+            let bound = act.abs() * (u.abs() + 1.0) * (8.0 * g.abs() + 24.0) * U;
+            (act * (u + 1.0), bound)
+        }
+    }
+}
+
+/// The matvec that ends with the glu, for every format with a matvec kernel of its own and each
+/// activation: outputs j = act(gate row j . x) * (up row j . x) of a weight stacking n gate rows
+/// on n up rows. n = 37 and 19 leave a workgroup with one gate/up pair, 150 rows of k = 1792 or
+/// 1376 give lanes uneven chunks, and the output rows' padding (stride n + 3) stays untouched.
+/// Beyond the activation's own error, a dot product's error `2 k u Σ|w x|` moves the result by
+/// at most 1.2 (|u| + 1) times the gate's and |act(g)| times the up projection's.
+#[test]
+fn matvec_glu() {
+    let mut f = Failures::new(NMSE);
+    let mut rng = StdRng::seed_from_u64(11);
+    for ty in WEIGHT_FORMATS {
+        if !Family::MatvecGlu(ty).supports() {
+            continue;
+        }
+        let ks = kernels(Family::MatvecGlu(ty));
+        let k_small = width(ty, 512, 96);
+        let k_big = width(ty, 1792, 1376);
+        for (n, rows, k, entry) in [
+            (37usize, 1usize, k_small, 1usize),
+            (150, 4, k_big, 0),
+            (19, 3, k_small, 2),
+        ] {
+            let (bytes, w) = random_weight(&mut rng, ty, 2 * n, k);
+            let rb = wick_shaders::row_bytes(ty, k as u64) as usize;
+            let weights = buffer(&bytes);
+            let x = uniform_vec(&mut rng, rows * k, -1.0, 1.0);
+            let mut x_buf = buffer_f32(&x);
+            let mut x = x;
+            if wick_shaders::matvec_takes_q8(ty) {
+                (x_buf, x) = quantized_x(&x_buf, rows, k, k);
+            }
+            let stride = n + 3;
+            let mut want = vec![untouched(); rows * stride];
+            for r in 0..rows {
+                let dot = |i: usize| {
+                    let terms = (0..k).map(|j| f64::from(w[i * k + j]) * f64::from(x[r * k + j]));
+                    let (sum, mag) = terms.fold((0.0, 0.0), |(s, m), t| (s + t, m + t.abs()));
+                    (sum, 2.0 * k as f64 * U * mag)
+                };
+                for j in 0..n {
+                    let ((g, eg), (u, eu)) = (dot(j), dot(n + j));
+                    let (value, bound) = glu_reference(entry, g, u);
+                    let (act, _) = glu_reference(entry, g, 1.0);
+                    want[r * stride + j] = Want::Near {
+                        value,
+                        bound: bound + 1.2 * (u.abs() + 1.0) * eg + act.abs() * eu,
+                    };
+                }
+            }
+            let params = [
+                k as u32,
+                2 * n as u32,
+                rb as u32,
+                entry as u32,
+                rows as u32,
+                k as u32,
+                stride as u32,
+                0,
+            ];
+            let groups = fold(
+                2 * n as u64,
+                u64::from(wick_shaders::matvec_rows_per_wg(ty)),
+            );
+            for kern in &ks {
+                let y = buffer_f32(&vec![SENTINEL; rows * stride]);
+                dispatch(kern, 0, params, &[&weights, &x_buf, &y], groups);
+                let label = format!("{} n={n} rows={rows} k={k} kind={entry}", kern.label);
+                f.check(&label, &read_f32(&y), &want);
             }
         }
     }
@@ -2004,6 +2080,8 @@ fn every_family_is_tested() {
         | Family::MatmulCoop(ty, _)
         | Family::GetRows(ty) => WEIGHT_FORMATS.contains(&ty),
         Family::MatvecId(ty) | Family::MatmulId(ty) => WEIGHT_FORMATS.contains(&ty),
+        // `matvec_glu` walks the formats it supports.
+        Family::MatvecGlu(ty) => Family::MatvecGlu(ty).supports(),
         Family::QuantizeQ8
         | Family::RmsNorm
         | Family::AddRmsNorm

@@ -5,7 +5,9 @@
 //! (q4_K, q5_K, q6_K, q8_0, and f32 for MoE routers) is a kernel of its own per format
 //! (`wgsl/matvec/`), which loads whole words of its blocks; the others use the generic
 //! `matvec.wgsl` over the shared decoders. The q4_K and q6_K kernels take x quantized to 8 bits
-//! (`quantize_q8.wgsl`, or the kernel that made x) and use integer dot products.
+//! (`quantize_q8.wgsl`, or the kernel that made x) and use integer dot products. Those kernels
+//! also run over a feed-forward's stacked gate and up rows and write the gated activation
+//! (matvec_glu), where the matvec after it takes its input as f32.
 
 use wick_core::quant::GgmlType;
 
@@ -107,6 +109,9 @@ impl CoopSize {
 pub enum Family {
     /// Quantized matrix-vector product for decode batches (up to [`MATVEC_MAX_ROWS`] rows).
     Matvec(GgmlType),
+    /// Matvec over a feed-forward's stacked gate and up rows that writes act(gate) * up, the
+    /// activation selected by its parameters (formats with a matvec kernel of their own).
+    MatvecGlu(GgmlType),
     /// Quantized matrix-matrix product for prefill chunks.
     Matmul(GgmlType),
     /// Matmul on cooperative matrices of the given side (f16 inputs, f32 sums), for adapters
@@ -183,6 +188,8 @@ const MATVEC_HEAD: &str = include_str!("../wgsl/matvec/head.wgsl");
 const MATVEC_WORDS: &str = include_str!("../wgsl/matvec/words.wgsl");
 const MATVEC_PLAIN: &str = include_str!("../wgsl/matvec/plain.wgsl");
 const MATVEC_EXPERTS: &str = include_str!("../wgsl/matvec/experts.wgsl");
+const MATVEC_GLU: &str = include_str!("../wgsl/matvec/glu.wgsl");
+const GLU_ACT: &str = include_str!("../wgsl/glu_act.wgsl");
 const MATVEC_X_F32: &str = include_str!("../wgsl/matvec/x_f32.wgsl");
 const MATVEC_X_Q8: &str = include_str!("../wgsl/matvec/x_q8.wgsl");
 const Q8_LAYOUT: &str = include_str!("../wgsl/q8_layout.wgsl");
@@ -276,6 +283,7 @@ impl Family {
             | Family::GetRows(ty)
             | Family::MatvecId(ty)
             | Family::MatmulId(ty) => WEIGHT_FORMATS.contains(&ty),
+            Family::MatvecGlu(ty) => matvec_kernel(ty).is_some(),
             _ => true,
         }
     }
@@ -283,6 +291,7 @@ impl Family {
     pub fn name(self) -> &'static str {
         match self {
             Family::Matvec(_) => "matvec",
+            Family::MatvecGlu(_) => "matvec_glu",
             Family::Matmul(_) => "matmul",
             Family::MatmulCoop(_, CoopSize::Eight) => "matmul_coop8",
             Family::MatmulCoop(_, CoopSize::Sixteen) => "matmul_coop16",
@@ -313,6 +322,7 @@ impl Family {
     fn weight(self) -> Option<GgmlType> {
         match self {
             Family::Matvec(ty)
+            | Family::MatvecGlu(ty)
             | Family::Matmul(ty)
             | Family::MatmulCoop(ty, _)
             | Family::GetRows(ty)
@@ -325,6 +335,9 @@ impl Family {
     fn body(self) -> &'static str {
         match self {
             Family::Matvec(ty) => matvec_kernel(ty).unwrap_or(include_str!("../wgsl/matvec.wgsl")),
+            Family::MatvecGlu(ty) => {
+                matvec_kernel(ty).expect("matvec_glu exists for formats with their own matvec")
+            }
             Family::Matmul(_) => include_str!("../wgsl/matmul.wgsl"),
             Family::MatmulCoop(..) => include_str!("../wgsl/matmul_coop.wgsl"),
             Family::GetRows(_) => include_str!("../wgsl/get_rows.wgsl"),
@@ -358,6 +371,7 @@ impl Family {
         matches!(
             self,
             Family::Matvec(_)
+                | Family::MatvecGlu(_)
                 | Family::MatvecId(_)
                 | Family::RmsNorm
                 | Family::AddRmsNorm
@@ -435,9 +449,10 @@ impl Family {
     pub fn bindings(self) -> &'static [Binding] {
         use Binding::*;
         match self {
-            Family::Matvec(_) | Family::Matmul(_) | Family::MatmulCoop(..) => {
-                &[Uniform, Read, Read, ReadWrite]
-            }
+            Family::Matvec(_)
+            | Family::MatvecGlu(_)
+            | Family::Matmul(_)
+            | Family::MatmulCoop(..) => &[Uniform, Read, Read, ReadWrite],
             Family::GetRows(_) => &[Uniform, Read, Read, ReadWrite, Read],
             Family::MatvecId(_) | Family::MatmulId(_) => &[Uniform, Read, Read, Read, ReadWrite],
             Family::Route | Family::MoeGroup | Family::QuantizeQ8 => &[Uniform, Read, ReadWrite],
@@ -488,6 +503,9 @@ impl Variant {
                 Family::MatvecId(ty),
                 Family::MatmulId(ty),
             ]);
+            if Family::MatvecGlu(ty).supports() {
+                families.push(Family::MatvecGlu(ty));
+            }
         }
         families.extend([
             Family::QuantizeQ8,
@@ -535,16 +553,16 @@ impl Variant {
         if self.family.reduces() {
             src.push_str(if self.subgroups { REDUCE_SG } else { REDUCE_WG });
         }
-        if let Family::Matvec(ty) | Family::MatvecId(ty) = self.family
+        if let Family::Matvec(ty) | Family::MatvecGlu(ty) | Family::MatvecId(ty) = self.family
             && matvec_kernel(ty).is_some()
         {
             // Own bindings and decoding; the parameters, x and y bindings and row addressing
             // come from the family's side.
             src.push_str(MATVEC_HEAD);
-            src.push_str(if matches!(self.family, Family::Matvec(_)) {
-                MATVEC_PLAIN
-            } else {
-                MATVEC_EXPERTS
+            src.push_str(match self.family {
+                Family::Matvec(_) => MATVEC_PLAIN,
+                Family::MatvecGlu(_) => MATVEC_GLU,
+                _ => MATVEC_EXPERTS,
             });
             if matvec_takes_q8(ty) {
                 src.push_str(Q8_LAYOUT);
@@ -583,6 +601,9 @@ impl Variant {
         }
         if matches!(self.family, Family::RopeStore | Family::NormRopeStore) {
             src.push_str(ROPE_HEAD);
+        }
+        if matches!(self.family, Family::Glu | Family::MatvecGlu(_)) {
+            src.push_str(GLU_ACT);
         }
         if matches!(self.family, Family::Matmul(_) | Family::MatmulId(_)) {
             src.push_str(&format!(

@@ -20,10 +20,6 @@ struct Params {
 @group(0) @binding(3) var<storage, read_write> y: array<f32>;
 @group(0) @binding(4) var<storage, read_write> q8_out: array<u32>;
 
-const GELU: u32 = 0u;
-const SILU: u32 = 1u;
-const SILU_OAI: u32 = 2u;
-
 // Element c of row r of the gate and of the up projection.
 fn gate(r: u32, c: u32) -> f32 {
     return gate_in[r * p.gate_stride + c];
@@ -33,33 +29,9 @@ fn up(r: u32, c: u32) -> f32 {
     return up_in[r * p.up_stride + c];
 }
 
-// GELU, tanh approximation (as Gemma and llama.cpp use it).
-fn gelu(x: f32) -> f32 {
-    let c = 0.7978845608028654;
-    let t = tanh(clamp(c * (x + 0.044715 * x * x * x), -15.0, 15.0));
-    return 0.5 * x * (1.0 + t);
-}
-
-fn silu(x: f32) -> f32 {
-    return x / (1.0 + exp(-x));
-}
-
-// Element c of row r of y; gpt-oss's variant clamps the gate above and up on both sides at 7,
-// takes a sigmoid of 1.702 * gate and offsets up by 1.
+// Element c of row r of y (activations in `glu_act.wgsl`).
 fn act(kind: u32, r: u32, c: u32) -> f32 {
-    switch kind {
-        case GELU: {
-            return gelu(gate(r, c)) * up(r, c);
-        }
-        case SILU: {
-            return silu(gate(r, c)) * up(r, c);
-        }
-        default: {
-            let g = min(gate(r, c), 7.0);
-            let u = clamp(up(r, c), -7.0, 7.0);
-            return g / (1.0 + exp(-1.702 * g)) * (u + 1.0);
-        }
-    }
+    return glu_value(kind, gate(r, c), up(r, c));
 }
 
 // A block's per-thread largest magnitudes, then code sums.
