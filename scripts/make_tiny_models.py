@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Writes eight tiny random-weight GGUF models for wick's end-to-end tests.
+"""Writes nine tiny random-weight GGUF models for wick's end-to-end tests.
 
     pip install numpy gguf==0.19.0
     python3 scripts/make_tiny_models.py [OUTDIR]      # OUTDIR defaults to target/tiny-models
@@ -19,6 +19,9 @@ Output (deterministic: fixed numpy seeds, same bytes on every run; 2.0, 2.4 and 
                     `output.weight`: the head is `token_embd`).
   tiny-qwen2-stacked  tiny-qwen2's shape (seed 2482) with attn_q / attn_k / attn_v all Q8_0 and
                     ffn_gate / ffn_up both Q4_K, so wick stacks them (and the biases).
+  tiny-llama-fused  tiny-llama's shape (seed 1235) with attn_q / attn_k Q8_0, attn_v Q6_K,
+                    attn_output Q4_K, ffn_gate / ffn_up / ffn_down Q8_0, output Q6_K: the formats
+                    of wick's fused decode matvecs (RoPE and KV store, gated activation).
 
   tiny-qwen3moe     arch `qwen3moe`: n_embd 256, 4 layers, 8 heads / 4 kv heads, head_dim 64, QK-norm,
                     rope freq_base 1e6 (NEOX), vocab 512, untied output; 16 experts of 256, 4 routed
@@ -385,6 +388,18 @@ CONFIGS = {
         qkv_bias=(0.5, 0.5, 0.5), tied=True,
         types=dict(token_embd=T.Q4_K, attn_q=T.Q8_0, attn_k=T.Q8_0, attn_v=T.Q8_0,
                    attn_output=T.Q6_K, ffn_gate=T.Q4_K, ffn_up=T.Q4_K, ffn_down=T.Q5_K),
+    ),
+    # tiny-llama's shape with the formats of wick's own decode kernels: q and k Q8_0 (stacked),
+    # v Q6_K alone, gate and up Q8_0 (stacked) over a Q8_0 down projection, so decode rotates and
+    # stores q, k and v in the projections (matvec_rope) and gates in the gate/up matvec
+    # (matvec_glu).
+    "tiny-llama-fused": dict(
+        arch="llama", seed=1235, n_embd=256, n_layer=4, n_head=8, n_head_kv=4, head_dim=32,
+        n_ff=512, n_vocab=512, freq_base=10000.0, eps=1e-5, n_ctx=2048, qk_norm=False,
+        qkv_bias=None, tied=False,
+        types=dict(token_embd=T.Q8_0, attn_q=T.Q8_0, attn_k=T.Q8_0, attn_v=T.Q6_K,
+                   attn_output=T.Q4_K, ffn_gate=T.Q8_0, ffn_up=T.Q8_0, ffn_down=T.Q8_0,
+                   output=T.Q6_K),
     ),
     # Mixture of experts. n_ff is written as feed_forward_length only (llama.cpp sizes the
     # experts from expert_feed_forward_length, the shared expert from

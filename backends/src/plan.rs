@@ -1,7 +1,7 @@
 //! A plan: the dispatches of one graph for one shape bucket, with parameters and bind groups
 //! built ahead, so a step only writes the batch description and replays them in one pass.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use wick_core::graph::{AttentionParams, Glu, Graph, Op, RopeParams, Rows, TensorId, WeightId};
 use wick_shaders::{
@@ -155,6 +155,105 @@ fn glu_after(graph: &Graph, at: usize, res: &Resources, rows: u32) -> Option<(Gl
         .then_some((kind, y))
 }
 
+/// A matmul whose matvec_rope dispatch does a rope_store's work: its rows up to q_end are q's,
+/// up to k_end k's, the rest v's; the layer and the RoPE.
+struct RopeFusion {
+    q_end: u32,
+    k_end: u32,
+    layer: usize,
+    params: RopeParams,
+}
+
+/// The matmuls (by op index) whose matvec_rope dispatches do the work of a rope_store op, and
+/// those rope_store ops. In a decode bucket, for normal (not NeoX) RoPE: q, k and v are views, in
+/// that order, of the outputs of the matmuls right before the rope_store, each matmul of x rows
+/// of its columns and one part of a format with its own matvec kernel; after it nothing reads
+/// those outputs but q (k and v then never reach them, only the cache).
+fn rope_fusions(
+    graph: &Graph,
+    res: &Resources,
+    rows: u32,
+) -> (HashMap<usize, RopeFusion>, HashSet<usize>) {
+    let mut matmuls = HashMap::new();
+    let mut done = HashSet::new();
+    if rows > MATVEC_MAX_ROWS {
+        return (matmuls, done);
+    }
+    for (j, op) in graph.ops.iter().enumerate() {
+        let Op::RopeStore {
+            layer,
+            q,
+            k,
+            v,
+            params,
+        } = *op
+        else {
+            continue;
+        };
+        if params.neox || params.head_dim > 0xffff || params.n_rot > 0xffff {
+            continue;
+        }
+        let views = [q, k, v];
+        // The matmuls right before, each holding some of q, k and v.
+        let mut group = Vec::new();
+        for at in (0..j).rev() {
+            match graph.ops[at] {
+                Op::MatMul { w, x, out } if views.iter().any(|&t| graph.storage(t).0 == out) => {
+                    group.push((at, w, x, out));
+                }
+                _ => break,
+            }
+        }
+        let held = |t: TensorId| group.iter().any(|g| g.3 == graph.storage(t).0);
+        let read_later = graph.ops[j + 1..]
+            .iter()
+            .any(|op| Graph::uses(op).0.iter().any(|&t| t != q && held(t)));
+        if !views.iter().all(|&t| held(t)) || read_later {
+            continue;
+        }
+        let mut fusions = Vec::new();
+        for &(at, w, x, out) in &group {
+            let w = &res.weights[w];
+            // This output's views of q, k and v in order, from its first column to its last.
+            let mut ends = [0u64; 3];
+            let mut next = 0;
+            for (i, &t) in views.iter().enumerate() {
+                let (of, offset) = graph.storage(t);
+                if of == out {
+                    if offset != next {
+                        break;
+                    }
+                    next += graph.tensors[t].cols;
+                }
+                ends[i] = next;
+            }
+            if !Family::MatvecRope(w.ty).supports()
+                || w.parts.len() != 1
+                || graph.row_stride(x) != w.cols
+                || next != graph.tensors[out].cols
+                || ends[2] != next
+                || ends[1] > 0xffff
+            {
+                break;
+            }
+            fusions.push((
+                at,
+                RopeFusion {
+                    q_end: ends[0] as u32,
+                    k_end: ends[1] as u32,
+                    layer,
+                    params,
+                },
+            ));
+        }
+        if fusions.len() == group.len() {
+            matmuls.extend(fusions);
+            done.insert(j);
+        }
+    }
+    (matmuls, done)
+}
+
 /// The kernel variant, and for a matrix product its weight's shape (output features x columns:
 /// the weight families' first two parameter words are the columns and the features), so a
 /// profile tells the projections apart.
@@ -246,13 +345,15 @@ impl Plan {
                 weight_bytes: 0,
             }
         };
-        // The glu op a matvec_glu dispatch already computed.
+        // The glu op a matvec_glu dispatch already computed, and the matmuls whose matvec_rope
+        // dispatches do the rope_store ops' work.
         let mut fused_glu = None;
+        let (rope_matmuls, rope_done) = rope_fusions(graph, res, rows);
         for (at, op) in graph.ops.iter().enumerate() {
             if q8_of.is_some_and(|(t, _)| Graph::uses(op).1.contains(&t)) {
                 q8_of = None;
             }
-            if fused_glu == Some(at) {
+            if fused_glu == Some(at) || rope_done.contains(&at) {
                 continue;
             }
             match *op {
@@ -359,6 +460,37 @@ impl Plan {
                     if q8 && q8_of != Some((x, w.cols as u32)) {
                         q8_of = Some((x, w.cols as u32));
                         pending.push(quantize(x, w.cols as u32));
+                    }
+                    if let Some(f) = rope_matmuls.get(&at) {
+                        let part = &w.parts[0];
+                        let (mscale, freqs) = rope_table(res, f.params);
+                        let (kc, vc) = &res.kv[f.layer];
+                        pending.push(Pending {
+                            family: Family::MatvecRope(w.ty),
+                            entry: 0,
+                            params: [
+                                w.cols as u32,
+                                part.rows as u32,
+                                wick_shaders::row_bytes(w.ty, w.cols) as u32,
+                                r,
+                                f.q_end | f.k_end << 16,
+                                f.params.head_dim | f.params.n_rot << 16,
+                                mscale.to_bits(),
+                                res.ctx,
+                            ],
+                            buffers: vec![
+                                whole(&part.buffer),
+                                if q8 { whole(res.q8) } else { act(x) },
+                                act(out),
+                                whole(res.step),
+                                whole(freqs),
+                                whole(kc),
+                                whole(vc),
+                            ],
+                            groups: fold(part.rows, u64::from(matvec_rows_per_wg(w.ty))),
+                            weight_bytes: part.buffer.size(),
+                        });
+                        continue;
                     }
                     if let Some((kind, y)) =
                         glu_after(graph, at, res, rows_of(x)).filter(|&(_, y)| wanted(y).is_none())

@@ -856,6 +856,24 @@ fn norm_rope_store() {
     rope_store_case(true);
 }
 
+/// Fills the KV cache words a kernel must leave alone (a NaN pair, never stored).
+const CACHE_SENTINEL: u32 = 0x7e00_7e00;
+
+/// A KV cache's f16 halves as f32, sentinel words kept whole (as two f32 of their bits).
+fn cache_halves(buf: &wgpu::Buffer) -> Vec<f32> {
+    let words: Vec<u32> = bytemuck::pod_collect_to_vec(&read_bytes(buf));
+    words
+        .iter()
+        .flat_map(|&w| {
+            if w == CACHE_SENTINEL {
+                [f32::from_bits(w), f32::from_bits(w)]
+            } else {
+                [w as u16, (w >> 16) as u16].map(|b| f16::from_bits(b).to_f32())
+            }
+        })
+        .collect()
+}
+
 fn rope_store_case(norm: bool) {
     let mut f = Failures::new(ROPE_NMSE);
     let mut rng = StdRng::seed_from_u64(5);
@@ -881,7 +899,6 @@ fn rope_store_case(norm: bool) {
         ext_factor: 1.0,
         attn_factor: 1.0,
     };
-    const CACHE_SENTINEL: u32 = 0x7e00_7e00;
     let pairs = head_dim / 2;
     // (n_rot, neox, freq_base, freq_scale, yarn)
     for (n_rot, neox, base, fscale, yarn) in [
@@ -1013,20 +1030,6 @@ fn rope_store_case(norm: bool) {
             (p, fold(threads as u64, u64::from(WG)))
         };
         let (qw_buf, kw_buf) = (buffer_f32(&q_w), buffer_f32(&k_w));
-        // Cache halves as f32, sentinel words kept whole (as two f32 of their bits).
-        let halves = |buf: &wgpu::Buffer| -> Vec<f32> {
-            let words: Vec<u32> = bytemuck::pod_collect_to_vec(&read_bytes(buf));
-            words
-                .iter()
-                .flat_map(|&w| {
-                    if w == CACHE_SENTINEL {
-                        [f32::from_bits(w), f32::from_bits(w)]
-                    } else {
-                        [w as u16, (w >> 16) as u16].map(|b| f16::from_bits(b).to_f32())
-                    }
-                })
-                .collect()
-        };
         for kern in &ks {
             let (qb, kb, vb) = (buffer_f32(&q), buffer_f32(&k), buffer_f32(&v));
             let sentinel = vec![CACHE_SENTINEL; cache_words];
@@ -1046,8 +1049,16 @@ fn rope_store_case(norm: bool) {
                 yarn.is_some()
             );
             f.check(&format!("{label} q"), &read_f32(&qb), &want_q);
-            f.check(&format!("{label} k cache"), &halves(&k_cache), &want_k);
-            f.check(&format!("{label} v cache"), &halves(&v_cache), &want_v);
+            f.check(
+                &format!("{label} k cache"),
+                &cache_halves(&k_cache),
+                &want_k,
+            );
+            f.check(
+                &format!("{label} v cache"),
+                &cache_halves(&v_cache),
+                &want_v,
+            );
             let k_bits: Vec<Want> = k.iter().map(|x| Want::Bits(x.to_bits())).collect();
             f.check(&format!("{label} k"), &read_f32(&kb), &k_bits);
         }
@@ -1486,6 +1497,145 @@ fn glu() {
                         check_q8(&mut f, &label, &y, &q8, q8_rows, q8_k, q8_k);
                     }
                 }
+            }
+        }
+    }
+    f.finish();
+}
+
+/// The decode matvec over a layer's q, k and v rows that rotates q and k (normal RoPE) and
+/// stores k and v in the KV cache, for every format with a matvec kernel of its own: a weight
+/// with q, k and v (4 and 2 heads of 32, the first 16 dims rotated), one with q and k (all dims
+/// rotated, frequencies scaled by 0.5) and one with v alone. Three rows at positions up to 999 in
+/// two slots run in a bucket of 4 whose padding row (aimed at position 500) must store nothing;
+/// y's k and v rows, and every cache word not stored, stay untouched. Bounds: rope_store's on
+/// each rotated value, plus the dot products' `2 k u Σ|w x|` carried through the rotation, plus
+/// f16 rounding in the cache.
+#[test]
+fn matvec_rope() {
+    let mut f = Failures::new(ROPE_NMSE);
+    let mut rng = StdRng::seed_from_u64(12);
+    let (n_heads, n_kv, head_dim, ctx, slots) = (4usize, 2usize, 32usize, 1024usize, 2usize);
+    let (q_dim, kv_dim) = (n_heads * head_dim, n_kv * head_dim);
+    let rows_sp = [(0u32, 0u32), (513, 1), (999, 0)];
+    let mut step_rows: Vec<[u32; 4]> = rows_sp.iter().map(|&(p, s)| [0, p, s, 0]).collect();
+    step_rows.push([0, 500, 0, 0]);
+    let step = step_buffer(rows_sp.len(), 1, &step_rows);
+    let bucket = step_rows.len();
+    let cache_words = slots * n_kv * ctx * head_dim / 2;
+    for ty in WEIGHT_FORMATS {
+        if !Family::MatvecRope(ty).supports() {
+            continue;
+        }
+        let ks = kernels(Family::MatvecRope(ty));
+        let k = width(ty, 512, 96);
+        // (q_end, k_end, m, n_rot, freq_scale)
+        for (q_end, k_end, m, n_rot, fscale) in [
+            (q_dim, q_dim + kv_dim, q_dim + 2 * kv_dim, 16u32, 1.0f32),
+            (q_dim, q_dim + kv_dim, q_dim + kv_dim, 32, 0.5),
+            (0, 0, kv_dim, 16, 1.0),
+        ] {
+            let rope = RopeParams {
+                n_heads: n_heads as u32,
+                head_dim: head_dim as u32,
+                n_rot,
+                neox: false,
+                freq_base: 10000.0,
+                freq_scale: fscale,
+                yarn: None,
+            };
+            let (freqs, mscale) = rope.frequencies();
+            let ms = f64::from(mscale);
+            let (bytes, w) = random_weight(&mut rng, ty, m, k);
+            let rb = wick_shaders::row_bytes(ty, k as u64) as usize;
+            let x = uniform_vec(&mut rng, bucket * k, -1.0, 1.0);
+            let mut x_buf = buffer_f32(&x);
+            let mut x = x;
+            if wick_shaders::matvec_takes_q8(ty) {
+                (x_buf, x) = quantized_x(&x_buf, bucket, k, k);
+            }
+            let mut want_y = vec![untouched(); bucket * m];
+            let mut want_k = vec![Want::Bits(CACHE_SENTINEL); 2 * cache_words];
+            let mut want_v = vec![Want::Bits(CACHE_SENTINEL); 2 * cache_words];
+            for (r, &(pos, slot)) in rows_sp.iter().enumerate() {
+                let dot = |i: usize| {
+                    let terms = (0..k).map(|j| f64::from(w[i * k + j]) * f64::from(x[r * k + j]));
+                    let (sum, mag) = terms.fold((0.0, 0.0), |(s, a), t| (s + t, a + t.abs()));
+                    (sum, 2.0 * k as f64 * U * mag)
+                };
+                for i in (0..m).step_by(2) {
+                    let ((x0, e0), (x1, e1)) = (dot(i), dot(i + 1));
+                    let start = if i < q_end {
+                        0
+                    } else if i < k_end {
+                        q_end
+                    } else {
+                        k_end
+                    };
+                    let (h, d) = ((i - start) / head_dim, (i - start) % head_dim);
+                    let pair = if i < k_end && d < n_rot as usize {
+                        let theta = f64::from(pos) * f64::from(freqs[d / 2]);
+                        let (sn, c) = theta.sin_cos();
+                        let angle_err = 2f64.powi(-11) + theta.abs() * 2.0 * U;
+                        let bound =
+                            (x0.abs() + x1.abs()) * ms * (angle_err + 8.0 * U) + ms * (e0 + e1);
+                        [
+                            ((x0 * c - x1 * sn) * ms, bound),
+                            ((x0 * sn + x1 * c) * ms, bound),
+                        ]
+                    } else {
+                        [(x0, e0), (x1, e1)]
+                    };
+                    if i < q_end {
+                        for (j, (value, bound)) in pair.into_iter().enumerate() {
+                            want_y[r * m + i + j] = Want::Near { value, bound };
+                        }
+                        continue;
+                    }
+                    let at = ((slot as usize * n_kv + h) * ctx + pos as usize) * head_dim + d;
+                    let cache = if i < k_end { &mut want_k } else { &mut want_v };
+                    for (j, (value, bound)) in pair.into_iter().enumerate() {
+                        cache[at + j] = Want::Near {
+                            value,
+                            bound: bound + value.abs() * 2f64.powi(-11),
+                        };
+                    }
+                }
+            }
+            let params = [
+                k as u32,
+                m as u32,
+                rb as u32,
+                bucket as u32,
+                (q_end | k_end << 16) as u32,
+                head_dim as u32 | n_rot << 16,
+                mscale.to_bits(),
+                ctx as u32,
+            ];
+            let (weights, freq_buf) = (buffer(&bytes), buffer_f32(&freqs));
+            let groups = fold(m as u64, u64::from(wick_shaders::matvec_rows_per_wg(ty)));
+            for kern in &ks {
+                let y = buffer_f32(&vec![SENTINEL; bucket * m]);
+                let sentinel = vec![CACHE_SENTINEL; cache_words];
+                let k_cache = buffer(bytemuck::cast_slice(&sentinel));
+                let v_cache = buffer(bytemuck::cast_slice(&sentinel));
+                let bufs = [&weights, &x_buf, &y, &step, &freq_buf, &k_cache, &v_cache];
+                dispatch(kern, 0, params, &bufs, groups);
+                let label = format!(
+                    "{} m={m} q_end={q_end} k_end={k_end} n_rot={n_rot}",
+                    kern.label
+                );
+                f.check(&format!("{label} q"), &read_f32(&y), &want_y);
+                f.check(
+                    &format!("{label} k cache"),
+                    &cache_halves(&k_cache),
+                    &want_k,
+                );
+                f.check(
+                    &format!("{label} v cache"),
+                    &cache_halves(&v_cache),
+                    &want_v,
+                );
             }
         }
     }
@@ -2080,8 +2230,8 @@ fn every_family_is_tested() {
         | Family::MatmulCoop(ty, _)
         | Family::GetRows(ty) => WEIGHT_FORMATS.contains(&ty),
         Family::MatvecId(ty) | Family::MatmulId(ty) => WEIGHT_FORMATS.contains(&ty),
-        // `matvec_glu` walks the formats it supports.
-        Family::MatvecGlu(ty) => Family::MatvecGlu(ty).supports(),
+        // `matvec_glu` and `matvec_rope` walk the formats they support.
+        Family::MatvecGlu(ty) | Family::MatvecRope(ty) => Family::MatvecGlu(ty).supports(),
         Family::QuantizeQ8
         | Family::RmsNorm
         | Family::AddRmsNorm

@@ -7,7 +7,8 @@
 //! `matvec.wgsl` over the shared decoders. The q4_K and q6_K kernels take x quantized to 8 bits
 //! (`quantize_q8.wgsl`, or the kernel that made x) and use integer dot products. Those kernels
 //! also run over a feed-forward's stacked gate and up rows and write the gated activation
-//! (matvec_glu), where the matvec after it takes its input as f32.
+//! (matvec_glu), where the matvec after it takes its input as f32, and over a layer's q, k and v
+//! rows, rotating them and storing k and v in the KV cache (matvec_rope).
 
 use wick_core::quant::GgmlType;
 
@@ -112,6 +113,10 @@ pub enum Family {
     /// Matvec over a feed-forward's stacked gate and up rows that writes act(gate) * up, the
     /// activation selected by its parameters (formats with a matvec kernel of their own).
     MatvecGlu(GgmlType),
+    /// Matvec over a layer's q, k and v rows (or some of them) that rotates q and k (normal
+    /// RoPE) and stores k and v in the KV cache, as rope_store would after it (formats with a
+    /// matvec kernel of their own).
+    MatvecRope(GgmlType),
     /// Quantized matrix-matrix product for prefill chunks.
     Matmul(GgmlType),
     /// Matmul on cooperative matrices of the given side (f16 inputs, f32 sums), for adapters
@@ -189,6 +194,8 @@ const MATVEC_WORDS: &str = include_str!("../wgsl/matvec/words.wgsl");
 const MATVEC_PLAIN: &str = include_str!("../wgsl/matvec/plain.wgsl");
 const MATVEC_EXPERTS: &str = include_str!("../wgsl/matvec/experts.wgsl");
 const MATVEC_GLU: &str = include_str!("../wgsl/matvec/glu.wgsl");
+const MATVEC_ROPE: &str = include_str!("../wgsl/matvec/rope.wgsl");
+const ROPE_ROTATION: &str = include_str!("../wgsl/rope_rotation.wgsl");
 const GLU_ACT: &str = include_str!("../wgsl/glu_act.wgsl");
 const MATVEC_X_F32: &str = include_str!("../wgsl/matvec/x_f32.wgsl");
 const MATVEC_X_Q8: &str = include_str!("../wgsl/matvec/x_q8.wgsl");
@@ -283,7 +290,7 @@ impl Family {
             | Family::GetRows(ty)
             | Family::MatvecId(ty)
             | Family::MatmulId(ty) => WEIGHT_FORMATS.contains(&ty),
-            Family::MatvecGlu(ty) => matvec_kernel(ty).is_some(),
+            Family::MatvecGlu(ty) | Family::MatvecRope(ty) => matvec_kernel(ty).is_some(),
             _ => true,
         }
     }
@@ -292,6 +299,7 @@ impl Family {
         match self {
             Family::Matvec(_) => "matvec",
             Family::MatvecGlu(_) => "matvec_glu",
+            Family::MatvecRope(_) => "matvec_rope",
             Family::Matmul(_) => "matmul",
             Family::MatmulCoop(_, CoopSize::Eight) => "matmul_coop8",
             Family::MatmulCoop(_, CoopSize::Sixteen) => "matmul_coop16",
@@ -323,6 +331,7 @@ impl Family {
         match self {
             Family::Matvec(ty)
             | Family::MatvecGlu(ty)
+            | Family::MatvecRope(ty)
             | Family::Matmul(ty)
             | Family::MatmulCoop(ty, _)
             | Family::GetRows(ty)
@@ -335,9 +344,8 @@ impl Family {
     fn body(self) -> &'static str {
         match self {
             Family::Matvec(ty) => matvec_kernel(ty).unwrap_or(include_str!("../wgsl/matvec.wgsl")),
-            Family::MatvecGlu(ty) => {
-                matvec_kernel(ty).expect("matvec_glu exists for formats with their own matvec")
-            }
+            Family::MatvecGlu(ty) | Family::MatvecRope(ty) => matvec_kernel(ty)
+                .expect("matvec_glu and matvec_rope exist for formats with their own matvec"),
             Family::Matmul(_) => include_str!("../wgsl/matmul.wgsl"),
             Family::MatmulCoop(..) => include_str!("../wgsl/matmul_coop.wgsl"),
             Family::GetRows(_) => include_str!("../wgsl/get_rows.wgsl"),
@@ -372,6 +380,7 @@ impl Family {
             self,
             Family::Matvec(_)
                 | Family::MatvecGlu(_)
+                | Family::MatvecRope(_)
                 | Family::MatvecId(_)
                 | Family::RmsNorm
                 | Family::AddRmsNorm
@@ -454,6 +463,9 @@ impl Family {
             | Family::Matmul(_)
             | Family::MatmulCoop(..) => &[Uniform, Read, Read, ReadWrite],
             Family::GetRows(_) => &[Uniform, Read, Read, ReadWrite, Read],
+            Family::MatvecRope(_) => &[
+                Uniform, Read, Read, ReadWrite, Read, Read, ReadWrite, ReadWrite,
+            ],
             Family::MatvecId(_) | Family::MatmulId(_) => &[Uniform, Read, Read, Read, ReadWrite],
             Family::Route | Family::MoeGroup | Family::QuantizeQ8 => &[Uniform, Read, ReadWrite],
             Family::MoeSum | Family::SigmoidMul | Family::ExpertBias => {
@@ -504,7 +516,7 @@ impl Variant {
                 Family::MatmulId(ty),
             ]);
             if Family::MatvecGlu(ty).supports() {
-                families.push(Family::MatvecGlu(ty));
+                families.extend([Family::MatvecGlu(ty), Family::MatvecRope(ty)]);
             }
         }
         families.extend([
@@ -553,7 +565,10 @@ impl Variant {
         if self.family.reduces() {
             src.push_str(if self.subgroups { REDUCE_SG } else { REDUCE_WG });
         }
-        if let Family::Matvec(ty) | Family::MatvecGlu(ty) | Family::MatvecId(ty) = self.family
+        if let Family::Matvec(ty)
+        | Family::MatvecGlu(ty)
+        | Family::MatvecRope(ty)
+        | Family::MatvecId(ty) = self.family
             && matvec_kernel(ty).is_some()
         {
             // Own bindings and decoding; the parameters, x and y bindings and row addressing
@@ -562,6 +577,7 @@ impl Variant {
             src.push_str(match self.family {
                 Family::Matvec(_) => MATVEC_PLAIN,
                 Family::MatvecGlu(_) => MATVEC_GLU,
+                Family::MatvecRope(_) => MATVEC_ROPE,
                 _ => MATVEC_EXPERTS,
             });
             if matvec_takes_q8(ty) {
@@ -601,6 +617,12 @@ impl Variant {
         }
         if matches!(self.family, Family::RopeStore | Family::NormRopeStore) {
             src.push_str(ROPE_HEAD);
+        }
+        if matches!(
+            self.family,
+            Family::RopeStore | Family::NormRopeStore | Family::MatvecRope(_)
+        ) {
+            src.push_str(ROPE_ROTATION);
         }
         if matches!(self.family, Family::Glu | Family::MatvecGlu(_)) {
             src.push_str(GLU_ACT);

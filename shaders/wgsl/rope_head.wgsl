@@ -1,6 +1,6 @@
-// The bindings and rotation the RoPE kernels share (rope_store and norm_rope_store, whose Params
-// each have mscale): the step, the per-pair frequencies, q, k and v rows and the layer's f16 KV
-// cache, laid out [slot][kv_head][ctx][head_dim] and packed two halves per u32.
+// The bindings the RoPE kernels share (rope_store and norm_rope_store): the step, the per-pair
+// frequencies, q, k and v rows and the layer's f16 KV cache, laid out
+// [slot][kv_head][ctx][head_dim] and packed two halves per u32 (rotation in rope_rotation.wgsl).
 
 @group(0) @binding(1) var<storage, read> step: Step;
 @group(0) @binding(2) var<storage, read> freqs: array<f32>;
@@ -10,9 +10,3 @@
 @group(0) @binding(5) var<storage, read_write> v: array<f32>;
 @group(0) @binding(6) var<storage, read_write> k_cache: array<u32>;
 @group(0) @binding(7) var<storage, read_write> v_cache: array<u32>;
-
-// (cos, sin) times mscale of pair i at position pos.
-fn rotation(pos: u32, i: u32) -> vec2<f32> {
-    let theta = f32(pos) * freqs[i];
-    return vec2<f32>(cos(theta), sin(theta)) * p.mscale;
-}

@@ -308,6 +308,14 @@ fn tiny_llama_matches_llama_cpp() {
     check_tiny("tiny-llama", 0.05);
 }
 
+/// `llama` in the formats of the fused decode matvecs: q and k (stacked) and v alone rotate and
+/// store into the KV cache in their projections, the gate/up projection writes the gated
+/// activation.
+#[test]
+fn tiny_llama_fused_matches_llama_cpp() {
+    check_tiny("tiny-llama-fused", 0.05);
+}
+
 #[test]
 fn tiny_qwen3_matches_llama_cpp() {
     check_tiny("tiny-qwen3", 0.05);

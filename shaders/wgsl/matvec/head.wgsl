@@ -1,7 +1,7 @@
 // Shared by the per-format matvec kernels (`matvec/<type>.wgsl`), which bind their weights
-// themselves, as u32 or vec4<u32> words. `plain.wgsl` (matvec), `glu.wgsl` (matvec_glu) or
-// `experts.wgsl` (matvec_id) follows with the parameters, the x and y bindings and the hooks a
-// kernel addresses rows with:
+// themselves, as u32 or vec4<u32> words. `plain.wgsl` (matvec), `glu.wgsl` (matvec_glu),
+// `rope.wgsl` (matvec_rope) or `experts.wgsl` (matvec_id) follows with the parameters, the x and
+// y bindings and the hooks a kernel addresses rows with:
 // `first_row`, `row_index` (the weight row of output feature i), `x_base` (the vec4 index of
 // batch row r's x) and `store_pair`.
 //
