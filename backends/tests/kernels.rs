@@ -859,6 +859,13 @@ fn norm_rope_store() {
 /// Fills the KV cache words a kernel must leave alone (a NaN pair, never stored).
 const CACHE_SENTINEL: u32 = 0x7e00_7e00;
 
+/// Checks the K and V caches' f16 halves against what they must hold.
+fn check_cache(f: &mut Failures, label: &str, caches: [(&wgpu::Buffer, &[Want]); 2]) {
+    for ((buf, want), name) in caches.into_iter().zip(["k", "v"]) {
+        f.check(&format!("{label} {name} cache"), &cache_halves(buf), want);
+    }
+}
+
 /// A KV cache's f16 halves as f32, sentinel words kept whole (as two f32 of their bits).
 fn cache_halves(buf: &wgpu::Buffer) -> Vec<f32> {
     let words: Vec<u32> = bytemuck::pod_collect_to_vec(&read_bytes(buf));
@@ -1049,16 +1056,7 @@ fn rope_store_case(norm: bool) {
                 yarn.is_some()
             );
             f.check(&format!("{label} q"), &read_f32(&qb), &want_q);
-            f.check(
-                &format!("{label} k cache"),
-                &cache_halves(&k_cache),
-                &want_k,
-            );
-            f.check(
-                &format!("{label} v cache"),
-                &cache_halves(&v_cache),
-                &want_v,
-            );
+            check_cache(&mut f, &label, [(&k_cache, &want_k), (&v_cache, &want_v)]);
             let k_bits: Vec<Want> = k.iter().map(|x| Want::Bits(x.to_bits())).collect();
             f.check(&format!("{label} k"), &read_f32(&kb), &k_bits);
         }
@@ -1626,16 +1624,7 @@ fn matvec_rope() {
                     kern.label
                 );
                 f.check(&format!("{label} q"), &read_f32(&y), &want_y);
-                f.check(
-                    &format!("{label} k cache"),
-                    &cache_halves(&k_cache),
-                    &want_k,
-                );
-                f.check(
-                    &format!("{label} v cache"),
-                    &cache_halves(&v_cache),
-                    &want_v,
-                );
+                check_cache(&mut f, &label, [(&k_cache, &want_k), (&v_cache, &want_v)]);
             }
         }
     }

@@ -195,6 +195,7 @@ const MATVEC_PLAIN: &str = include_str!("../wgsl/matvec/plain.wgsl");
 const MATVEC_EXPERTS: &str = include_str!("../wgsl/matvec/experts.wgsl");
 const MATVEC_GLU: &str = include_str!("../wgsl/matvec/glu.wgsl");
 const MATVEC_ROPE: &str = include_str!("../wgsl/matvec/rope.wgsl");
+const MATVEC_IN_ORDER: &str = include_str!("../wgsl/matvec/in_order.wgsl");
 const ROPE_ROTATION: &str = include_str!("../wgsl/rope_rotation.wgsl");
 const GLU_ACT: &str = include_str!("../wgsl/glu_act.wgsl");
 const MATVEC_X_F32: &str = include_str!("../wgsl/matvec/x_f32.wgsl");
@@ -580,6 +581,9 @@ impl Variant {
                 Family::MatvecRope(_) => MATVEC_ROPE,
                 _ => MATVEC_EXPERTS,
             });
+            if !matches!(self.family, Family::MatvecId(_)) {
+                src.push_str(MATVEC_IN_ORDER);
+            }
             if matvec_takes_q8(ty) {
                 src.push_str(Q8_LAYOUT);
                 src.push_str(MATVEC_X_Q8);

@@ -16,10 +16,6 @@ struct Params {
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(3) var<storage, read_write> y: array<f32>;
 
-fn first_row(wid: vec3<u32>, nwg: vec3<u32>) -> u32 {
-    return flat_group(wid, nwg) * MATVEC_ROWS;
-}
-
 // Row 2j of the kernel's rows is gate row j, row 2j + 1 up row j.
 fn row_index(i: u32) -> u32 {
     return select(p.m / 2u + i / 2u, i / 2u, i % 2u == 0u);
@@ -27,10 +23,6 @@ fn row_index(i: u32) -> u32 {
 
 fn x_base(r: u32) -> u32 {
     return (r * p.x_stride) / 4u;
-}
-
-fn x_row(r: u32) -> u32 {
-    return r;
 }
 
 // Reduces the pair's accumulators over each group of LANES threads and writes act(gate) * up.

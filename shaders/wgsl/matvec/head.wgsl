@@ -3,7 +3,8 @@
 // `rope.wgsl` (matvec_rope) or `experts.wgsl` (matvec_id) follows with the parameters, the x and
 // y bindings and the hooks a kernel addresses rows with:
 // `first_row`, `row_index` (the weight row of output feature i), `x_base` (the vec4 index of
-// batch row r's x) and `store_pair`.
+// batch row r's x), `x_row` (its quantized row) and `store_pair`; the sides that take the rows in
+// order share `first_row` and `x_row` (`in_order.wgsl`).
 //
 // These kernels give each group of LANES threads two weight rows, which share every x load, and
 // keep several weight loads per thread in flight before any arithmetic: a decode step reads

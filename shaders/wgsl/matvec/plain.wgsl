@@ -14,21 +14,12 @@ struct Params {
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(3) var<storage, read_write> y: array<f32>;
 
-
-fn first_row(wid: vec3<u32>, nwg: vec3<u32>) -> u32 {
-    return flat_group(wid, nwg) * MATVEC_ROWS;
-}
-
 fn row_index(i: u32) -> u32 {
     return i;
 }
 
 fn x_base(r: u32) -> u32 {
     return (r * p.x_stride) / 4u;
-}
-
-fn x_row(r: u32) -> u32 {
-    return r;
 }
 
 // Reduces the two rows' accumulators over each group of LANES threads and writes them: rows i

@@ -24,10 +24,6 @@ struct Params {
 @group(0) @binding(6) var<storage, read_write> k_cache: array<u32>;
 @group(0) @binding(7) var<storage, read_write> v_cache: array<u32>;
 
-fn first_row(wid: vec3<u32>, nwg: vec3<u32>) -> u32 {
-    return flat_group(wid, nwg) * MATVEC_ROWS;
-}
-
 fn row_index(i: u32) -> u32 {
     return i;
 }
@@ -35,10 +31,6 @@ fn row_index(i: u32) -> u32 {
 // x is a whole row of k per batch row.
 fn x_base(r: u32) -> u32 {
     return (r * p.k) / 4u;
-}
-
-fn x_row(r: u32) -> u32 {
-    return r;
 }
 
 // Reduces the pair's accumulators over each group of LANES threads, rotates q's and k's pairs
