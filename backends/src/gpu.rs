@@ -172,16 +172,17 @@ impl Gpu {
     }
 
     /// Blocks until `submission` (the latest one if `None`) has finished, then reports the first
-    /// wgpu error since the last call.
+    /// wgpu error since the last call (before the poll's own: a submission that failed
+    /// validation makes waiting for it fail too).
     fn wait_for(&self, submission: Option<wgpu::SubmissionIndex>) -> Result<(), BackendError> {
-        self.device
-            .poll(wgpu::PollType::Wait {
-                submission_index: submission,
-                timeout: None,
-            })
-            .map_err(|e| BackendError::Gpu(e.to_string()))?;
+        let polled = self.device.poll(wgpu::PollType::Wait {
+            submission_index: submission,
+            timeout: None,
+        });
         match self.error.lock().map(|mut e| e.take()) {
-            Ok(None) => Ok(()),
+            Ok(None) => polled
+                .map(|_| ())
+                .map_err(|e| BackendError::Gpu(e.to_string())),
             Ok(Some(e)) => Err(BackendError::Gpu(e)),
             Err(_) => Err(BackendError::Gpu("a wgpu error handler panicked".into())),
         }
