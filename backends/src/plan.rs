@@ -155,6 +155,27 @@ fn glu_after(graph: &Graph, at: usize, res: &Resources, rows: u32) -> Option<(Gl
         .then_some((kind, y))
 }
 
+/// Whether the add_rms_norm op after moe_sum op `at` can sum the routed experts' outputs itself:
+/// it takes the sum as its first input, nothing else reads it, and the outputs are whole rows of
+/// their experts' columns.
+fn moe_sum_into_norm(graph: &Graph, at: usize) -> bool {
+    let Op::MoeSum { y, route, out } = graph.ops[at] else {
+        return false;
+    };
+    let Some(&Op::AddRmsNorm { a, b, .. }) = graph.ops.get(at + 1) else {
+        return false;
+    };
+    let k = graph.tensors[route].cols / 2;
+    let read_later = graph.ops[at + 2..]
+        .iter()
+        .any(|op| Graph::uses(op).0.iter().any(|&t| graph.storage(t).0 == out));
+    a == out
+        && b != out
+        && graph.storage(y) == (y, 0)
+        && graph.tensors[y].cols == k * graph.tensors[out].cols
+        && !read_later
+}
+
 /// A matmul whose matvec_rope dispatch does a rope_store's work: its rows up to q_end are q's,
 /// up to k_end k's, the rest v's; the layer and the RoPE.
 struct RopeFusion {
@@ -348,6 +369,9 @@ impl Plan {
         // The glu op a matvec_glu dispatch already computed, and the matmuls whose matvec_rope
         // dispatches do the rope_store ops' work.
         let mut fused_glu = None;
+        // The add_rms_norm op (by index) that sums the routed experts' outputs itself (moe_sum
+        // skipped), with those outputs and the route.
+        let mut fused_moe: Option<(usize, TensorId, TensorId)> = None;
         let (rope_matmuls, rope_done) = rope_fusions(graph, res, rows);
         for (at, op) in graph.ops.iter().enumerate() {
             if q8_of.is_some_and(|(t, _)| Graph::uses(op).1.contains(&t)) {
@@ -427,6 +451,12 @@ impl Plan {
                 } => {
                     let r = rows_of(a);
                     let q8 = wanted(out).filter(|&k| k == cols(a));
+                    let norm_weight = whole(&res.weights[weight].parts[0].buffer);
+                    // Plain, the route binding is never read.
+                    let (a_in, route, k) = match fused_moe {
+                        Some((i, y, route)) if i == at => (y, act(route), cols(route) / 2),
+                        _ => (a, norm_weight.clone(), 0),
+                    };
                     pending.push(Pending {
                         family: Family::AddRmsNorm,
                         entry: 0,
@@ -435,18 +465,19 @@ impl Plan {
                             r,
                             eps.to_bits(),
                             u32::from(q8.is_some()),
-                            0,
+                            k,
                             0,
                             0,
                             0,
                         ],
                         buffers: vec![
-                            whole(&res.weights[weight].parts[0].buffer),
-                            act(a),
+                            norm_weight,
+                            act(a_in),
                             act(b),
                             act(sum),
                             act(out),
                             whole(res.q8),
+                            route,
                         ],
                         groups: fold(u64::from(r), 1),
                         weight_bytes: 0,
@@ -863,6 +894,10 @@ impl Plan {
                     }
                 }
                 Op::MoeSum { y, route, out } => {
+                    if moe_sum_into_norm(graph, at) {
+                        fused_moe = Some((at + 1, y, route));
+                        continue;
+                    }
                     let n = rows_of(out) * cols(out);
                     pending.push(Pending {
                         family: Family::MoeSum,

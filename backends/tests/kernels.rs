@@ -775,44 +775,90 @@ fn rms_norm() {
 /// The residual add and norm of 3 rows of 300, a row of 1000 (more than one vec4 per thread)
 /// and 2 rows of 4100 (past one step of eight vec4 per thread, ending mid-step): the sum must be
 /// the f32 add bit for bit, the norm within rms_norm's bound of the norm of that sum; both
-/// buffers' tails must stay untouched.
+/// buffers' tails must stay untouched. Rows of whole blocks are also written quantized. Two cases
+/// take a as 3 routed experts' outputs per row with their route weights (moe_sum folded in):
+/// the sum is then within `(k + 1) u` of the sum of its terms' magnitudes.
 #[test]
 fn add_rms_norm() {
     let mut f = Failures::new(NMSE);
     let mut rng = StdRng::seed_from_u64(14);
-    for (n, rows, eps) in [
-        (300usize, 3usize, 1e-6f32),
-        (1000, 1, 1e-5),
-        (4100, 2, 1e-6),
+    for (n, rows, eps, experts) in [
+        (300usize, 3usize, 1e-6f32, 0usize),
+        (1000, 1, 1e-5, 0),
+        (4100, 2, 1e-6, 0),
         // Whole blocks of 32: also written quantized.
-        (320, 3, 1e-6),
-        (4128, 2, 1e-6),
+        (320, 3, 1e-6, 0),
+        (4128, 2, 1e-6, 0),
+        (300, 3, 1e-6, 3),
+        (2048, 2, 1e-6, 3),
     ] {
-        let a = uniform_vec(&mut rng, rows * n, -2.0, 2.0);
+        let a = uniform_vec(&mut rng, rows * n * experts.max(1), -2.0, 2.0);
         let b = uniform_vec(&mut rng, rows * n, -2.0, 2.0);
         let w = uniform_vec(&mut rng, n, 0.5, 1.5);
-        let sum: Vec<f32> = a.iter().zip(&b).map(|(x, y)| x + y).collect();
+        // Route rows: k expert ids (unused here), then k weights.
+        let route: Vec<f32> = (0..rows)
+            .flat_map(|_| {
+                let weights = uniform_vec(&mut rng, experts, 0.0, 1.0);
+                (0..experts)
+                    .map(|e| f32::from_bits(e as u32))
+                    .chain(weights)
+            })
+            .collect();
+        // Each sum's value and bound (0 where it must be the f32 add bit for bit).
+        let sums: Vec<(f64, f64)> = (0..rows * n)
+            .map(|i| {
+                if experts == 0 {
+                    return (f64::from(a[i] + b[i]), 0.0);
+                }
+                let (r, c) = (i / n, i % n);
+                let terms: Vec<f64> = (0..experts)
+                    .map(|j| {
+                        let wt = f64::from(route[r * 2 * experts + experts + j]);
+                        wt * f64::from(a[(r * experts + j) * n + c])
+                    })
+                    .chain([f64::from(b[i])])
+                    .collect();
+                let mag: f64 = terms.iter().map(|t| t.abs()).sum();
+                (terms.iter().sum(), (experts + 1) as f64 * U * mag)
+            })
+            .collect();
         let tail = 12;
         let mut want_sum = vec![untouched(); rows * n + tail];
         let mut want_y = vec![untouched(); rows * n + tail];
         for i in 0..rows * n {
-            want_sum[i] = Want::Bits(sum[i].to_bits());
-            let g = &sum[i / n * n..][..n];
-            let ms = g.iter().map(|&v| f64::from(v).powi(2)).sum::<f64>() / n as f64;
-            let y = f64::from(sum[i]) / (ms + f64::from(eps)).sqrt() * f64::from(w[i % n]);
+            let (value, bound) = sums[i];
+            want_sum[i] = if bound == 0.0 {
+                Want::Bits((value as f32).to_bits())
+            } else {
+                Want::Near { value, bound }
+            };
+            let g = &sums[i / n * n..][..n];
+            let ms = g.iter().map(|&(v, _)| v.powi(2)).sum::<f64>() / n as f64;
+            let y = value / (ms + f64::from(eps)).sqrt() * f64::from(w[i % n]);
+            // A sum off by its bound moves the norm by as much, relatively.
+            let rel = (n as f64 + 16.0) * U
+                + g.iter()
+                    .map(|&(v, e)| e / v.abs().max(1e-3))
+                    .fold(0.0, f64::max);
             want_y[i] = Want::Near {
                 value: y,
-                bound: (n as f64 + 16.0) * U * y.abs(),
+                bound: rel * y.abs() + bound / (ms + f64::from(eps)).sqrt() * f64::from(w[i % n]),
             };
         }
         let (w_buf, a_buf, b_buf) = (buffer_f32(&w), buffer_f32(&a), buffer_f32(&b));
+        // Plain rows never read the route: bind the norm weight there.
+        let route_buf = if experts > 0 {
+            buffer_f32(&route)
+        } else {
+            buffer_f32(&w)
+        };
         let q8_rows = (n % 32 == 0).then_some(rows);
         let params = [
             n as u32,
             rows as u32,
             eps.to_bits(),
             u32::from(q8_rows.is_some()),
-            0,
+            experts as u32,
             0,
             0,
             0,
@@ -825,10 +871,10 @@ fn add_rms_norm() {
                 kern,
                 0,
                 params,
-                &[&w_buf, &a_buf, &b_buf, &s_buf, &y, &q8],
+                &[&w_buf, &a_buf, &b_buf, &s_buf, &y, &q8, &route_buf],
                 fold(rows as u64, 1),
             );
-            let label = format!("{} n={n} rows={rows}", kern.label);
+            let label = format!("{} n={n} rows={rows} experts={experts}", kern.label);
             f.check(&format!("{label} sum"), &read_f32(&s_buf), &want_sum);
             f.check(&format!("{label} norm"), &read_f32(&y), &want_y);
             check_q8(&mut f, &label, &y, &q8, q8_rows, n, n);

@@ -473,7 +473,9 @@ impl Family {
                 &[Uniform, Read, Read, ReadWrite]
             }
             Family::RmsNorm => &[Uniform, Read, Read, ReadWrite, ReadWrite],
-            Family::AddRmsNorm => &[Uniform, Read, Read, Read, ReadWrite, ReadWrite, ReadWrite],
+            Family::AddRmsNorm => &[
+                Uniform, Read, Read, Read, ReadWrite, ReadWrite, ReadWrite, Read,
+            ],
             Family::RopeStore => &[
                 Uniform, Read, Read, ReadWrite, ReadWrite, ReadWrite, ReadWrite, ReadWrite,
             ],
