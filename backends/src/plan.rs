@@ -142,9 +142,7 @@ fn glu_after(graph: &Graph, at: usize, res: &Resources, rows: u32) -> Option<(Gl
     };
     let w = &res.weights[w];
     let half = graph.tensors[gate].cols;
-    let read_later = graph.ops[at + 2..]
-        .iter()
-        .any(|op| Graph::uses(op).0.iter().any(|&t| graph.storage(t).0 == out));
+    let read_later = read_from(graph, at + 2, |t| graph.storage(t).0 == out);
     (rows <= MATVEC_MAX_ROWS
         && Family::MatvecGlu(w.ty).supports()
         && w.parts.len() == 1
@@ -153,6 +151,14 @@ fn glu_after(graph: &Graph, at: usize, res: &Resources, rows: u32) -> Option<(Gl
         && 2 * half == graph.tensors[out].cols
         && !read_later)
         .then_some((kind, y))
+}
+
+/// Whether an op from index `from` on reads a tensor for which `read` holds: a fusion that
+/// leaves a tensor unwritten, or never makes it, needs nothing later to read it.
+fn read_from(graph: &Graph, from: usize, read: impl Fn(TensorId) -> bool) -> bool {
+    graph.ops[from..]
+        .iter()
+        .any(|op| Graph::uses(op).0.into_iter().any(&read))
 }
 
 /// Whether the add_rms_norm op after moe_sum op `at` can sum the routed experts' outputs itself:
@@ -166,9 +172,7 @@ fn moe_sum_into_norm(graph: &Graph, at: usize) -> bool {
         return false;
     };
     let k = graph.tensors[route].cols / 2;
-    let read_later = graph.ops[at + 2..]
-        .iter()
-        .any(|op| Graph::uses(op).0.iter().any(|&t| graph.storage(t).0 == out));
+    let read_later = read_from(graph, at + 2, |t| graph.storage(t).0 == out);
     a == out
         && b != out
         && graph.storage(y) == (y, 0)
@@ -186,7 +190,7 @@ struct RopeFusion {
 }
 
 /// The matmuls (by op index) whose matvec_rope dispatches do the work of a rope_store op, and
-/// those rope_store ops. In a decode bucket, for normal (not NeoX) RoPE: q, k and v are views, in
+/// those rope_store ops (added to `done`). In a decode bucket, for normal (not NeoX) RoPE: q, k and v are views, in
 /// that order, of the outputs of the matmuls right before the rope_store, each matmul of x rows
 /// of its columns and one part of a format with its own matvec kernel; after it nothing reads
 /// those outputs but q (k and v then never reach them, only the cache).
@@ -194,11 +198,11 @@ fn rope_fusions(
     graph: &Graph,
     res: &Resources,
     rows: u32,
-) -> (HashMap<usize, RopeFusion>, HashSet<usize>) {
+    done: &mut HashSet<usize>,
+) -> HashMap<usize, RopeFusion> {
     let mut matmuls = HashMap::new();
-    let mut done = HashSet::new();
     if rows > MATVEC_MAX_ROWS {
-        return (matmuls, done);
+        return matmuls;
     }
     for (j, op) in graph.ops.iter().enumerate() {
         let Op::RopeStore {
@@ -226,9 +230,7 @@ fn rope_fusions(
             }
         }
         let held = |t: TensorId| group.iter().any(|g| g.3 == graph.storage(t).0);
-        let read_later = graph.ops[j + 1..]
-            .iter()
-            .any(|op| Graph::uses(op).0.iter().any(|&t| t != q && held(t)));
+        let read_later = read_from(graph, j + 1, |t| t != q && held(t));
         if !views.iter().all(|&t| held(t)) || read_later {
             continue;
         }
@@ -272,7 +274,7 @@ fn rope_fusions(
             done.insert(j);
         }
     }
-    (matmuls, done)
+    matmuls
 }
 
 /// The kernel variant, and for a matrix product its weight's shape (output features x columns:
@@ -366,18 +368,18 @@ impl Plan {
                 weight_bytes: 0,
             }
         };
-        // The glu op a matvec_glu dispatch already computed, and the matmuls whose matvec_rope
-        // dispatches do the rope_store ops' work.
-        let mut fused_glu = None;
+        // Ops (by index) an earlier dispatch already did: a glu after its matvec_glu, the
+        // rope_store ops of the matmuls run as matvec_rope.
+        let mut done = HashSet::new();
+        let rope_matmuls = rope_fusions(graph, res, rows, &mut done);
         // The add_rms_norm op (by index) that sums the routed experts' outputs itself (moe_sum
         // skipped), with those outputs and the route.
         let mut fused_moe: Option<(usize, TensorId, TensorId)> = None;
-        let (rope_matmuls, rope_done) = rope_fusions(graph, res, rows);
         for (at, op) in graph.ops.iter().enumerate() {
             if q8_of.is_some_and(|(t, _)| Graph::uses(op).1.contains(&t)) {
                 q8_of = None;
             }
-            if fused_glu == Some(at) || rope_done.contains(&at) {
+            if done.contains(&at) {
                 continue;
             }
             match *op {
@@ -548,7 +550,7 @@ impl Plan {
                             groups: fold(part.rows, u64::from(matvec_rows_per_wg(w.ty))),
                             weight_bytes: part.buffer.size(),
                         });
-                        fused_glu = Some(at + 1);
+                        done.insert(at + 1);
                         continue;
                     }
                     for part in &w.parts {
