@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Writes nine tiny random-weight GGUF models for wick's end-to-end tests.
+"""Writes ten tiny random-weight GGUF models for wick's end-to-end tests.
 
     pip install numpy gguf==0.19.0
     python3 scripts/make_tiny_models.py [OUTDIR]      # OUTDIR defaults to target/tiny-models
@@ -28,6 +28,9 @@ Output (deterministic: fixed numpy seeds, same bytes on every run; 2.0, 2.4 and 
                     per token (softmax, weights renormalised). Tensors: token_embd Q5_K, attn_q
                     Q4_K, attn_k IQ4_NL, attn_v Q8_0, attn_output Q6_K, ffn_gate_exps IQ4_XS,
                     ffn_up_exps Q3_K, ffn_down_exps MXFP4, output Q6_K, router (ffn_gate_inp) F32.
+  tiny-qwen3moe-stacked  tiny-qwen3moe's shape (seed 3005) with token_embd, attn_q, attn_k,
+                    attn_output, ffn_gate_exps and ffn_up_exps Q4_K, attn_v, ffn_down_exps and
+                    output Q6_K (a Q4_K_M-like mix): wick stacks gate and up per expert.
   tiny-qwen2moe     arch `qwen2moe`: n_embd 256, 4 layers, 8 heads / 2 kv heads, head_dim 32, q/k/v
                     biases, rope freq_base 1e4 (NEOX), vocab 512, untied output; 8 experts of 256,
                     2 routed (softmax, not renormalised), and a shared expert of 512 scaled by
@@ -353,6 +356,7 @@ QWEN3MOE_SEED = 3001
 QWEN2MOE_SEED = 3002
 GPT_OSS_SEED = 3003
 GEMMA3_SEED = 3004
+QWEN3MOE_STACKED_SEED = 3005
 ROUTER_STD = 16.0      # router logit std for unit-rms inputs (see the docstring)
 SHEXP_GATE_STD = 2.0  # qwen2moe shared-expert gate logit std
 
@@ -412,6 +416,17 @@ CONFIGS = {
         types=dict(token_embd=T.Q5_K, attn_q=T.Q4_K, attn_k=T.IQ4_NL, attn_v=T.Q8_0,
                    attn_output=T.Q6_K, ffn_gate_exps=T.IQ4_XS, ffn_up_exps=T.Q3_K,
                    ffn_down_exps=T.MXFP4, output=T.Q6_K),
+    ),
+    # tiny-qwen3moe's shape in a Q4_K_M-like mix: gate and up experts of one type, so wick
+    # stacks them per expert into one product.
+    "tiny-qwen3moe-stacked": dict(
+        arch="qwen3moe", seed=QWEN3MOE_STACKED_SEED, n_embd=256, n_layer=4, n_head=8, n_head_kv=4,
+        head_dim=64, n_ff=1024, n_vocab=512, freq_base=1000000.0, eps=1e-6, n_ctx=2048,
+        qk_norm=True, qkv_bias=None, tied=False,
+        moe=dict(n_expert=16, n_expert_used=4, n_ff_exp=256, n_ff_shexp=None, router_std=ROUTER_STD),
+        types=dict(token_embd=T.Q4_K, attn_q=T.Q4_K, attn_k=T.Q4_K, attn_v=T.Q6_K,
+                   attn_output=T.Q4_K, ffn_gate_exps=T.Q4_K, ffn_up_exps=T.Q4_K,
+                   ffn_down_exps=T.Q6_K, output=T.Q6_K),
     ),
     "tiny-qwen2moe": dict(
         arch="qwen2moe", seed=QWEN2MOE_SEED, n_embd=256, n_layer=4, n_head=8, n_head_kv=2, head_dim=32,

@@ -812,6 +812,9 @@ impl Plan {
                     route,
                     out,
                 } => {
+                    // Features of each matrix the weight stacks per expert (gate and up).
+                    let split =
+                        (graph.weights[w].rows / graph.weights[w].names.len() as u64) as u32;
                     let w = &res.weights[w];
                     let (r, k) = (rows_of(x), cols(route) / 2);
                     let q8 = r <= MATVEC_MAX_ROWS && matvec_takes_q8(w.ty);
@@ -833,11 +836,12 @@ impl Plan {
                                     w.cols as u32,
                                     w.rows as u32,
                                     row_bytes,
-                                    first_expert,
+                                    // Both below MAX_EXPERTS (512).
+                                    first_expert | (experts as u32) << 16,
                                     1,
                                     cols(x),
                                     k,
-                                    experts as u32,
+                                    split,
                                 ],
                                 buffers: vec![
                                     whole(&part.buffer),
@@ -862,7 +866,7 @@ impl Plan {
                                     k,
                                     cols(x),
                                     first_expert,
-                                    experts as u32,
+                                    split,
                                     r,
                                 ],
                                 buffers: vec![

@@ -1,6 +1,7 @@
 //! Weight upload: GGUF bytes copied unchanged (weights stay quantized), matrices split by rows
 //! into parts no larger than the adapter's binding limit; stacked experts split between whole
-//! experts, so each expert's matrix lies in one part.
+//! experts, so each expert's matrix (its gate and up rows where those are stacked) lies in one
+//! part.
 
 use std::borrow::Cow;
 
@@ -60,11 +61,24 @@ impl GpuWeight {
                 desc.cols
             )));
         }
+        let row_bytes = wick_shaders::row_bytes(info.ty, desc.cols);
+        // Stacked tensors' rows follow one another within each expert (a plain weight is one
+        // expert): stacked experts' matrices hold an expert's gate rows, then its up rows.
         let bytes: Cow<[u8]> = match infos {
             [one] => Cow::Borrowed(data(one)),
-            _ => Cow::Owned(infos.iter().flat_map(|t| data(t).iter().copied()).collect()),
+            _ => {
+                let mut all = Vec::new();
+                for e in 0..desc.experts {
+                    for t in infos {
+                        let per_expert = data(t).len() as u64 / desc.experts;
+                        all.extend_from_slice(
+                            &data(t)[(e * per_expert) as usize..((e + 1) * per_expert) as usize],
+                        );
+                    }
+                }
+                Cow::Owned(all)
+            }
         };
-        let row_bytes = wick_shaders::row_bytes(info.ty, desc.cols);
         // A part holds whole units: rows, or whole experts' matrices.
         let (unit_rows, unit) = if desc.experts > 1 {
             (desc.rows, "an expert's matrix")

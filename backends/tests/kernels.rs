@@ -2000,25 +2000,28 @@ fn random_route(rng: &mut StdRng, rows: usize, experts: usize, k: usize) -> (Vec
 /// The expert products of a decode step (matvec_id) and of a prefill chunk (moe_group, then
 /// matmul_id), in every weight format: 6 stacked experts of m = 37 rows, uploaded in two parts
 /// (experts 0..4 and 4..6, one dispatch each as `plan.rs` does), k = 3 experts per row, x shared
-/// by the slots or one per slot. After the first part only pairs routed to its experts may be
-/// written. 40 prefill rows make two 32-row tiles for experts with many rows.
+/// by the slots or one per slot; and experts whose matrices stack two of 37 rows (gate and up),
+/// whose outputs for the k slots of a row come together per matrix. After the first part only
+/// pairs routed to its experts may be written. 40 prefill rows make two 32-row tiles for experts
+/// with many rows.
 #[test]
 fn expert_products() {
     let mut f = Failures::new(NMSE);
     let mut rng = StdRng::seed_from_u64(11);
     let groupers = kernels(Family::MoeGroup);
-    let (experts, m, k_used) = (6usize, 37usize, 3usize);
+    let (experts, split, k_used) = (6usize, 37usize, 3usize);
     let parts = [(0usize, 4usize), (4, 2)];
     for ty in WEIGHT_FORMATS {
         let cols = width(ty, 256, 96);
         let rb = wick_shaders::row_bytes(ty, cols as u64) as usize;
-        let (bytes, w) = random_weight(&mut rng, ty, experts * m, cols);
-        let part_bufs: Vec<wgpu::Buffer> = parts
-            .iter()
-            .map(|&(first, n)| buffer(&bytes[first * m * rb..(first + n) * m * rb]))
-            .collect();
         for (matvec, rows) in [(true, 3usize), (false, 40)] {
-            for per_slot in [false, true] {
+            for (per_slot, stacked) in [(false, false), (true, false), (false, true)] {
+                let m = if stacked { 2 * split } else { split };
+                let (bytes, w) = random_weight(&mut rng, ty, experts * m, cols);
+                let part_bufs: Vec<wgpu::Buffer> = parts
+                    .iter()
+                    .map(|&(first, n)| buffer(&bytes[first * m * rb..(first + n) * m * rb]))
+                    .collect();
                 let x_stride = if per_slot { k_used * cols } else { cols };
                 let x = uniform_vec(&mut rng, rows * x_stride, -1.0, 1.0);
                 let mut x_buf = buffer_f32(&x);
@@ -2035,9 +2038,8 @@ fn expert_products() {
                 let route_buf = buffer_f32(&route);
                 // want[p][..]: the output once parts 0..=p ran.
                 let mut want = vec![vec![untouched(); rows * k_used * m]; parts.len()];
-                for a in 0..rows * k_used {
-                    let (r, j) = (a / k_used, a % k_used);
-                    let e = ids[a] as usize;
+                for (a, &e) in ids.iter().enumerate() {
+                    let (r, j, e) = (a / k_used, a % k_used, e as usize);
                     let x_at = r * x_stride + if per_slot { j * cols } else { 0 };
                     let part = parts
                         .iter()
@@ -2051,8 +2053,10 @@ fn expert_products() {
                             dot += t;
                             mag += t.abs();
                         }
+                        // Row r's outputs: matrix i / split's for slots 0..k, in turn.
+                        let at = r * k_used * m + (i / split) * k_used * split + j * split;
                         for seen in &mut want[part..] {
-                            seen[a * m + i] = Want::Near {
+                            seen[at + i % split] = Want::Near {
                                 value: dot,
                                 bound: 2.0 * cols as f64 * U * mag,
                             };
@@ -2099,11 +2103,11 @@ fn expert_products() {
                                 cols as u32,
                                 m as u32,
                                 rb as u32,
-                                first as u32,
+                                first as u32 | (n as u32) << 16,
                                 1,
                                 x_stride as u32,
                                 k_used as u32,
-                                n as u32,
+                                split as u32,
                             ]
                         } else {
                             [
@@ -2113,7 +2117,7 @@ fn expert_products() {
                                 k_used as u32,
                                 x_stride as u32,
                                 first as u32,
-                                n as u32,
+                                split as u32,
                                 rows as u32,
                             ]
                         };
@@ -2136,7 +2140,7 @@ fn expert_products() {
                         };
                         dispatch(kern, 0, params, &[&part_bufs[p], &x_buf, extra, &y], groups);
                         let label = format!(
-                            "{} experts {first}..{} rows={rows} k={k_used} cols={cols} per_slot={per_slot}",
+                            "{} experts {first}..{} rows={rows} k={k_used} m={m} cols={cols} per_slot={per_slot}",
                             kern.label,
                             first + n
                         );

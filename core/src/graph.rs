@@ -221,7 +221,9 @@ pub enum Op {
     },
     /// out[r, j] = x[r] W[e]^T (+ bias[e]) for each of row r's `k` routed experts
     /// e = route[r, j]; `x` has one input per row (shared by the k slots) or one per slot (`k`
-    /// times the columns). The bias, when present, is an experts x rows matrix.
+    /// times the columns). The bias, when present, is an experts x rows matrix. Where the weight
+    /// stacks several tensors per expert (gate and up), each tensor's outputs for the k slots
+    /// come together: out[r] = (x W_gate[e_0]^T, .., x W_gate[e_k-1]^T, x W_up[e_0]^T, ..).
     ExpertMatMul {
         w: WeightId,
         bias: Option<WeightId>,

@@ -198,6 +198,7 @@ const MATVEC_ROPE: &str = include_str!("../wgsl/matvec/rope.wgsl");
 const MATVEC_IN_ORDER: &str = include_str!("../wgsl/matvec/in_order.wgsl");
 const ROPE_ROTATION: &str = include_str!("../wgsl/rope_rotation.wgsl");
 const GLU_ACT: &str = include_str!("../wgsl/glu_act.wgsl");
+const EXPERT_OUT: &str = include_str!("../wgsl/expert_out.wgsl");
 const MATVEC_X_F32: &str = include_str!("../wgsl/matvec/x_f32.wgsl");
 const MATVEC_X_Q8: &str = include_str!("../wgsl/matvec/x_q8.wgsl");
 const Q8_LAYOUT: &str = include_str!("../wgsl/q8_layout.wgsl");
@@ -632,6 +633,9 @@ impl Variant {
         }
         if matches!(self.family, Family::Glu | Family::MatvecGlu(_)) {
             src.push_str(GLU_ACT);
+        }
+        if matches!(self.family, Family::MatvecId(_) | Family::MatmulId(_)) {
+            src.push_str(EXPERT_OUT);
         }
         if matches!(self.family, Family::Matmul(_) | Family::MatmulId(_)) {
             src.push_str(&format!(

@@ -1,6 +1,7 @@
 // Expert matrix products for prefill: for each expert of the weight part, the (row, slot) pairs
 // routed to it (from moe_group) in tiles of TILE_ROWS, so each expert's weights are read once per
 // tile as in matmul. wid.y = expert * tiles + tile; tiles past an expert's count return at once.
+// Outputs go where `expert_out` says.
 
 struct Params {
     cols: u32,
@@ -8,8 +9,8 @@ struct Params {
     row_bytes: u32,
     k: u32,
     x_stride: u32,
-    first_expert: u32,
-    experts: u32,
+    first_expert: u32,  // the part's first expert
+    split: u32,         // features of each matrix stacked per expert (m when one)
     rows: u32,          // batch rows of the bucket
 }
 
@@ -25,7 +26,7 @@ var<workgroup> pairs: array<u32, TILE_ROWS>;
 fn store4(v: vec4<f32>, t: u32, n: u32, i: u32) {
     for (var k = 0u; k < 4u; k++) {
         if t + k < n {
-            y[pairs[t + k] * p.m + i] = v[k];
+            y[expert_out(pairs[t + k], i, p.k, p.m, p.split)] = v[k];
         }
     }
 }

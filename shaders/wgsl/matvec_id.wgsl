@@ -1,20 +1,20 @@
 // Expert matrix-vector products for decode: y[r, j] = W[e] x[r, j] for each routed pair (row r,
 // slot j) with e = route[r, j], one pair per workgroup row (wid.y = r * n_used + j), for the
 // formats without a kernel of their own (matvec/experts.wgsl has the same parameters). The weight
-// part holds experts first_expert .. first_expert + experts; other experts' pairs skip it. x has
-// one input per row or one per slot (x_stride = n_used * k). Lanes share a weight row as in
-// matvec.
+// part holds experts first .. first + count (word `part`); other experts' pairs skip it. x has
+// one input per row or one per slot (x_stride = n_used * k); outputs go where `expert_out` says.
+// Lanes share a weight row as in matvec.
 const ROWS_PER_WG: u32 = WG / LANES;
 
 struct Params {
     k: u32,             // input features, a multiple of 32
     m: u32,             // output features of one expert
     row_bytes: u32,
-    first_expert: u32,
+    part: u32,          // the part's first expert | its count of experts << 16
     rows: u32,          // 1
     x_stride: u32,
     n_used: u32,        // experts per batch row
-    experts: u32,
+    split: u32,         // features of each matrix stacked per expert (m when one)
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
@@ -28,8 +28,8 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     let a = wid.y;
     let r = a / p.n_used;
     let j = a % p.n_used;
-    let e = route[r * 2u * p.n_used + j] - p.first_expert;
-    if e >= p.experts {
+    let e = route[r * 2u * p.n_used + j] - (p.part & 0xffffu);
+    if e >= p.part >> 16u {
         return;
     }
     let i = wid.x * ROWS_PER_WG + tid / LANES;
@@ -51,6 +51,6 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     }
     let total = lanes_sum(acc, tid);
     if lane == 0u && i < p.m {
-        y[a * p.m + i] = total.x;
+        y[expert_out(a, i, p.n_used, p.m, p.split)] = total.x;
     }
 }

@@ -21,6 +21,7 @@ use serde::Deserialize;
 use wick_backends::{Gpu, Runtime, RuntimeConfig};
 use wick_core::generate::{BatchRow, Forward, prefill};
 use wick_core::gguf::GgufFile;
+use wick_core::graph::Op;
 use wick_core::sampling::argmax;
 
 #[derive(Deserialize)]
@@ -338,6 +339,24 @@ fn tiny_qwen2_stacked_matches_llama_cpp() {
 #[test]
 fn tiny_qwen3moe_matches_llama_cpp() {
     check_tiny("tiny-qwen3moe", 0.05);
+}
+
+/// `qwen3moe` in a Q4_K_M-like mix: each layer's gate and up experts (both Q4_K) stacked per
+/// expert into one product, whose outputs the activation reads as two views.
+#[test]
+fn tiny_qwen3moe_stacked_matches_llama_cpp() {
+    let path = tiny_model("tiny-qwen3moe-stacked");
+    let file = GgufFile::open(&path).unwrap_or_else(|e| panic!("{e}"));
+    let graph = wick_core::arch::build(&file)
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+        .graph;
+    let stacked = graph
+        .ops
+        .iter()
+        .filter(|op| matches!(op, Op::ExpertMatMul { w, .. } if graph.weights[*w].names.len() == 2))
+        .count();
+    assert_eq!(stacked, 4, "one gate and up product per layer");
+    check_tiny("tiny-qwen3moe-stacked", 0.05);
 }
 
 /// `qwen2moe`: 8 experts, 2 routed per token, plus a sigmoid-gated shared expert; QKV biases.

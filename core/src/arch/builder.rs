@@ -401,22 +401,7 @@ impl<'a> Builder<'a> {
             norm,
             out: route,
         });
-        let gate = self.expert_linear(
-            &format!("{p}.ffn_gate_exps.weight"),
-            h,
-            route,
-            moe,
-            ff,
-            n_embd,
-        )?;
-        let up = self.expert_linear(
-            &format!("{p}.ffn_up_exps.weight"),
-            h,
-            route,
-            moe,
-            ff,
-            n_embd,
-        )?;
+        let (gate, up) = self.expert_gate_up(&p, h, route, moe, n_embd)?;
         let act = self.tensor(Rows::Batch, k * ff);
         self.g.ops.push(Op::Glu {
             kind: glu,
@@ -439,6 +424,52 @@ impl<'a> Builder<'a> {
             out,
         });
         Ok(out)
+    }
+
+    /// The routed experts' gate and up projections of layer `p` (`blk.N`): one product over
+    /// both, stacked per expert, where they have one type and no bias (each a view of its
+    /// output, which holds all slots' gate outputs, then all slots' up outputs), else one each.
+    fn expert_gate_up(
+        &mut self,
+        p: &str,
+        h: TensorId,
+        route: TensorId,
+        moe: MoeParams,
+        n_embd: u64,
+    ) -> Result<(TensorId, TensorId), ArchError> {
+        let names = [
+            format!("{p}.ffn_gate_exps.weight"),
+            format!("{p}.ffn_up_exps.weight"),
+        ];
+        let (n, k, ff) = (u64::from(moe.n_expert), u64::from(moe.n_used), moe.n_ff_exp);
+        let ty = |name: &str| self.file.tensor(name).map(|t| t.ty);
+        let biased = |name: &str| self.has(&name.replace(".weight", ".bias"));
+        // A view starts at a multiple of 64 floats (see `linears`).
+        let stack = ty(&names[0]).is_some()
+            && ty(&names[0]) == ty(&names[1])
+            && !names.iter().any(|name| biased(name))
+            && (k * ff).is_multiple_of(64);
+        if !stack {
+            let gate = self.expert_linear(&names[0], h, route, moe, ff, n_embd)?;
+            let up = self.expert_linear(&names[1], h, route, moe, ff, n_embd)?;
+            return Ok((gate, up));
+        }
+        for name in &names {
+            self.check(name, &[n_embd, ff, n])?;
+        }
+        let w = self.g.stacked_weight(&names, n, 2 * ff, n_embd);
+        let out = self.tensor(Rows::Batch, 2 * k * ff);
+        self.g.ops.push(Op::ExpertMatMul {
+            w,
+            bias: None,
+            x: h,
+            route,
+            out,
+        });
+        Ok((
+            self.g.view(out, 0, k * ff),
+            self.g.view(out, k * ff, k * ff),
+        ))
     }
 
     /// x W[e]^T for each routed expert e of each row: `rows` x `cols` per expert.

@@ -1,16 +1,16 @@
 // matvec_id's side of the per-format kernels (see head.wgsl): workgroup row wid.y is the routed
 // pair a = r * n_used + j of batch row r and its j-th expert e = route[r, j]; the part holds
-// experts first_expert .. first_expert + experts (other pairs do nothing). x has one input per
-// row or one per pair (x_stride = n_used * k); y[a] holds the pair's m outputs.
+// experts first .. first + count (word `part`; other pairs do nothing). x has one input per row
+// or one per pair (x_stride = n_used * k); the pair's m outputs go where `expert_out` says.
 struct Params {
     k: u32,             // columns (input features)
     m: u32,             // output features of one expert
     row_bytes: u32,
-    first_expert: u32,
+    part: u32,          // the part's first expert | its count of experts << 16
     rows: u32,          // 1: one pair per workgroup row
     x_stride: u32,
     n_used: u32,        // experts per batch row
-    experts: u32,
+    split: u32,         // features of each matrix stacked per expert (m when one)
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
@@ -27,11 +27,11 @@ fn first_row(wid: vec3<u32>, nwg: vec3<u32>) -> u32 {
     pair = wid.y;
     let r = pair / p.n_used;
     let j = pair % p.n_used;
-    expert = route[r * 2u * p.n_used + j] - p.first_expert;
+    expert = route[r * 2u * p.n_used + j] - (p.part & 0xffffu);
     let per_pair = p.x_stride != p.k;
     x_at = (r * p.x_stride + select(0u, j * p.k, per_pair)) / 4u;
     x_q8_row = select(r, pair, per_pair);
-    return select(p.m, wid.x * MATVEC_ROWS, expert < p.experts);
+    return select(p.m, wid.x * MATVEC_ROWS, expert < (p.part >> 16u));
 }
 
 fn row_index(i: u32) -> u32 {
@@ -54,10 +54,10 @@ fn store_pair(acc0: vec4<f32>, acc1: vec4<f32>, i: u32, tid: u32) {
     let t1 = lanes_sum(acc1, tid);
     if tid % LANES == 0u {
         if i < p.m {
-            y[pair * p.m + i] = t0.x;
+            y[expert_out(pair, i, p.n_used, p.m, p.split)] = t0.x;
         }
         if i + 1u < p.m {
-            y[pair * p.m + i + 1u] = t1.x;
+            y[expert_out(pair, i + 1u, p.n_used, p.m, p.split)] = t1.x;
         }
     }
 }
