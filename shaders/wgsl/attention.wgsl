@@ -70,6 +70,27 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     let d = p.head_dim;
     let pairs = d / 2u;
     let row0 = (info.slot * p.n_kv_heads + kvh) * p.ctx;
+    let stride = d + 2u;
+
+    var lo = 0u;
+    if p.window > 0u && info.pos + 1u > p.window {
+        lo = info.pos + 1u - p.window;
+    }
+    // This split's share of [lo, pos], a multiple of 16 positions: at shallow depths more
+    // splits get a short share each rather than a few a whole tile.
+    let per = ((info.pos + 1u - lo + p.n_splits - 1u) / p.n_splits + 15u) / 16u * 16u;
+    lo = min(lo + split * per, info.pos + 1u);
+    let hi = min(lo + per, info.pos + 1u);
+    // The splits with positions come first: after them `attention_combine` reads only the max
+    // and sum (shallow decode steps leave most splits empty).
+    if lo == hi {
+        if tid < heads {
+            let pb = ((r * p.n_heads + first + tid) * p.n_splits + split) * stride;
+            partial[pb] = -3.0e38;
+            partial[pb + 1u] = 0.0;
+        }
+        return;
+    }
 
     for (var i = tid; i < d; i += WG) {
         var v = vec4<f32>(0.0);
@@ -81,16 +102,6 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
         qs[i] = v * p.scale;
     }
     workgroupBarrier();
-
-    var lo = 0u;
-    if p.window > 0u && info.pos + 1u > p.window {
-        lo = info.pos + 1u - p.window;
-    }
-    // This split's share of [lo, pos], a multiple of 16 positions: at shallow depths more
-    // splits get a short share each rather than a few a whole tile.
-    let per = ((info.pos + 1u - lo + p.n_splits - 1u) / p.n_splits + 15u) / 16u * 16u;
-    lo = min(lo + split * per, info.pos + 1u);
-    let hi = min(lo + per, info.pos + 1u);
 
     var m = vec4<f32>(-3.0e38);
     var l = vec4<f32>(0.0);
@@ -150,7 +161,6 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
         workgroupBarrier();
     }
 
-    let stride = d + 2u;
     for (var j = 0u; j < heads; j++) {
         let pb = ((r * p.n_heads + first + j) * p.n_splits + split) * stride;
         if tid == 0u {

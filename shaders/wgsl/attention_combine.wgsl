@@ -1,7 +1,8 @@
 // Merges the split-K partials of `attention`: for each (head, row), rescales every split's
-// output and sum to the largest split max and normalises. Empty splits carry max -3e38, sum 0
-// and zero outputs; the output loop stops after the last non-empty split (at shallow depths most
-// decode splits are empty). A workgroup takes `dims` of a head's dimensions, WG / dims threads
+// output and sum to the largest split max and normalises. Empty splits carry max -3e38 and sum 0
+// and come after the others; the output loop stops after the last non-empty split, so an empty
+// split's outputs are never read (at shallow depths most decode splits are empty, and decode
+// attention writes no outputs for them). A workgroup takes `dims` of a head's dimensions, WG / dims threads
 // per dimension each summing a share of the splits with eight loads in flight: decode steps
 // give it 32 (a block of the 8-bit copy), as at depth 16384 a workgroup per head walking its 64
 // splits a few loads at a time took 25 us; prefill chunks, with few splits and many rows, give

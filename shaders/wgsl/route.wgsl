@@ -20,7 +20,9 @@ struct Params {
 @group(0) @binding(1) var<storage, read> logits: array<f32>;
 @group(0) @binding(2) var<storage, read_write> out: array<f32>;
 
-var<workgroup> row: array<f32, MAX_EXPERTS>;
+// The row's logits, four to a vector (past the last expert NONE), so the ranking loop below
+// reads four per load.
+var<workgroup> row: array<vec4<f32>, MAX_EXPERTS / 4u>;
 // The chosen experts' ids and weights, by rank.
 var<workgroup> pick_id: array<u32, MAX_EXPERTS>;
 var<workgroup> pick_w: array<f32, MAX_EXPERTS>;
@@ -32,28 +34,37 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     if r >= p.rows {
         return;
     }
+    let n4 = (p.n_expert + 3u) / 4u;
     var m = NONE;
-    for (var e = tid; e < p.n_expert; e += WG) {
-        let v = logits[r * p.n_expert + e];
-        row[e] = v;
-        m = max(m, v);
+    for (var i = tid; i < n4; i += WG) {
+        var v = vec4<f32>(NONE);
+        for (var c = 0u; c < 4u; c++) {
+            let e = 4u * i + c;
+            if e < p.n_expert {
+                v[c] = logits[r * p.n_expert + e];
+            }
+        }
+        row[i] = v;
+        m = max(m, max(max(v.x, v.y), max(v.z, v.w)));
     }
     let top = block_max(m, tid);
     var s = 0.0;
     for (var e = tid; e < p.n_expert; e += WG) {
-        s += exp(row[e] - top);
+        s += exp(row[e / 4u][e % 4u] - top);
     }
     let total = block_sum(s, tid);
     // Each expert's rank: the experts with a larger logit, or an equal one and a lower id. The
     // k ranked first are chosen, in rank order (no barrier per choice).
     var chosen = 0.0;
     for (var e = tid; e < p.n_expert; e += WG) {
-        let v = row[e];
-        var rank = 0u;
-        for (var o = 0u; o < p.n_expert; o++) {
+        let v = row[e / 4u][e % 4u];
+        var ranks = vec4<u32>(0u);
+        for (var o = 0u; o < n4; o++) {
             let u = row[o];
-            rank += u32(u > v || (u == v && o < e));
+            let ids = vec4<u32>(4u * o) + vec4<u32>(0u, 1u, 2u, 3u);
+            ranks += select(vec4<u32>(0u), vec4<u32>(1u), u > vec4<f32>(v) | (u == vec4<f32>(v) & ids < vec4<u32>(e)));
         }
+        let rank = (ranks.x + ranks.y) + (ranks.z + ranks.w);
         if rank < p.k {
             let w = exp(v - top) / total;
             chosen += w;
