@@ -25,6 +25,8 @@ pub struct Resources<'a> {
     /// Activation buffer index of each graph tensor.
     pub tensor_buffer: &'a [usize],
     pub kv: &'a [(wgpu::Buffer, wgpu::Buffer)],
+    /// Bound in place of a K or V cache that a dispatch does not write (see matvec_rope).
+    pub cache_stand_ins: (&'a wgpu::Buffer, &'a wgpu::Buffer),
     pub step: &'a wgpu::Buffer,
     /// Attention's split partials, shared by every layer.
     pub attn_partials: &'a wgpu::Buffer,
@@ -497,7 +499,22 @@ impl Plan {
                     if let Some(f) = rope_matmuls.get(&at) {
                         let part = &w.parts[0];
                         let (mscale, freqs) = rope_table(res, f.params);
+                        // Where q and k and the v projection are two dispatches (their weights'
+                        // formats differ), each binds a stand-in for the cache it does not
+                        // write: sharing no written buffer, they need no barrier between them
+                        // and may run side by side.
+                        let rows = part.rows as u32;
                         let (kc, vc) = &res.kv[f.layer];
+                        let kc = if f.k_end > f.q_end {
+                            kc
+                        } else {
+                            res.cache_stand_ins.0
+                        };
+                        let vc = if rows > f.k_end {
+                            vc
+                        } else {
+                            res.cache_stand_ins.1
+                        };
                         pending.push(Pending {
                             family: Family::MatvecRope(w.ty),
                             entry: 0,

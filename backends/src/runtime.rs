@@ -40,6 +40,8 @@ pub struct Runtime {
     activations: Vec<wgpu::Buffer>,
     tensor_buffer: Vec<usize>,
     kv: Vec<(wgpu::Buffer, wgpu::Buffer)>,
+    /// Bound in place of a layer's K or V cache by a dispatch that writes only the other.
+    cache_stand_ins: (wgpu::Buffer, wgpu::Buffer),
     step: wgpu::Buffer,
     attn_partials: wgpu::Buffer,
     moe_groups: wgpu::Buffer,
@@ -277,6 +279,15 @@ impl Runtime {
             usage: wgpu::BufferUsages::STORAGE,
             mapped_at_creation: false,
         });
+        let stand_in = |label| {
+            gpu.device.create_buffer(&wgpu::BufferDescriptor {
+                label: Some(label),
+                size: 16,
+                usage: wgpu::BufferUsages::STORAGE,
+                mapped_at_creation: false,
+            })
+        };
+        let cache_stand_ins = (stand_in("K cache stand-in"), stand_in("V cache stand-in"));
         // One frequency table per distinct RoPE (q and k of a layer share theirs).
         let mut rope_tables: Vec<(RopeParams, f32, wgpu::Buffer)> = Vec::new();
         for op in &graph.ops {
@@ -333,6 +344,7 @@ impl Runtime {
             activations,
             tensor_buffer,
             kv,
+            cache_stand_ins,
             step,
             attn_partials,
             moe_groups,
@@ -469,6 +481,7 @@ impl Runtime {
                 activations: &self.activations,
                 tensor_buffer: &self.tensor_buffer,
                 kv: &self.kv,
+                cache_stand_ins: (&self.cache_stand_ins.0, &self.cache_stand_ins.1),
                 step: &self.step,
                 attn_partials: &self.attn_partials,
                 moe_groups: &self.moe_groups,
