@@ -15,3 +15,7 @@ python3 scripts/make_tool_model.py target/tiny-models
 # wgpu finds the Vulkan driver (lavapipe without a GPU); the loader wants a runtime dir.
 export XDG_RUNTIME_DIR="${XDG_RUNTIME_DIR:-/tmp}"
 cargo test --workspace --all-targets
+# lavapipe's subgroups are 8 lanes wide, NVIDIA's and Apple's 32, which take other paths through
+# the subgroup reductions: the kernel tests again on lavapipe at 1024 bits, whose subgroups are
+# 32 lanes (a GPU driver ignores the variable and runs them twice).
+LP_NATIVE_VECTOR_WIDTH=1024 cargo test -p wick-backends --test kernels
