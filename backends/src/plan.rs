@@ -182,6 +182,38 @@ fn moe_sum_into_norm(graph: &Graph, at: usize) -> bool {
         && !read_later
 }
 
+/// The output norm after add op `at` where one add_rms_norm can do the add, the pick of the
+/// output rows and the norm (its rows read through the step's out_row): the gather of the sum
+/// and a whole-row norm of that follow, and nothing else reads the sum or the picked rows. The
+/// picked rows' tensor (which then holds the picked sums), and the norm's weight, eps and
+/// output.
+fn gathered_norm(graph: &Graph, at: usize) -> Option<(TensorId, WeightId, f32, TensorId)> {
+    let Op::Add { out: sum, .. } = graph.ops[at] else {
+        return None;
+    };
+    let Some(&Op::GatherOutputs { x, out: picked }) = graph.ops.get(at + 1) else {
+        return None;
+    };
+    let Some(&Op::RmsNorm {
+        x: normed,
+        weight,
+        group,
+        eps,
+        out,
+    }) = graph.ops.get(at + 2)
+    else {
+        return None;
+    };
+    let sum_later = read_from(graph, at + 2, |t| graph.storage(t).0 == sum);
+    let picked_later = read_from(graph, at + 3, |t| graph.storage(t).0 == picked);
+    (x == sum
+        && normed == picked
+        && group == graph.tensors[picked].cols
+        && !sum_later
+        && !picked_later)
+        .then_some((picked, weight, eps, out))
+}
+
 /// A matmul whose matvec_rope dispatch does a rope_store's work: its rows up to q_end are q's,
 /// up to k_end k's, the rest v's; the layer and the RoPE.
 struct RopeFusion {
@@ -371,18 +403,20 @@ impl Plan {
             }
         };
         // Ops (by index) an earlier dispatch already did: a glu after its matvec_glu, the
-        // rope_store ops of the matmuls run as matvec_rope.
+        // rope_store ops of the matmuls run as matvec_rope, the pick of the output rows and the
+        // output norm after the add that does them.
         let mut done = HashSet::new();
         let rope_matmuls = rope_fusions(graph, res, rows, &mut done);
         // The add_rms_norm op (by index) that sums the routed experts' outputs itself (moe_sum
         // skipped), with those outputs and the route.
         let mut fused_moe: Option<(usize, TensorId, TensorId)> = None;
         for (at, op) in graph.ops.iter().enumerate() {
-            if q8_of.is_some_and(|(t, _)| Graph::uses(op).1.contains(&t)) {
-                q8_of = None;
-            }
+            // An op done by an earlier dispatch wrote what that dispatch said it wrote.
             if done.contains(&at) {
                 continue;
+            }
+            if q8_of.is_some_and(|(t, _)| Graph::uses(op).1.contains(&t)) {
+                q8_of = None;
             }
             match *op {
                 Op::Embed { table, scale, out } => {
@@ -482,6 +516,7 @@ impl Plan {
                             act(out),
                             whole(res.q8),
                             route,
+                            whole(res.step),
                         ],
                         groups: fold(u64::from(r), 1),
                         weight_bytes: 0,
@@ -621,6 +656,40 @@ impl Plan {
                     });
                 }
                 Op::Add { a, b, out } => {
+                    if let Some((picked, weight, eps, y)) = gathered_norm(graph, at) {
+                        let q8 = wanted(y).filter(|&k| k == cols(a));
+                        let norm_weight = whole(&res.weights[weight].parts[0].buffer);
+                        pending.push(Pending {
+                            family: Family::AddRmsNorm,
+                            entry: 0,
+                            params: [
+                                cols(a),
+                                outputs,
+                                eps.to_bits(),
+                                u32::from(q8.is_some()),
+                                0,
+                                1,
+                                0,
+                                0,
+                            ],
+                            // The route binding is never read.
+                            buffers: vec![
+                                norm_weight.clone(),
+                                act(a),
+                                act(b),
+                                act(picked),
+                                act(y),
+                                whole(res.q8),
+                                norm_weight,
+                                whole(res.step),
+                            ],
+                            groups: fold(u64::from(outputs), 1),
+                            weight_bytes: 0,
+                        });
+                        q8_of = q8.map(|k| (y, k));
+                        done.extend([at + 1, at + 2]);
+                        continue;
+                    }
                     let n = rows_of(a) * cols(a);
                     pending.push(Pending {
                         family: Family::Add,

@@ -777,7 +777,8 @@ fn rms_norm() {
 /// the f32 add bit for bit, the norm within rms_norm's bound of the norm of that sum; both
 /// buffers' tails must stay untouched. Rows of whole blocks are also written quantized. Two cases
 /// take a as 3 routed experts' outputs per row with their route weights (moe_sum folded in):
-/// the sum is then within `(k + 1) u` of the sum of its terms' magnitudes.
+/// the sum is then within `(k + 1) u` of the sum of its terms' magnitudes. Each case also runs
+/// gathered: output row g adds and norms the step's out_row of g (here the rows in reverse).
 #[test]
 fn add_rms_norm() {
     let mut f = Failures::new(NMSE);
@@ -853,31 +854,54 @@ fn add_rms_norm() {
             buffer_f32(&w)
         };
         let q8_rows = (n % 32 == 0).then_some(rows);
-        let params = [
-            n as u32,
-            rows as u32,
-            eps.to_bits(),
-            u32::from(q8_rows.is_some()),
-            experts as u32,
-            0,
-            0,
-            0,
-        ];
-        for kern in &kernels(Family::AddRmsNorm) {
-            let s_buf = buffer_f32(&vec![SENTINEL; rows * n + tail]);
-            let y = buffer_f32(&vec![SENTINEL; rows * n + tail]);
-            let q8 = q8_buffer(q8_rows, n);
-            dispatch(
-                kern,
+        // Output row g of the gathered runs is row rows - 1 - g.
+        let out_rows: Vec<[u32; 4]> = (0..rows)
+            .map(|g| [0, 0, 0, (rows - 1 - g) as u32])
+            .collect();
+        let step = step_buffer(rows, rows, &out_rows);
+        let gathered = |want: &[Want]| {
+            let mut w: Vec<Want> = (0..rows)
+                .rev()
+                .flat_map(|r| want[r * n..(r + 1) * n].to_vec())
+                .collect();
+            w.extend_from_slice(&want[rows * n..]);
+            w
+        };
+        for gather in [false, true] {
+            let params = [
+                n as u32,
+                rows as u32,
+                eps.to_bits(),
+                u32::from(q8_rows.is_some()),
+                experts as u32,
+                u32::from(gather),
                 0,
-                params,
-                &[&w_buf, &a_buf, &b_buf, &s_buf, &y, &q8, &route_buf],
-                fold(rows as u64, 1),
-            );
-            let label = format!("{} n={n} rows={rows} experts={experts}", kern.label);
-            f.check(&format!("{label} sum"), &read_f32(&s_buf), &want_sum);
-            f.check(&format!("{label} norm"), &read_f32(&y), &want_y);
-            check_q8(&mut f, &label, &y, &q8, q8_rows, n, n);
+                0,
+            ];
+            let (want_sum, want_y) = if gather {
+                (gathered(&want_sum), gathered(&want_y))
+            } else {
+                (want_sum.clone(), want_y.clone())
+            };
+            for kern in &kernels(Family::AddRmsNorm) {
+                let s_buf = buffer_f32(&vec![SENTINEL; rows * n + tail]);
+                let y = buffer_f32(&vec![SENTINEL; rows * n + tail]);
+                let q8 = q8_buffer(q8_rows, n);
+                dispatch(
+                    kern,
+                    0,
+                    params,
+                    &[&w_buf, &a_buf, &b_buf, &s_buf, &y, &q8, &route_buf, &step],
+                    fold(rows as u64, 1),
+                );
+                let label = format!(
+                    "{} n={n} rows={rows} experts={experts} gather={gather}",
+                    kern.label
+                );
+                f.check(&format!("{label} sum"), &read_f32(&s_buf), &want_sum);
+                f.check(&format!("{label} norm"), &read_f32(&y), &want_y);
+                check_q8(&mut f, &label, &y, &q8, q8_rows, n, n);
+            }
         }
     }
     f.finish();

@@ -2,12 +2,16 @@
 // + eps) * w, one workgroup per row of n elements (a multiple of 4, read as vec4). With k > 0, a
 // is the k routed experts' outputs of each row and `route` their weights (after the k ids of each
 // route row), and the kernel adds their weighted sum instead (what moe_sum would have written).
+// With `gather`, row g of sum and y comes from the step's out_row of g (the rows whose logits
+// are wanted: the last layer's residual add, the pick of the output rows and the output norm in
+// one pass).
 struct Params {
     n: u32,
     rows: u32,
     eps: f32,
     q8: u32,         // also write y quantized to 8 bits (whole rows only)
     k: u32,          // experts per row in a, or 0 for a plain row
+    gather: u32,
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
@@ -18,6 +22,7 @@ struct Params {
 @group(0) @binding(5) var<storage, read_write> y: array<vec4<f32>>;
 @group(0) @binding(6) var<storage, read_write> q8_out: array<u32>;
 @group(0) @binding(7) var<storage, read> route: array<f32>;
+@group(0) @binding(8) var<storage, read> step: Step;
 
 // vec4 i of row g of a, or of its experts' weighted sum (summed in moe_sum's order).
 fn a_at(g: u32, i: u32) -> vec4<f32> {
@@ -41,11 +46,14 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     }
     let n4 = p.n / 4u;
     let base = g * n4;
+    // The row of a and b this row adds.
+    let src = select(g, step.rows[g].out_row, p.gather != 0u);
+    let src_base = src * n4;
     // Eight vec4 per thread in flight per step: a decode row is one workgroup, so the loops'
     // load latency, not bandwidth, bounds it.
     var ss = 0.0;
     for (var i = tid; i < n4; i += 8u * WG) {
-        let v0 = a_at(g, i) + b[base + i];
+        let v0 = a_at(src, i) + b[src_base + i];
         var v1 = vec4<f32>(0.0);
         var v2 = vec4<f32>(0.0);
         var v3 = vec4<f32>(0.0);
@@ -54,25 +62,25 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
         var v6 = vec4<f32>(0.0);
         var v7 = vec4<f32>(0.0);
         if i + 1u * WG < n4 {
-            v1 = a_at(g, i + 1u * WG) + b[base + i + 1u * WG];
+            v1 = a_at(src, i + 1u * WG) + b[src_base + i + 1u * WG];
         }
         if i + 2u * WG < n4 {
-            v2 = a_at(g, i + 2u * WG) + b[base + i + 2u * WG];
+            v2 = a_at(src, i + 2u * WG) + b[src_base + i + 2u * WG];
         }
         if i + 3u * WG < n4 {
-            v3 = a_at(g, i + 3u * WG) + b[base + i + 3u * WG];
+            v3 = a_at(src, i + 3u * WG) + b[src_base + i + 3u * WG];
         }
         if i + 4u * WG < n4 {
-            v4 = a_at(g, i + 4u * WG) + b[base + i + 4u * WG];
+            v4 = a_at(src, i + 4u * WG) + b[src_base + i + 4u * WG];
         }
         if i + 5u * WG < n4 {
-            v5 = a_at(g, i + 5u * WG) + b[base + i + 5u * WG];
+            v5 = a_at(src, i + 5u * WG) + b[src_base + i + 5u * WG];
         }
         if i + 6u * WG < n4 {
-            v6 = a_at(g, i + 6u * WG) + b[base + i + 6u * WG];
+            v6 = a_at(src, i + 6u * WG) + b[src_base + i + 6u * WG];
         }
         if i + 7u * WG < n4 {
-            v7 = a_at(g, i + 7u * WG) + b[base + i + 7u * WG];
+            v7 = a_at(src, i + 7u * WG) + b[src_base + i + 7u * WG];
         }
         sum[base + i] = v0;
         if i + 1u * WG < n4 {
