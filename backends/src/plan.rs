@@ -182,6 +182,23 @@ fn moe_sum_into_norm(graph: &Graph, at: usize) -> bool {
         && !read_later
 }
 
+/// Whether the add_rms_norm op after rms_norm op `at` can norm its first input itself: the
+/// rms_norm is a whole-row one whose output is that input, and nothing else reads it.
+fn norm_into_add_norm(graph: &Graph, at: usize) -> bool {
+    let Op::RmsNorm { x, group, out, .. } = graph.ops[at] else {
+        return false;
+    };
+    let Some(&Op::AddRmsNorm { a, b, .. }) = graph.ops.get(at + 1) else {
+        return false;
+    };
+    let read_later = read_from(graph, at + 2, |t| graph.storage(t).0 == out);
+    a == out
+        && b != out
+        && group == graph.tensors[x].cols
+        && graph.storage(x) == (x, 0)
+        && !read_later
+}
+
 /// The output norm after add op `at` where one add_rms_norm can do the add, the pick of the
 /// output rows and the norm (its rows read through the step's out_row): the gather of the sum
 /// and a whole-row norm of that follow, and nothing else reads the sum or the picked rows. The
@@ -410,6 +427,9 @@ impl Plan {
         // The add_rms_norm op (by index) that sums the routed experts' outputs itself (moe_sum
         // skipped), with those outputs and the route.
         let mut fused_moe: Option<(usize, TensorId, TensorId)> = None;
+        // The add_rms_norm op (by index) that norms its first input itself (the rms_norm before
+        // it skipped), with that norm's input, weight and eps.
+        let mut fused_pre: Option<(usize, TensorId, WeightId, f32)> = None;
         for (at, op) in graph.ops.iter().enumerate() {
             // An op done by an earlier dispatch wrote what that dispatch said it wrote.
             if done.contains(&at) {
@@ -453,6 +473,10 @@ impl Plan {
                     eps,
                     out,
                 } => {
+                    if norm_into_add_norm(graph, at) {
+                        fused_pre = Some((at + 1, x, weight, eps));
+                        continue;
+                    }
                     let groups = u64::from(rows_of(x)) * u64::from(cols(x)) / group;
                     let q8 = wanted(out).filter(|&k| u64::from(k) == group);
                     pending.push(Pending {
@@ -490,10 +514,16 @@ impl Plan {
                     let r = rows_of(a);
                     let q8 = wanted(out).filter(|&k| k == cols(a));
                     let norm_weight = whole(&res.weights[weight].parts[0].buffer);
-                    // Plain, the route binding is never read.
+                    // Plain, the route and pre-norm weight bindings are never read.
                     let (a_in, route, k) = match fused_moe {
                         Some((i, y, route)) if i == at => (y, act(route), cols(route) / 2),
                         _ => (a, norm_weight.clone(), 0),
+                    };
+                    let (a_in, pre_weight, pre_eps) = match fused_pre {
+                        Some((i, x, w, e)) if i == at => {
+                            (x, whole(&res.weights[w].parts[0].buffer), Some(e))
+                        }
+                        _ => (a_in, norm_weight.clone(), None),
                     };
                     pending.push(Pending {
                         family: Family::AddRmsNorm,
@@ -505,8 +535,8 @@ impl Plan {
                             u32::from(q8.is_some()),
                             k,
                             0,
-                            0,
-                            0,
+                            u32::from(pre_eps.is_some()),
+                            pre_eps.unwrap_or(0.0).to_bits(),
                         ],
                         buffers: vec![
                             norm_weight,
@@ -517,6 +547,7 @@ impl Plan {
                             whole(res.q8),
                             route,
                             whole(res.step),
+                            pre_weight,
                         ],
                         groups: fold(u64::from(r), 1),
                         weight_bytes: 0,
@@ -672,7 +703,7 @@ impl Plan {
                                 0,
                                 0,
                             ],
-                            // The route binding is never read.
+                            // The route and pre-norm weight bindings are never read.
                             buffers: vec![
                                 norm_weight.clone(),
                                 act(a),
@@ -680,8 +711,9 @@ impl Plan {
                                 act(picked),
                                 act(y),
                                 whole(res.q8),
-                                norm_weight,
+                                norm_weight.clone(),
                                 whole(res.step),
+                                norm_weight,
                             ],
                             groups: fold(u64::from(outputs), 1),
                             weight_bytes: 0,

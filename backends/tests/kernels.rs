@@ -777,25 +777,46 @@ fn rms_norm() {
 /// the f32 add bit for bit, the norm within rms_norm's bound of the norm of that sum; both
 /// buffers' tails must stay untouched. Rows of whole blocks are also written quantized. Two cases
 /// take a as 3 routed experts' outputs per row with their route weights (moe_sum folded in):
-/// the sum is then within `(k + 1) u` of the sum of its terms' magnitudes. Each case also runs
-/// gathered: output row g adds and norms the step's out_row of g (here the rows in reverse).
+/// the sum is then within `(k + 1) u` of the sum of its terms' magnitudes. Three cases norm a
+/// first (`pre`: eps 1e-2 and a weight of its own), within rms_norm's bound, before the add.
+/// Each case also runs gathered: output row g adds and norms the step's out_row of g (here the
+/// rows in reverse).
 #[test]
 fn add_rms_norm() {
     let mut f = Failures::new(NMSE);
     let mut rng = StdRng::seed_from_u64(14);
-    for (n, rows, eps, experts) in [
-        (300usize, 3usize, 1e-6f32, 0usize),
-        (1000, 1, 1e-5, 0),
-        (4100, 2, 1e-6, 0),
+    // With `pre`, a is RMS-normed first (eps PRE_EPS, large enough to matter, times pre_w).
+    const PRE_EPS: f32 = 1e-2;
+    for (n, rows, eps, experts, pre) in [
+        (300usize, 3usize, 1e-6f32, 0usize, false),
+        (1000, 1, 1e-5, 0, false),
+        (4100, 2, 1e-6, 0, false),
         // Whole blocks of 32: also written quantized.
-        (320, 3, 1e-6, 0),
-        (4128, 2, 1e-6, 0),
-        (300, 3, 1e-6, 3),
-        (2048, 2, 1e-6, 3),
+        (320, 3, 1e-6, 0, false),
+        (4128, 2, 1e-6, 0, false),
+        (300, 3, 1e-6, 3, false),
+        (2048, 2, 1e-6, 3, false),
+        (300, 3, 1e-6, 0, true),
+        (640, 2, 1e-6, 0, true),
+        (4128, 2, 1e-6, 0, true),
     ] {
         let a = uniform_vec(&mut rng, rows * n * experts.max(1), -2.0, 2.0);
         let b = uniform_vec(&mut rng, rows * n, -2.0, 2.0);
         let w = uniform_vec(&mut rng, n, 0.5, 1.5);
+        let pre_w = uniform_vec(&mut rng, n, 0.5, 1.5);
+        // a as the sum takes it: normed with `pre` (within rms_norm's bound).
+        let a_in: Vec<(f64, f64)> = (0..rows * n)
+            .map(|i| {
+                if !pre {
+                    return (f64::from(a[i]), 0.0);
+                }
+                let row = &a[i / n * n..][..n];
+                let ms = row.iter().map(|&v| f64::from(v).powi(2)).sum::<f64>() / n as f64;
+                let v =
+                    f64::from(a[i]) / (ms + f64::from(PRE_EPS)).sqrt() * f64::from(pre_w[i % n]);
+                (v, (n as f64 + 16.0) * U * v.abs())
+            })
+            .collect();
         // Route rows: k expert ids (unused here), then k weights.
         let route: Vec<f32> = (0..rows)
             .flat_map(|_| {
@@ -808,8 +829,13 @@ fn add_rms_norm() {
         // Each sum's value and bound (0 where it must be the f32 add bit for bit).
         let sums: Vec<(f64, f64)> = (0..rows * n)
             .map(|i| {
-                if experts == 0 {
+                if experts == 0 && !pre {
                     return (f64::from(a[i] + b[i]), 0.0);
+                }
+                if experts == 0 {
+                    let (v, e) = a_in[i];
+                    let s = v + f64::from(b[i]);
+                    return (s, e + 2.0 * U * (v.abs() + f64::from(b[i]).abs()));
                 }
                 let (r, c) = (i / n, i % n);
                 let terms: Vec<f64> = (0..experts)
@@ -847,6 +873,7 @@ fn add_rms_norm() {
             };
         }
         let (w_buf, a_buf, b_buf) = (buffer_f32(&w), buffer_f32(&a), buffer_f32(&b));
+        let pre_w_buf = buffer_f32(&pre_w);
         // Plain rows never read the route: bind the norm weight there.
         let route_buf = if experts > 0 {
             buffer_f32(&route)
@@ -875,8 +902,8 @@ fn add_rms_norm() {
                 u32::from(q8_rows.is_some()),
                 experts as u32,
                 u32::from(gather),
-                0,
-                0,
+                u32::from(pre),
+                PRE_EPS.to_bits(),
             ];
             let (want_sum, want_y) = if gather {
                 (gathered(&want_sum), gathered(&want_y))
@@ -891,11 +918,13 @@ fn add_rms_norm() {
                     kern,
                     0,
                     params,
-                    &[&w_buf, &a_buf, &b_buf, &s_buf, &y, &q8, &route_buf, &step],
+                    &[
+                        &w_buf, &a_buf, &b_buf, &s_buf, &y, &q8, &route_buf, &step, &pre_w_buf,
+                    ],
                     fold(rows as u64, 1),
                 );
                 let label = format!(
-                    "{} n={n} rows={rows} experts={experts} gather={gather}",
+                    "{} n={n} rows={rows} experts={experts} gather={gather} pre={pre}",
                     kern.label
                 );
                 f.check(&format!("{label} sum"), &read_f32(&s_buf), &want_sum);

@@ -475,7 +475,7 @@ impl Family {
             }
             Family::RmsNorm => &[Uniform, Read, Read, ReadWrite, ReadWrite],
             Family::AddRmsNorm => &[
-                Uniform, Read, Read, Read, ReadWrite, ReadWrite, ReadWrite, Read, Read,
+                Uniform, Read, Read, Read, ReadWrite, ReadWrite, ReadWrite, Read, Read, Read,
             ],
             Family::RopeStore => &[
                 Uniform, Read, Read, ReadWrite, ReadWrite, ReadWrite, ReadWrite, ReadWrite,

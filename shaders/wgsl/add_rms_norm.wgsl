@@ -4,7 +4,9 @@
 // route row), and the kernel adds their weighted sum instead (what moe_sum would have written).
 // With `gather`, row g of sum and y comes from the step's out_row of g (the rows whose logits
 // are wanted: the last layer's residual add, the pick of the output rows and the output norm in
-// one pass).
+// one pass). With `pre`, a is first RMS-normed itself (eps pre_eps, times the weight `pre_w`):
+// the norm after a block's output, the residual add and the norm after it in one pass (Gemma
+// 3's post-attention and post-feed-forward norms).
 struct Params {
     n: u32,
     rows: u32,
@@ -12,6 +14,8 @@ struct Params {
     q8: u32,         // also write y quantized to 8 bits (whole rows only)
     k: u32,          // experts per row in a, or 0 for a plain row
     gather: u32,
+    pre: u32,
+    pre_eps: f32,
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
@@ -23,6 +27,7 @@ struct Params {
 @group(0) @binding(6) var<storage, read_write> q8_out: array<u32>;
 @group(0) @binding(7) var<storage, read> route: array<f32>;
 @group(0) @binding(8) var<storage, read> step: Step;
+@group(0) @binding(9) var<storage, read> pre_w: array<vec4<f32>>;
 
 // vec4 i of row g of a, or of its experts' weighted sum (summed in moe_sum's order).
 fn a_at(g: u32, i: u32) -> vec4<f32> {
@@ -37,6 +42,15 @@ fn a_at(g: u32, i: u32) -> vec4<f32> {
     return s;
 }
 
+// vec4 i of row g's a as the sum takes it: normed by pre_inv and pre_w with `pre`.
+fn a_in(g: u32, i: u32, pre_inv: f32) -> vec4<f32> {
+    let v = a_at(g, i);
+    if p.pre == 0u {
+        return v;
+    }
+    return v * pre_inv * pre_w[i];
+}
+
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
         @builtin(local_invocation_index) tid: u32) {
@@ -49,11 +63,20 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     // The row of a and b this row adds.
     let src = select(g, step.rows[g].out_row, p.gather != 0u);
     let src_base = src * n4;
+    var pre_inv = 1.0;
+    if p.pre != 0u {
+        var sa = 0.0;
+        for (var i = tid; i < n4; i += WG) {
+            let v = a_at(src, i);
+            sa += dot(v, v);
+        }
+        pre_inv = inverseSqrt(block_sum(sa, tid) / f32(p.n) + p.pre_eps);
+    }
     // Eight vec4 per thread in flight per step: a decode row is one workgroup, so the loops'
     // load latency, not bandwidth, bounds it.
     var ss = 0.0;
     for (var i = tid; i < n4; i += 8u * WG) {
-        let v0 = a_at(src, i) + b[src_base + i];
+        let v0 = a_in(src, i, pre_inv) + b[src_base + i];
         var v1 = vec4<f32>(0.0);
         var v2 = vec4<f32>(0.0);
         var v3 = vec4<f32>(0.0);
@@ -62,25 +85,25 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
         var v6 = vec4<f32>(0.0);
         var v7 = vec4<f32>(0.0);
         if i + 1u * WG < n4 {
-            v1 = a_at(src, i + 1u * WG) + b[src_base + i + 1u * WG];
+            v1 = a_in(src, i + 1u * WG, pre_inv) + b[src_base + i + 1u * WG];
         }
         if i + 2u * WG < n4 {
-            v2 = a_at(src, i + 2u * WG) + b[src_base + i + 2u * WG];
+            v2 = a_in(src, i + 2u * WG, pre_inv) + b[src_base + i + 2u * WG];
         }
         if i + 3u * WG < n4 {
-            v3 = a_at(src, i + 3u * WG) + b[src_base + i + 3u * WG];
+            v3 = a_in(src, i + 3u * WG, pre_inv) + b[src_base + i + 3u * WG];
         }
         if i + 4u * WG < n4 {
-            v4 = a_at(src, i + 4u * WG) + b[src_base + i + 4u * WG];
+            v4 = a_in(src, i + 4u * WG, pre_inv) + b[src_base + i + 4u * WG];
         }
         if i + 5u * WG < n4 {
-            v5 = a_at(src, i + 5u * WG) + b[src_base + i + 5u * WG];
+            v5 = a_in(src, i + 5u * WG, pre_inv) + b[src_base + i + 5u * WG];
         }
         if i + 6u * WG < n4 {
-            v6 = a_at(src, i + 6u * WG) + b[src_base + i + 6u * WG];
+            v6 = a_in(src, i + 6u * WG, pre_inv) + b[src_base + i + 6u * WG];
         }
         if i + 7u * WG < n4 {
-            v7 = a_at(src, i + 7u * WG) + b[src_base + i + 7u * WG];
+            v7 = a_in(src, i + 7u * WG, pre_inv) + b[src_base + i + 7u * WG];
         }
         sum[base + i] = v0;
         if i + 1u * WG < n4 {
