@@ -2,7 +2,7 @@
 //! family, the weight format it decodes and the optional features it uses, and [`Variant::source`]
 //! assembles the module from the family file and the shared pieces it needs. Block sizes come from
 //! [`GgmlType`], never retyped in WGSL. The decode matvec of the formats that dominate real models
-//! (q4_K, q5_K, q6_K, q8_0, and f32 for MoE routers) is a kernel of its own per format
+//! (q4_K, q5_K, q6_K, q8_0, q5_0 (which Gemma 3 270M files use), and f32 for MoE routers) is a kernel of its own per format
 //! (`wgsl/matvec/`), which loads whole words of its blocks; the others use the generic
 //! `matvec.wgsl` over the shared decoders. The q4_K and q6_K kernels take x quantized to 8 bits
 //! (`quantize_q8.wgsl`, or the kernel that made x) and use integer dot products. Those kernels
@@ -239,6 +239,7 @@ fn matvec_kernel(ty: GgmlType) -> Option<&'static str> {
         GgmlType::Q5_K => Some(include_str!("../wgsl/matvec/q5_K.wgsl")),
         GgmlType::Q6_K => Some(include_str!("../wgsl/matvec/q6_K.wgsl")),
         GgmlType::Q8_0 => Some(include_str!("../wgsl/matvec/q8_0.wgsl")),
+        GgmlType::Q5_0 => Some(include_str!("../wgsl/matvec/q5_0.wgsl")),
         _ => None,
     }
 }
@@ -593,7 +594,7 @@ impl Variant {
             } else {
                 src.push_str(MATVEC_X_F32);
             }
-            if matches!(ty, GgmlType::Q6_K | GgmlType::Q8_0) {
+            if matches!(ty, GgmlType::Q5_0 | GgmlType::Q6_K | GgmlType::Q8_0) {
                 src.push_str(MATVEC_WORDS);
             }
         } else if let Some(ty) = self.family.weight() {

@@ -1,5 +1,5 @@
-// Weights bound as u32 words (q6_K, q8_0): their blocks are 210 and 34 bytes, so half of them sit
-// 2 bytes off a word boundary.
+// Weights bound as u32 words (q5_0, q6_K, q8_0): their blocks are 22, 210 and 34 bytes, so half
+// of them sit 2 bytes off a word boundary.
 @group(0) @binding(1) var<storage, read> weights: array<u32>;
 
 // The 4 bytes at even byte offset b, put together from two loads when b is 2 bytes off.
