@@ -15,7 +15,7 @@
 //! rounded to 8 bits, as wick's decode matvecs round theirs), or a floor of 0.05 (0.1 for
 //! gpt-oss) where that is smaller.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use serde::Deserialize;
 use wick_backends::{Gpu, Runtime, RuntimeConfig};
@@ -23,6 +23,7 @@ use wick_core::generate::{BatchRow, Forward, prefill};
 use wick_core::gguf::GgufFile;
 use wick_core::graph::Op;
 use wick_core::sampling::argmax;
+use wick_tests::{root, tiny_model};
 
 #[derive(Deserialize)]
 struct Reference {
@@ -50,10 +51,6 @@ struct Case {
 
 /// Router logits closer than this at the top-k boundary may route differently.
 const ROUTER_TIE: f32 = 0.01;
-
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
-}
 
 fn load_reference(name: &str) -> Reference {
     let path = root()
@@ -283,19 +280,6 @@ fn check_tiny(name: &str, floor: f32) {
         "max |logit difference| {} > {bound}",
         diff.wick
     );
-}
-
-fn tiny_model(name: &str) -> PathBuf {
-    let dir = std::env::var_os("WICK_TINY_MODELS")
-        .map_or_else(|| root().join("target/tiny-models"), PathBuf::from);
-    let path = dir.join(format!("{name}.gguf"));
-    assert!(
-        path.exists(),
-        "{} is missing: run python3 scripts/make_tiny_models.py {}",
-        path.display(),
-        dir.display()
-    );
-    path
 }
 
 #[test]

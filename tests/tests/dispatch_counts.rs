@@ -1,0 +1,55 @@
+//! Dispatches per decoded token of the tiny models (a greedy step of one row, as `wick bench`'s
+//! tg runs): each fusion the plan makes shows in these counts, so a change that loses one (a
+//! fused op back in a dispatch of its own) fails here although every output stays right.
+//!
+//! tiny-llama-fused's 41, for example (4 layers): the embedding and layer 0's attention norm
+//! (2); per layer the q/k projection and the v projection, each rotating and storing into the
+//! KV cache (matvec_rope: their formats differ), attention and the merge of its splits, the
+//! output projection, the residual add with the feed-forward norm, the gate/up projection
+//! writing the gated activation (matvec_glu) and the down projection (8, so 32); the residual
+//! add with the next layer's attention norm (3); the last add with the pick of the output rows
+//! and the output norm (1); the output projection and the greedy pick's two passes (3).
+
+use wick_backends::{Gpu, Runtime, RuntimeConfig};
+use wick_core::gguf::GgufFile;
+use wick_tests::tiny_model;
+
+fn decode_dispatches(name: &str) -> usize {
+    let path = tiny_model(name);
+    let file = GgufFile::open(&path).unwrap_or_else(|e| panic!("{e}"));
+    let graph = wick_core::arch::build(&file)
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+        .graph;
+    let cfg = RuntimeConfig {
+        max_batch: 4,
+        max_seqs: 1,
+        ctx: 64,
+    };
+    let gpu = Gpu::new().expect("a GPU adapter (lavapipe in CI)");
+    let mut rt = Runtime::new(gpu, &file, graph, cfg, |_, _| {}).expect("runtime");
+    rt.dispatches(1, 1, true)
+}
+
+#[test]
+fn fusions_keep_decode_dispatch_counts() {
+    for (name, want) in [
+        ("tiny-llama", 57),
+        // Its formats take every fused matvec (see above).
+        ("tiny-llama-fused", 41),
+        ("tiny-qwen2", 69),
+        // q/k/v and gate/up stacked into one product each (and their biases).
+        ("tiny-qwen2-stacked", 45),
+        // QK-norm, RoPE and the KV store in one dispatch.
+        ("tiny-qwen3", 57),
+        // The routed experts' sum inside the next add_rms_norm.
+        ("tiny-qwen3moe", 66),
+        // And each layer's gate and up experts as one product.
+        ("tiny-qwen3moe-stacked", 58),
+        ("tiny-qwen2moe", 113),
+        // The post-attention and post-feed-forward norms inside the add_rms_norm after them.
+        ("tiny-gemma3", 97),
+        ("tiny-gpt-oss", 98),
+    ] {
+        assert_eq!(decode_dispatches(name), want, "{name}");
+    }
+}
