@@ -191,6 +191,7 @@ const K_SCALES: &str = include_str!("../wgsl/quant/k_scales.wgsl");
 const KVALUES: &str = include_str!("../wgsl/quant/kvalues.wgsl");
 const MATVEC_HEAD: &str = include_str!("../wgsl/matvec/head.wgsl");
 const MATVEC_WORDS: &str = include_str!("../wgsl/matvec/words.wgsl");
+const MATVEC_FOUR_LANES: &str = include_str!("../wgsl/matvec/four_lanes.wgsl");
 const MATVEC_PLAIN: &str = include_str!("../wgsl/matvec/plain.wgsl");
 const MATVEC_EXPERTS: &str = include_str!("../wgsl/matvec/experts.wgsl");
 const MATVEC_GLU: &str = include_str!("../wgsl/matvec/glu.wgsl");
@@ -596,6 +597,11 @@ impl Variant {
             }
             if matches!(ty, GgmlType::Q5_0 | GgmlType::Q6_K | GgmlType::Q8_0) {
                 src.push_str(MATVEC_WORDS);
+            }
+            if matches!(ty, GgmlType::Q5_0 | GgmlType::Q8_0) {
+                let (_, bytes) = kernel_block(ty);
+                src.push_str(&format!("\nconst BLOCK_BYTES: u32 = {bytes}u;\n"));
+                src.push_str(MATVEC_FOUR_LANES);
             }
         } else if let Some(ty) = self.family.weight() {
             let (elems, bytes) = kernel_block(ty);
