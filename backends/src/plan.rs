@@ -231,6 +231,16 @@ fn gathered_norm(graph: &Graph, at: usize) -> Option<(TensorId, WeightId, f32, T
         .then_some((picked, weight, eps, out))
 }
 
+/// What one add_rms_norm dispatch does besides sum = a + b and its norm: a sums routed
+/// experts' outputs (the route tensor), rows come through the step's out_row (`gather`), a is
+/// normed first (weight and eps).
+#[derive(Default)]
+struct AddNormModes {
+    route: Option<TensorId>,
+    gather: bool,
+    pre: Option<(WeightId, f32)>,
+}
+
 /// A matmul whose matvec_rope dispatch does a rope_store's work: its rows up to q_end are q's,
 /// up to k_end k's, the rest v's; the layer and the RoPE.
 struct RopeFusion {
@@ -419,6 +429,47 @@ impl Plan {
                 weight_bytes: 0,
             }
         };
+        // An add_rms_norm dispatch over `rows` rows: a (as `modes` says) plus b into sum, normed
+        // by `weight` into out (and its 8-bit copy for rows of `q8`). Bindings a mode does not
+        // use are never read: the norm weight fills them.
+        let add_rms_norm = |a: TensorId,
+                            b: TensorId,
+                            sum: TensorId,
+                            out: TensorId,
+                            (weight, eps): (WeightId, f32),
+                            rows: u32,
+                            q8: Option<u32>,
+                            modes: AddNormModes| {
+            let weight_of = |w: WeightId| whole(&res.weights[w].parts[0].buffer);
+            let norm_weight = weight_of(weight);
+            Pending {
+                family: Family::AddRmsNorm,
+                entry: 0,
+                params: [
+                    cols(out),
+                    rows,
+                    eps.to_bits(),
+                    u32::from(q8.is_some()),
+                    modes.route.map_or(0, |r| cols(r) / 2),
+                    u32::from(modes.gather),
+                    u32::from(modes.pre.is_some()),
+                    modes.pre.map_or(0.0, |(_, e)| e).to_bits(),
+                ],
+                buffers: vec![
+                    norm_weight.clone(),
+                    act(a),
+                    act(b),
+                    act(sum),
+                    act(out),
+                    whole(res.q8),
+                    modes.route.map_or(norm_weight.clone(), act),
+                    whole(res.step),
+                    modes.pre.map_or(norm_weight, |(w, _)| weight_of(w)),
+                ],
+                groups: fold(u64::from(rows), 1),
+                weight_bytes: 0,
+            }
+        };
         // Ops (by index) an earlier dispatch already did: a glu after its matvec_glu, the
         // rope_store ops of the matmuls run as matvec_rope, the pick of the output rows and the
         // output norm after the add that does them.
@@ -511,47 +562,29 @@ impl Plan {
                     sum,
                     out,
                 } => {
-                    let r = rows_of(a);
                     let q8 = wanted(out).filter(|&k| k == cols(a));
-                    let norm_weight = whole(&res.weights[weight].parts[0].buffer);
-                    // Plain, the route and pre-norm weight bindings are never read.
-                    let (a_in, route, k) = match fused_moe {
-                        Some((i, y, route)) if i == at => (y, act(route), cols(route) / 2),
-                        _ => (a, norm_weight.clone(), 0),
-                    };
-                    let (a_in, pre_weight, pre_eps) = match fused_pre {
-                        Some((i, x, w, e)) if i == at => {
-                            (x, whole(&res.weights[w].parts[0].buffer), Some(e))
-                        }
-                        _ => (a_in, norm_weight.clone(), None),
-                    };
-                    pending.push(Pending {
-                        family: Family::AddRmsNorm,
-                        entry: 0,
-                        params: [
-                            cols(a),
-                            r,
-                            eps.to_bits(),
-                            u32::from(q8.is_some()),
-                            k,
-                            0,
-                            u32::from(pre_eps.is_some()),
-                            pre_eps.unwrap_or(0.0).to_bits(),
-                        ],
-                        buffers: vec![
-                            norm_weight,
-                            act(a_in),
-                            act(b),
-                            act(sum),
-                            act(out),
-                            whole(res.q8),
-                            route,
-                            whole(res.step),
-                            pre_weight,
-                        ],
-                        groups: fold(u64::from(r), 1),
-                        weight_bytes: 0,
-                    });
+                    let mut modes = AddNormModes::default();
+                    let mut a_in = a;
+                    if let Some((i, y, route)) = fused_moe
+                        && i == at
+                    {
+                        (a_in, modes.route) = (y, Some(route));
+                    }
+                    if let Some((i, x, w, e)) = fused_pre
+                        && i == at
+                    {
+                        (a_in, modes.pre) = (x, Some((w, e)));
+                    }
+                    pending.push(add_rms_norm(
+                        a_in,
+                        b,
+                        sum,
+                        out,
+                        (weight, eps),
+                        rows_of(a),
+                        q8,
+                        modes,
+                    ));
                     q8_of = q8.map(|k| (out, k));
                 }
                 Op::MatMul { w, x, out } => {
@@ -689,35 +722,20 @@ impl Plan {
                 Op::Add { a, b, out } => {
                     if let Some((picked, weight, eps, y)) = gathered_norm(graph, at) {
                         let q8 = wanted(y).filter(|&k| k == cols(a));
-                        let norm_weight = whole(&res.weights[weight].parts[0].buffer);
-                        pending.push(Pending {
-                            family: Family::AddRmsNorm,
-                            entry: 0,
-                            params: [
-                                cols(a),
-                                outputs,
-                                eps.to_bits(),
-                                u32::from(q8.is_some()),
-                                0,
-                                1,
-                                0,
-                                0,
-                            ],
-                            // The route and pre-norm weight bindings are never read.
-                            buffers: vec![
-                                norm_weight.clone(),
-                                act(a),
-                                act(b),
-                                act(picked),
-                                act(y),
-                                whole(res.q8),
-                                norm_weight.clone(),
-                                whole(res.step),
-                                norm_weight,
-                            ],
-                            groups: fold(u64::from(outputs), 1),
-                            weight_bytes: 0,
-                        });
+                        let modes = AddNormModes {
+                            gather: true,
+                            ..AddNormModes::default()
+                        };
+                        pending.push(add_rms_norm(
+                            a,
+                            b,
+                            picked,
+                            y,
+                            (weight, eps),
+                            outputs,
+                            q8,
+                            modes,
+                        ));
                         q8_of = q8.map(|k| (y, k));
                         done.extend([at + 1, at + 2]);
                         continue;
