@@ -17,6 +17,6 @@ export XDG_RUNTIME_DIR="${XDG_RUNTIME_DIR:-/tmp}"
 cargo test --workspace --all-targets
 # lavapipe's subgroups are 8 lanes wide, NVIDIA's and Apple's 32, which take other paths through
 # the subgroup reductions: the kernel tests again on lavapipe at 1024 bits, whose subgroups are
-# 32 lanes (a GPU driver ignores the variable and runs them twice). `--workspace` keeps the
-# features of the build above, so nothing is compiled again.
+# 32 lanes (a GPU driver ignores the variable and runs them twice). `--workspace` keeps most of
+# the build above (in CI 44 s of compiling again, against 2m46s with `-p wick-backends`).
 LP_NATIVE_VECTOR_WIDTH=1024 cargo test --workspace --test kernels
