@@ -7,9 +7,9 @@ use wick_core::graph::{AttentionParams, Glu, Graph, Op, RopeParams, Rows, Tensor
 use wick_shaders::{
     ATTENTION_COOP_MAX_HEAD_DIM, ATTENTION_COOP_ROWS, ATTENTION_DECODE_GROUPS,
     ATTENTION_DECODE_MAX_SPLITS, ATTENTION_DECODE_SPLITS, ATTENTION_PREFILL_ROWS,
-    ATTENTION_PREFILL_SPLITS, CoopSize, Family, MATMUL_TILE_ROWS, MATVEC_MAX_ROWS, Variant, WG,
-    argmax_chunks, attention_combine_dims, attention_combine_groups, attention_groups,
-    matvec_rows_per_wg, matvec_takes_q8,
+    ATTENTION_PREFILL_SPLITS, CoopSize, Family, MATVEC_MAX_ROWS, Variant, WG, argmax_chunks,
+    attention_combine_dims, attention_combine_groups, attention_groups, matvec_rows_per_wg,
+    matvec_takes_q8,
 };
 
 use crate::pipelines::{PARAMS_BYTES, Pipelines};
@@ -992,8 +992,13 @@ impl Plan {
                                 weight_bytes: part.buffer.size() / experts * read,
                             }
                         } else {
+                            let family = match gpu.caps.coop {
+                                Some(size) => Family::MatmulIdCoop(w.ty, size),
+                                None => Family::MatmulId(w.ty),
+                            };
+                            let (features, tile_rows) = family.matmul_tile().expect("a matmul");
                             Pending {
-                                family: Family::MatmulId(w.ty),
+                                family,
                                 entry: 0,
                                 params: [
                                     w.cols as u32,
@@ -1012,8 +1017,8 @@ impl Plan {
                                     act(out),
                                 ],
                                 groups: (
-                                    w.rows.div_ceil(u64::from(WG)) as u32,
-                                    experts as u32 * r.div_ceil(MATMUL_TILE_ROWS),
+                                    w.rows.div_ceil(u64::from(features)) as u32,
+                                    experts as u32 * r.div_ceil(tile_rows),
                                 ),
                                 weight_bytes: part.buffer.size(),
                             }

@@ -53,8 +53,8 @@ use wick_core::graph::{RopeParams, Yarn};
 use wick_core::quant::GgmlType;
 use wick_shaders::{
     ARGMAX_CHUNK, ATTENTION_COOP_MAX_HEAD_DIM, ATTENTION_COOP_ROWS, ATTENTION_DECODE_MAX_SPLITS,
-    ATTENTION_PREFILL_ROWS, CoopSize, Family, MATMUL_TILE_ROWS, MATVEC_MAX_ROWS, Variant,
-    WEIGHT_FORMATS, WG, argmax_chunks, attention_combine_groups, attention_groups,
+    ATTENTION_PREFILL_ROWS, CoopSize, Family, MATVEC_MAX_ROWS, Variant, WEIGHT_FORMATS, WG,
+    argmax_chunks, attention_combine_groups, attention_groups,
 };
 
 /// f32 unit roundoff.
@@ -2051,15 +2051,17 @@ fn random_route(rng: &mut StdRng, rows: usize, experts: usize, k: usize) -> (Vec
 }
 
 /// The expert products of a decode step (matvec_id) and of a prefill chunk (moe_group, then
-/// matmul_id), in every weight format: 6 stacked experts of m = 37 rows, uploaded in two parts
-/// (experts 0..4 and 4..6, one dispatch each as `plan.rs` does), k = 3 experts per row, x shared
-/// by the slots or one per slot; and experts whose matrices stack two of 37 rows (gate and up),
-/// whose outputs for the k slots of a row come together per matrix. After the first part only
-/// pairs routed to its experts may be written. 40 prefill rows make two 32-row tiles for experts
-/// with many rows.
+/// matmul_id, and matmul_id_coop where the device has cooperative matrices), in every weight
+/// format: 6 stacked experts of m = 37 rows, uploaded in two parts (experts 0..4 and 4..6, one
+/// dispatch each as `plan.rs` does), k = 3 experts per row, x shared by the slots or one per
+/// slot; and experts whose matrices stack two of 37 rows (gate and up), whose outputs for the k
+/// slots of a row come together per matrix. After the first part only pairs routed to its
+/// experts may be written. 300 prefill rows give each expert about 150 pairs: several tiles of
+/// matmul_id's 32 rows and of the cooperative kernels' 64 or 128.
 #[test]
 fn expert_products() {
     let mut f = Failures::new(NMSE);
+    let mut f_coop = Failures::new(COOP_NMSE);
     let mut rng = StdRng::seed_from_u64(11);
     let groupers = kernels(Family::MoeGroup);
     let (experts, split, k_used) = (6usize, 37usize, 3usize);
@@ -2067,7 +2069,7 @@ fn expert_products() {
     for ty in WEIGHT_FORMATS {
         let cols = width(ty, 256, 96);
         let rb = wick_shaders::row_bytes(ty, cols as u64) as usize;
-        for (matvec, rows) in [(true, 3usize), (false, 40)] {
+        for (matvec, rows) in [(true, 3usize), (false, 300)] {
             for (per_slot, stacked) in [(false, false), (true, false), (false, true)] {
                 let m = if stacked { 2 * split } else { split };
                 let (bytes, w) = random_weight(&mut rng, ty, experts * m, cols);
@@ -2089,40 +2091,50 @@ fn expert_products() {
                 }
                 let (ids, route) = random_route(&mut rng, rows, experts, k_used);
                 let route_buf = buffer_f32(&route);
-                // want[p][..]: the output once parts 0..=p ran.
-                let mut want = vec![vec![untouched(); rows * k_used * m]; parts.len()];
-                for (a, &e) in ids.iter().enumerate() {
-                    let (r, j, e) = (a / k_used, a % k_used, e as usize);
-                    let x_at = r * x_stride + if per_slot { j * cols } else { 0 };
-                    let part = parts
-                        .iter()
-                        .position(|&(s, n)| e >= s && e < s + n)
-                        .unwrap();
-                    for i in 0..m {
-                        let row = &w[(e * m + i) * cols..][..cols];
-                        let (mut dot, mut mag) = (0.0f64, 0.0f64);
-                        for (c, &wv) in row.iter().enumerate() {
-                            let t = f64::from(wv) * f64::from(x[x_at + c]);
-                            dot += t;
-                            mag += t.abs();
+                // want[p][..]: the output once parts 0..=p ran; cooperative matrices take both
+                // operands as f16, and so does their reference (see `run_products`).
+                let want = |coop: bool| {
+                    let operand = |v: f32| {
+                        if coop {
+                            f64::from(f16::from_f32(v).to_f32())
+                        } else {
+                            f64::from(v)
                         }
-                        // Row r's outputs: matrix i / split's for slots 0..k, in turn.
-                        let at = r * k_used * m + (i / split) * k_used * split + j * split;
-                        for seen in &mut want[part..] {
-                            seen[at + i % split] = Want::Near {
-                                value: dot,
-                                bound: 2.0 * cols as f64 * U * mag,
-                            };
+                    };
+                    let mut want = vec![vec![untouched(); rows * k_used * m]; parts.len()];
+                    for (a, &e) in ids.iter().enumerate() {
+                        let (r, j, e) = (a / k_used, a % k_used, e as usize);
+                        let x_at = r * x_stride + if per_slot { j * cols } else { 0 };
+                        let part = parts
+                            .iter()
+                            .position(|&(s, n)| e >= s && e < s + n)
+                            .unwrap();
+                        for i in 0..m {
+                            let row = &w[(e * m + i) * cols..][..cols];
+                            let (mut dot, mut mag, mut most) = (0.0f64, 0.0f64, 0.0f64);
+                            for (c, &wv) in row.iter().enumerate() {
+                                let t = operand(wv) * operand(x[x_at + c]);
+                                dot += t;
+                                mag += t.abs();
+                                most = most.max(t.abs());
+                            }
+                            let tie = if coop { most / 2048.0 } else { 0.0 };
+                            // Row r's outputs: matrix i / split's for slots 0..k, in turn.
+                            let at = r * k_used * m + (i / split) * k_used * split + j * split;
+                            for seen in &mut want[part..] {
+                                seen[at + i % split] = Want::Near {
+                                    value: dot,
+                                    bound: 2.0 * cols as f64 * U * mag + tie,
+                                };
+                            }
                         }
                     }
-                }
-                let family = if matvec {
-                    Family::MatvecId(ty)
-                } else {
-                    Family::MatmulId(ty)
+                    want
                 };
                 let groups_buf = buffer(&vec![0u8; experts * (rows + 1) * 4]);
-                if !matvec {
+                let families = if matvec {
+                    vec![Family::MatvecId(ty)]
+                } else {
                     let mut expect = Vec::new();
                     for e in 0..experts as u32 {
                         let list: Vec<u32> = (0..(rows * k_used) as u32)
@@ -2147,63 +2159,72 @@ fn expert_products() {
                         let got: Vec<f32> = got.iter().map(|&v| f32::from_bits(v)).collect();
                         f.check(&label, &got, &want);
                     }
-                }
-                for kern in &kernels(family) {
-                    let y = buffer_f32(&vec![SENTINEL; rows * k_used * m]);
-                    for (p, &(first, n)) in parts.iter().enumerate() {
-                        let params = if matvec {
-                            [
-                                cols as u32,
-                                m as u32,
-                                rb as u32,
-                                first as u32 | (n as u32) << 16,
-                                1,
-                                x_stride as u32,
-                                k_used as u32,
-                                split as u32,
-                            ]
-                        } else {
-                            [
-                                cols as u32,
-                                m as u32,
-                                rb as u32,
-                                k_used as u32,
-                                x_stride as u32,
-                                first as u32,
-                                split as u32,
-                                rows as u32,
-                            ]
-                        };
-                        let (groups, extra) = if matvec {
-                            (
-                                (
+                    vec![
+                        Family::MatmulId(ty),
+                        Family::MatmulIdCoop(ty, CoopSize::Eight),
+                        Family::MatmulIdCoop(ty, CoopSize::Sixteen),
+                    ]
+                };
+                for family in families {
+                    let ks = kernels(family);
+                    if ks.is_empty() {
+                        continue;
+                    }
+                    let coop = family.cooperative();
+                    let want = want(coop);
+                    let f = if coop { &mut f_coop } else { &mut f };
+                    for kern in &ks {
+                        let y = buffer_f32(&vec![SENTINEL; rows * k_used * m]);
+                        for (p, &(first, n)) in parts.iter().enumerate() {
+                            let (params, groups, extra) = if matvec {
+                                let params = [
+                                    cols as u32,
+                                    m as u32,
+                                    rb as u32,
+                                    first as u32 | (n as u32) << 16,
+                                    1,
+                                    x_stride as u32,
+                                    k_used as u32,
+                                    split as u32,
+                                ];
+                                let groups = (
                                     (m as u32).div_ceil(wick_shaders::matvec_rows_per_wg(ty)),
                                     (rows * k_used) as u32,
-                                ),
-                                &route_buf,
-                            )
-                        } else {
-                            (
-                                (
-                                    (m as u32).div_ceil(WG),
-                                    n as u32 * (rows as u32).div_ceil(MATMUL_TILE_ROWS),
-                                ),
-                                &groups_buf,
-                            )
-                        };
-                        dispatch(kern, 0, params, &[&part_bufs[p], &x_buf, extra, &y], groups);
-                        let label = format!(
-                            "{} experts {first}..{} rows={rows} k={k_used} m={m} cols={cols} per_slot={per_slot}",
-                            kern.label,
-                            first + n
-                        );
-                        f.check(&label, &read_f32(&y), &want[p]);
+                                );
+                                (params, groups, &route_buf)
+                            } else {
+                                let params = [
+                                    cols as u32,
+                                    m as u32,
+                                    rb as u32,
+                                    k_used as u32,
+                                    x_stride as u32,
+                                    first as u32,
+                                    split as u32,
+                                    rows as u32,
+                                ];
+                                let (features, tile_rows) = family.matmul_tile().expect("a matmul");
+                                let groups = (
+                                    (m as u32).div_ceil(features),
+                                    n as u32 * (rows as u32).div_ceil(tile_rows),
+                                );
+                                (params, groups, &groups_buf)
+                            };
+                            dispatch(kern, 0, params, &[&part_bufs[p], &x_buf, extra, &y], groups);
+                            let label = format!(
+                                "{} experts {first}..{} rows={rows} k={k_used} m={m} cols={cols} per_slot={per_slot}",
+                                kern.label,
+                                first + n
+                            );
+                            f.check(&label, &read_f32(&y), &want[p]);
+                        }
                     }
                 }
             }
         }
     }
     f.finish();
+    f_coop.finish();
 }
 
 /// Weighted sums of k = 3 expert outputs over rows of 300, and rows scaled by the sigmoid of
@@ -2321,7 +2342,9 @@ fn every_family_is_tested() {
         | Family::Matmul(ty)
         | Family::MatmulCoop(ty, _)
         | Family::GetRows(ty) => WEIGHT_FORMATS.contains(&ty),
-        Family::MatvecId(ty) | Family::MatmulId(ty) => WEIGHT_FORMATS.contains(&ty),
+        Family::MatvecId(ty) | Family::MatmulId(ty) | Family::MatmulIdCoop(ty, _) => {
+            WEIGHT_FORMATS.contains(&ty)
+        }
         // `matvec_glu` and `matvec_rope` walk the formats they support.
         Family::MatvecGlu(ty) | Family::MatvecRope(ty) => Family::MatvecGlu(ty).supports(),
         Family::QuantizeQ8

@@ -129,6 +129,8 @@ pub enum Family {
     QuantizeQ8,
     /// Matmul over each expert's routed rows of a prefill chunk (after [`Family::MoeGroup`]).
     MatmulId(GgmlType),
+    /// MatmulId on cooperative matrices of the given side (as [`Family::MatmulCoop`]).
+    MatmulIdCoop(GgmlType, CoopSize),
     /// Mixture-of-experts routing: softmax and top-k of router logits.
     Route,
     /// A prefill chunk's routed rows grouped by expert.
@@ -200,6 +202,8 @@ const MATVEC_IN_ORDER: &str = include_str!("../wgsl/matvec/in_order.wgsl");
 const ROPE_ROTATION: &str = include_str!("../wgsl/rope_rotation.wgsl");
 const GLU_ACT: &str = include_str!("../wgsl/glu_act.wgsl");
 const EXPERT_OUT: &str = include_str!("../wgsl/expert_out.wgsl");
+const COOP_ROWS: &str = include_str!("../wgsl/coop/rows.wgsl");
+const COOP_EXPERTS: &str = include_str!("../wgsl/coop/experts.wgsl");
 const MATVEC_X_F32: &str = include_str!("../wgsl/matvec/x_f32.wgsl");
 const MATVEC_X_Q8: &str = include_str!("../wgsl/matvec/x_q8.wgsl");
 const Q8_LAYOUT: &str = include_str!("../wgsl/q8_layout.wgsl");
@@ -293,7 +297,8 @@ impl Family {
             | Family::MatmulCoop(ty, _)
             | Family::GetRows(ty)
             | Family::MatvecId(ty)
-            | Family::MatmulId(ty) => WEIGHT_FORMATS.contains(&ty),
+            | Family::MatmulId(ty)
+            | Family::MatmulIdCoop(ty, _) => WEIGHT_FORMATS.contains(&ty),
             Family::MatvecGlu(ty) | Family::MatvecRope(ty) => matvec_kernel(ty).is_some(),
             _ => true,
         }
@@ -310,6 +315,8 @@ impl Family {
             Family::GetRows(_) => "get_rows",
             Family::MatvecId(_) => "matvec_id",
             Family::MatmulId(_) => "matmul_id",
+            Family::MatmulIdCoop(_, CoopSize::Eight) => "matmul_id_coop8",
+            Family::MatmulIdCoop(_, CoopSize::Sixteen) => "matmul_id_coop16",
             Family::QuantizeQ8 => "quantize_q8",
             Family::Route => "route",
             Family::MoeGroup => "moe_group",
@@ -340,7 +347,8 @@ impl Family {
             | Family::MatmulCoop(ty, _)
             | Family::GetRows(ty)
             | Family::MatvecId(ty)
-            | Family::MatmulId(ty) => Some(ty),
+            | Family::MatmulId(ty)
+            | Family::MatmulIdCoop(ty, _) => Some(ty),
             _ => None,
         }
     }
@@ -351,7 +359,9 @@ impl Family {
             Family::MatvecGlu(ty) | Family::MatvecRope(ty) => matvec_kernel(ty)
                 .expect("matvec_glu and matvec_rope exist for formats with their own matvec"),
             Family::Matmul(_) => include_str!("../wgsl/matmul.wgsl"),
-            Family::MatmulCoop(..) => include_str!("../wgsl/matmul_coop.wgsl"),
+            Family::MatmulCoop(..) | Family::MatmulIdCoop(..) => {
+                include_str!("../wgsl/matmul_coop.wgsl")
+            }
             Family::GetRows(_) => include_str!("../wgsl/get_rows.wgsl"),
             Family::MatvecId(ty) => {
                 matvec_kernel(ty).unwrap_or(include_str!("../wgsl/matvec_id.wgsl"))
@@ -400,8 +410,10 @@ impl Family {
     /// the part's features by the bucket's rows in such tiles).
     pub fn matmul_tile(self) -> Option<(u32, u32)> {
         match self {
-            Family::Matmul(_) => Some((WG, MATMUL_TILE_ROWS)),
-            Family::MatmulCoop(_, size) => Some((8 * size.side(), 8 * size.side())),
+            Family::Matmul(_) | Family::MatmulId(_) => Some((WG, MATMUL_TILE_ROWS)),
+            Family::MatmulCoop(_, size) | Family::MatmulIdCoop(_, size) => {
+                Some((8 * size.side(), 8 * size.side()))
+            }
             _ => None,
         }
     }
@@ -414,7 +426,7 @@ impl Family {
     /// The side of the cooperative matrices the kernel multiplies.
     pub fn coop_size(self) -> Option<CoopSize> {
         match self {
-            Family::MatmulCoop(_, size) => Some(size),
+            Family::MatmulCoop(_, size) | Family::MatmulIdCoop(_, size) => Some(size),
             Family::AttentionPrefillCoop => Some(CoopSize::Sixteen),
             _ => None,
         }
@@ -439,7 +451,7 @@ impl Family {
         match self {
             Family::RmsNorm | Family::AddRmsNorm => 256,
             // Eight subgroups of 32.
-            Family::MatmulCoop(..) => 256,
+            Family::MatmulCoop(..) | Family::MatmulIdCoop(..) => 256,
             Family::AttentionPrefillCoop => 128,
             // Eight threads per dimension share a head's splits.
             Family::AttentionCombine => 256,
@@ -470,7 +482,9 @@ impl Family {
             Family::MatvecRope(_) => &[
                 Uniform, Read, Read, ReadWrite, Read, Read, ReadWrite, ReadWrite,
             ],
-            Family::MatvecId(_) | Family::MatmulId(_) => &[Uniform, Read, Read, Read, ReadWrite],
+            Family::MatvecId(_) | Family::MatmulId(_) | Family::MatmulIdCoop(..) => {
+                &[Uniform, Read, Read, Read, ReadWrite]
+            }
             Family::Route | Family::MoeGroup | Family::QuantizeQ8 => &[Uniform, Read, ReadWrite],
             Family::MoeSum | Family::SigmoidMul | Family::ExpertBias => {
                 &[Uniform, Read, Read, ReadWrite]
@@ -520,6 +534,8 @@ impl Variant {
                 Family::GetRows(ty),
                 Family::MatvecId(ty),
                 Family::MatmulId(ty),
+                Family::MatmulIdCoop(ty, CoopSize::Eight),
+                Family::MatmulIdCoop(ty, CoopSize::Sixteen),
             ]);
             if Family::MatvecGlu(ty).supports() {
                 families.extend([Family::MatvecGlu(ty), Family::MatvecRope(ty)]);
@@ -622,6 +638,11 @@ impl Variant {
             ) {
                 src.push_str(PRODUCT_HEAD);
             }
+            match self.family {
+                Family::MatmulCoop(..) => src.push_str(COOP_ROWS),
+                Family::MatmulIdCoop(..) => src.push_str(COOP_EXPERTS),
+                _ => {}
+            }
         }
         if matches!(
             self.family,
@@ -641,7 +662,10 @@ impl Variant {
         if matches!(self.family, Family::Glu | Family::MatvecGlu(_)) {
             src.push_str(GLU_ACT);
         }
-        if matches!(self.family, Family::MatvecId(_) | Family::MatmulId(_)) {
+        if matches!(
+            self.family,
+            Family::MatvecId(_) | Family::MatmulId(_) | Family::MatmulIdCoop(..)
+        ) {
             src.push_str(EXPERT_OUT);
         }
         if matches!(self.family, Family::Matmul(_) | Family::MatmulId(_)) {

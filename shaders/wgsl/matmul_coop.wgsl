@@ -4,7 +4,15 @@
 // weights in shared memory as f16, and each subgroup multiplies 2S rows by 4S features of the
 // tile (8 matrices of f32 sums). While the subgroups multiply one chunk, the loads of the next
 // are in flight. S (the matrix side), TileA/B/C come from the variant.
+//
+// Which rows a tile takes and where they go is the side's: `coop/rows.wgsl` (matmul_coop: rows
+// in order) or `coop/experts.wgsl` (matmul_id_coop: the routed pairs of one expert). A side
+// gives `start_tile` (false: the tile has no rows, and the workgroup returns), `x_at` (the x
+// vec4 index of a tile row, or NO_ROW past its rows), `weight_row` (the weight row of output
+// feature i), `y_at` (where output i of a tile row goes, or NO_ROW to drop it) and `store_tile`
+// (an S x S tile of sums into y, straight or through `store_staged`).
 
+const NO_ROW: u32 = 0xffffffffu;
 const TILE: u32 = 8u * S;
 // A staged row's stride in f16: 8 more than a chunk, so the rows a matrix load reads together
 // fall in different shared-memory banks.
@@ -34,37 +42,29 @@ fn put4(dst: u32, v: vec4<f32>, into_w: bool) {
     }
 }
 
-// Writes an S x S tile at rows r, features i of y, through the subgroup's staging where the
-// tile crosses the edge of y. `full` is the same for the whole workgroup.
-fn store(c: TileC, r: u32, i: u32, full: bool, sg: u32, lane: u32) {
-    // Computed before the branch: naga's WGSL front end leaves expressions computed in the
-    // coopStoreT call itself out of the SPIR-V.
-    let stride = p.y_stride;
-    let at = r * stride + p.out_off + i;
+// Writes the S x S tile of sums at tile row t, feature i through the subgroup's staging, output
+// by output. Called from uniform control flow.
+fn store_staged(c: TileC, t: u32, i: u32, sg: u32, lane: u32) {
     let staged = sg * S * S;
-    if full {
-        coopStoreT(c, &y[at], stride);
-        return;
-    }
     coopStoreT(c, &edge[staged], S);
     workgroupBarrier();
     for (var e = lane; e < S * S; e += 32u) {
-        let rr = r + e / S;
         let ii = i + e % S;
-        if rr < p.rows && ii < p.m {
-            y[rr * stride + p.out_off + ii] = edge[staged + e];
+        let at = y_at(t + e / S, ii);
+        if at != NO_ROW && ii < p.m {
+            y[at] = edge[staged + e];
         }
     }
     workgroupBarrier();
 }
 
-// x's vec4 `e` of the tile (row e / 8, part e % 8) in chunk c; zero past the batch.
-fn x4(r0: u32, c: u32, e: u32) -> vec4<f32> {
-    let r = r0 + e / 8u;
-    if r >= p.rows {
+// x's vec4 `e` of the tile (row e / 8, part e % 8) in chunk c; zero past the tile's rows.
+fn x4(c: u32, e: u32) -> vec4<f32> {
+    let at = x_at(e / 8u);
+    if at == NO_ROW {
         return vec4<f32>(0.0);
     }
-    return x[(r * p.x_stride + c * 32u) / 4u + e % 8u];
+    return x[at + c * 8u + e % 8u];
 }
 
 // Where chunk c of the weight row at row_byte lies, and the scale and offset of its parts
@@ -89,14 +89,16 @@ fn w4(w: WChunk, q: u32) -> vec4<f32> {
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) tid: u32,
         @builtin(subgroup_id) sg: u32, @builtin(subgroup_invocation_id) lane: u32) {
     let i0 = wid.x * TILE;
-    let r0 = wid.y * TILE;
+    if !start_tile(wid, tid) {
+        return;
+    }
     // This subgroup's part of the tile: rows rq.., features iq...
     let rq = (sg / 2u) * 2u * S;
     let iq = (sg % 2u) * 4u * S;
     // The weight row this thread decodes, and its first part.
     let wr = tid / (8u / PER_THREAD);
     let q0 = tid % (8u / PER_THREAD) * PER_THREAD;
-    let row_byte = min(i0 + wr, p.m - 1u) * p.row_bytes;
+    let row_byte = weight_row(min(i0 + wr, p.m - 1u)) * p.row_bytes;
     var c00 = TileC();
     var c01 = TileC();
     var c02 = TileC();
@@ -106,8 +108,8 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     var c12 = TileC();
     var c13 = TileC();
     // This thread's loads of the chunk to stage next; PER_THREAD is 2 or 4.
-    var x0 = x4(r0, 0u, tid);
-    var x1 = x4(r0, 0u, tid + WG);
+    var x0 = x4(0u, tid);
+    var x1 = x4(0u, tid + WG);
     var x2 = vec4<f32>(0.0);
     var x3 = vec4<f32>(0.0);
     let first = w_chunk(row_byte, 0u, q0);
@@ -116,8 +118,8 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     var w2 = vec4<f32>(0.0);
     var w3 = vec4<f32>(0.0);
     if PER_THREAD == 4u {
-        x2 = x4(r0, 0u, tid + 2u * WG);
-        x3 = x4(r0, 0u, tid + 3u * WG);
+        x2 = x4(0u, tid + 2u * WG);
+        x3 = x4(0u, tid + 3u * WG);
         w2 = w4(first, q0 + 2u);
         w3 = w4(first, q0 + 3u);
     }
@@ -135,14 +137,14 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
         }
         workgroupBarrier();
         if c + 1u < chunks {
-            x0 = x4(r0, c + 1u, tid);
-            x1 = x4(r0, c + 1u, tid + WG);
+            x0 = x4(c + 1u, tid);
+            x1 = x4(c + 1u, tid + WG);
             let next = w_chunk(row_byte, c + 1u, q0);
             w0 = w4(next, q0);
             w1 = w4(next, q0 + 1u);
             if PER_THREAD == 4u {
-                x2 = x4(r0, c + 1u, tid + 2u * WG);
-                x3 = x4(r0, c + 1u, tid + 3u * WG);
+                x2 = x4(c + 1u, tid + 2u * WG);
+                x3 = x4(c + 1u, tid + 3u * WG);
                 w2 = w4(next, q0 + 2u);
                 w3 = w4(next, q0 + 3u);
             }
@@ -165,13 +167,12 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
         }
         workgroupBarrier();
     }
-    let full = r0 + TILE <= p.rows && i0 + TILE <= p.m;
-    store(c00, r0 + rq + 0u * S, i0 + iq + 0u * S, full, sg, lane);
-    store(c01, r0 + rq + 0u * S, i0 + iq + 1u * S, full, sg, lane);
-    store(c02, r0 + rq + 0u * S, i0 + iq + 2u * S, full, sg, lane);
-    store(c03, r0 + rq + 0u * S, i0 + iq + 3u * S, full, sg, lane);
-    store(c10, r0 + rq + 1u * S, i0 + iq + 0u * S, full, sg, lane);
-    store(c11, r0 + rq + 1u * S, i0 + iq + 1u * S, full, sg, lane);
-    store(c12, r0 + rq + 1u * S, i0 + iq + 2u * S, full, sg, lane);
-    store(c13, r0 + rq + 1u * S, i0 + iq + 3u * S, full, sg, lane);
+    store_tile(c00, rq + 0u * S, i0 + iq + 0u * S, wid, sg, lane);
+    store_tile(c01, rq + 0u * S, i0 + iq + 1u * S, wid, sg, lane);
+    store_tile(c02, rq + 0u * S, i0 + iq + 2u * S, wid, sg, lane);
+    store_tile(c03, rq + 0u * S, i0 + iq + 3u * S, wid, sg, lane);
+    store_tile(c10, rq + 1u * S, i0 + iq + 0u * S, wid, sg, lane);
+    store_tile(c11, rq + 1u * S, i0 + iq + 1u * S, wid, sg, lane);
+    store_tile(c12, rq + 1u * S, i0 + iq + 2u * S, wid, sg, lane);
+    store_tile(c13, rq + 1u * S, i0 + iq + 3u * S, wid, sg, lane);
 }
