@@ -204,6 +204,7 @@ const GLU_ACT: &str = include_str!("../wgsl/glu_act.wgsl");
 const EXPERT_OUT: &str = include_str!("../wgsl/expert_out.wgsl");
 const COOP_ROWS: &str = include_str!("../wgsl/coop/rows.wgsl");
 const COOP_EXPERTS: &str = include_str!("../wgsl/coop/experts.wgsl");
+const MATMUL_ID_HEAD: &str = include_str!("../wgsl/matmul_id_head.wgsl");
 const MATVEC_X_F32: &str = include_str!("../wgsl/matvec/x_f32.wgsl");
 const MATVEC_X_Q8: &str = include_str!("../wgsl/matvec/x_q8.wgsl");
 const Q8_LAYOUT: &str = include_str!("../wgsl/q8_layout.wgsl");
@@ -637,6 +638,9 @@ impl Variant {
                 Family::Matvec(_) | Family::Matmul(_) | Family::MatmulCoop(..)
             ) {
                 src.push_str(PRODUCT_HEAD);
+            }
+            if matches!(self.family, Family::MatmulId(_) | Family::MatmulIdCoop(..)) {
+                src.push_str(MATMUL_ID_HEAD);
             }
             match self.family {
                 Family::MatmulCoop(..) => src.push_str(COOP_ROWS),

@@ -1,24 +1,7 @@
 // Expert matrix products for prefill: for each expert of the weight part, the (row, slot) pairs
 // routed to it (from moe_group) in tiles of TILE_ROWS, so each expert's weights are read once per
 // tile as in matmul. wid.y = expert * tiles + tile; tiles past an expert's count return at once.
-// Outputs go where `expert_out` says.
-
-struct Params {
-    cols: u32,
-    m: u32,
-    row_bytes: u32,
-    k: u32,
-    x_stride: u32,
-    first_expert: u32,  // the part's first expert
-    split: u32,         // features of each matrix stacked per expert (m when one)
-    rows: u32,          // batch rows of the bucket
-}
-
-@group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read> weights: array<u32>;
-@group(0) @binding(2) var<storage, read> x: array<vec4<f32>>;
-@group(0) @binding(3) var<storage, read> groups: array<u32>;
-@group(0) @binding(4) var<storage, read_write> y: array<f32>;
+// Outputs go where `expert_out` says; parameters and bindings in `matmul_id_head.wgsl`.
 
 var<workgroup> pairs: array<u32, TILE_ROWS>;
 
@@ -26,7 +9,7 @@ var<workgroup> pairs: array<u32, TILE_ROWS>;
 fn store4(v: vec4<f32>, t: u32, n: u32, i: u32) {
     for (var k = 0u; k < 4u; k++) {
         if t + k < n {
-            y[expert_out(pairs[t + k], i, p.k, p.m, p.split)] = v[k];
+            y[expert_out(pairs[t + k], i, p.n_used, p.m, p.split)] = v[k];
         }
     }
 }
@@ -50,14 +33,14 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     // Pairs 4b..4b+3 of the tile in acc[b]; indexed by constants only, so they stay in registers.
     var acc: array<vec4<f32>, 8>;
     let row_byte = (e * p.m + min(i, p.m - 1u)) * p.row_bytes;
-    let per_slot = p.x_stride != p.cols;
-    for (var c = 0u; c < p.cols / 32u; c++) {
+    let per_slot = p.x_stride != p.k;
+    for (var c = 0u; c < p.k / 32u; c++) {
         for (var el = tid; el < TILE_ROWS * 8u; el += WG) {
             let t = el / 8u;
             var v = vec4<f32>(0.0);
             if t < n {
                 let a = pairs[t];
-                let x_at = (a / p.k) * p.x_stride + select(0u, (a % p.k) * p.cols, per_slot);
+                let x_at = (a / p.n_used) * p.x_stride + select(0u, (a % p.n_used) * p.k, per_slot);
                 v = x[(x_at + c * 32u) / 4u + el % 8u];
             }
             xs[t][el % 8u] = v;

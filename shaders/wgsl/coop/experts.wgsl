@@ -2,23 +2,7 @@
 // up to TILE of the (row, slot) pairs `moe_group` listed for that expert of the weight part
 // (experts first_expert..), gathers their x rows and writes their outputs where `expert_out`
 // says (always through the staging: the pairs' rows are scattered). Tiles past an expert's count
-// return at once.
-struct Params {
-    k: u32,             // columns (input features)
-    m: u32,             // output features of one expert
-    row_bytes: u32,
-    n_used: u32,        // experts per batch row
-    x_stride: u32,      // k: one input per row; n_used * k: one per pair
-    first_expert: u32,  // the part's first expert
-    split: u32,         // features of each matrix stacked per expert (m when one)
-    rows: u32,          // batch rows of the bucket
-}
-
-@group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read> weights: array<u32>;
-@group(0) @binding(2) var<storage, read> x: array<vec4<f32>>;
-@group(0) @binding(3) var<storage, read> groups: array<u32>;
-@group(0) @binding(4) var<storage, read_write> y: array<f32>;
+// return at once. Parameters and bindings as matmul_id's (`matmul_id_head.wgsl`).
 
 // The tile's pairs, of `tile_pairs`, and their expert in the part.
 var<workgroup> pairs: array<u32, TILE>;
