@@ -7,9 +7,9 @@ use wick_core::graph::{AttentionParams, Glu, Graph, Op, RopeParams, Rows, Tensor
 use wick_shaders::{
     ATTENTION_COOP_MAX_HEAD_DIM, ATTENTION_COOP_ROWS, ATTENTION_DECODE_GROUPS,
     ATTENTION_DECODE_MAX_SPLITS, ATTENTION_DECODE_SPLITS, ATTENTION_PREFILL_ROWS,
-    ATTENTION_PREFILL_SPLITS, CoopSize, Family, MATVEC_MAX_ROWS, Variant, WG, argmax_chunks,
-    attention_combine_dims, attention_combine_groups, attention_groups, matvec_rows_per_wg,
-    matvec_takes_q8,
+    ATTENTION_PREFILL_SPLITS, CoopSize, Family, MATVEC_MAX_ROWS, NormModes, Variant, WG,
+    argmax_chunks, attention_combine_dims, attention_combine_groups, attention_groups,
+    matvec_rows_per_wg, matvec_takes_q8,
 };
 
 use crate::pipelines::{PARAMS_BYTES, Pipelines};
@@ -443,7 +443,11 @@ impl Plan {
             let weight_of = |w: WeightId| whole(&res.weights[w].parts[0].buffer);
             let norm_weight = weight_of(weight);
             Pending {
-                family: Family::AddRmsNorm,
+                family: Family::AddRmsNorm(NormModes {
+                    experts: modes.route.is_some(),
+                    gather: modes.gather,
+                    pre: modes.pre.is_some(),
+                }),
                 entry: 0,
                 params: [
                     cols(out),
@@ -451,9 +455,9 @@ impl Plan {
                     eps.to_bits(),
                     u32::from(q8.is_some()),
                     modes.route.map_or(0, |r| cols(r) / 2),
-                    u32::from(modes.gather),
-                    u32::from(modes.pre.is_some()),
                     modes.pre.map_or(0.0, |(_, e)| e).to_bits(),
+                    0,
+                    0,
                 ],
                 buffers: vec![
                     norm_weight.clone(),

@@ -53,8 +53,8 @@ use wick_core::graph::{RopeParams, Yarn};
 use wick_core::quant::GgmlType;
 use wick_shaders::{
     ARGMAX_CHUNK, ATTENTION_COOP_MAX_HEAD_DIM, ATTENTION_COOP_ROWS, ATTENTION_DECODE_MAX_SPLITS,
-    ATTENTION_PREFILL_ROWS, CoopSize, Family, MATVEC_MAX_ROWS, Variant, WEIGHT_FORMATS, WG,
-    argmax_chunks, attention_combine_groups, attention_groups,
+    ATTENTION_PREFILL_ROWS, CoopSize, Family, MATVEC_MAX_ROWS, NormModes, Variant, WEIGHT_FORMATS,
+    WG, argmax_chunks, attention_combine_groups, attention_groups,
 };
 
 /// f32 unit roundoff.
@@ -901,16 +901,21 @@ fn add_rms_norm() {
                 eps.to_bits(),
                 u32::from(q8_rows.is_some()),
                 experts as u32,
-                u32::from(gather),
-                u32::from(pre),
                 PRE_EPS.to_bits(),
+                0,
+                0,
             ];
             let (want_sum, want_y) = if gather {
                 (gathered(&want_sum), gathered(&want_y))
             } else {
                 (want_sum.clone(), want_y.clone())
             };
-            for kern in &kernels(Family::AddRmsNorm) {
+            let modes = NormModes {
+                experts: experts > 0,
+                gather,
+                pre,
+            };
+            for kern in &kernels(Family::AddRmsNorm(modes)) {
                 let s_buf = buffer_f32(&vec![SENTINEL; rows * n + tail]);
                 let y = buffer_f32(&vec![SENTINEL; rows * n + tail]);
                 let q8 = q8_buffer(q8_rows, n);
@@ -2349,7 +2354,7 @@ fn every_family_is_tested() {
         Family::MatvecGlu(ty) | Family::MatvecRope(ty) => Family::MatvecGlu(ty).supports(),
         Family::QuantizeQ8
         | Family::RmsNorm
-        | Family::AddRmsNorm
+        | Family::AddRmsNorm(_)
         | Family::RopeStore
         | Family::NormRopeStore
         | Family::Attention

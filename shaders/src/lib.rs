@@ -106,6 +106,29 @@ impl CoopSize {
     }
 }
 
+/// What an add_rms_norm variant does besides sum = a + b and its norm, fixed when it compiles:
+/// a branch on a parameter would stop the driver from keeping the row's loads in flight together.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct NormModes {
+    /// a holds each row's routed experts' outputs, summed with the route's weights.
+    pub experts: bool,
+    /// Row g adds and norms the step's out_row of g.
+    pub gather: bool,
+    /// a is RMS-normed first, with a weight of its own.
+    pub pre: bool,
+}
+
+impl NormModes {
+    /// Every combination, for tests and ahead-of-time validation.
+    pub fn all() -> impl Iterator<Item = NormModes> {
+        (0..8u8).map(|m| NormModes {
+            experts: m & 1 != 0,
+            gather: m & 2 != 0,
+            pre: m & 4 != 0,
+        })
+    }
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Family {
     /// Quantized matrix-vector product for decode batches (up to [`MATVEC_MAX_ROWS`] rows).
@@ -145,7 +168,7 @@ pub enum Family {
     GetRows(GgmlType),
     RmsNorm,
     /// A residual add and the RMS norm of its result.
-    AddRmsNorm,
+    AddRmsNorm(NormModes),
     /// RoPE of q in place and of k into the KV cache, with v stored beside it.
     RopeStore,
     /// Per-head RMS norm (QK-norm), RoPE of q in place and of k into the KV cache, with v
@@ -325,7 +348,7 @@ impl Family {
             Family::SigmoidMul => "sigmoid_mul",
             Family::ExpertBias => "expert_bias",
             Family::RmsNorm => "rms_norm",
-            Family::AddRmsNorm => "add_rms_norm",
+            Family::AddRmsNorm(_) => "add_rms_norm",
             Family::RopeStore => "rope_store",
             Family::NormRopeStore => "norm_rope_store",
             Family::Attention => "attention",
@@ -375,7 +398,7 @@ impl Family {
             Family::SigmoidMul => include_str!("../wgsl/sigmoid_mul.wgsl"),
             Family::ExpertBias => include_str!("../wgsl/expert_bias.wgsl"),
             Family::RmsNorm => include_str!("../wgsl/rms_norm.wgsl"),
-            Family::AddRmsNorm => include_str!("../wgsl/add_rms_norm.wgsl"),
+            Family::AddRmsNorm(_) => include_str!("../wgsl/add_rms_norm.wgsl"),
             Family::RopeStore => include_str!("../wgsl/rope_store.wgsl"),
             Family::NormRopeStore => include_str!("../wgsl/norm_rope_store.wgsl"),
             Family::Attention => include_str!("../wgsl/attention.wgsl"),
@@ -398,7 +421,7 @@ impl Family {
                 | Family::MatvecRope(_)
                 | Family::MatvecId(_)
                 | Family::RmsNorm
-                | Family::AddRmsNorm
+                | Family::AddRmsNorm(_)
                 | Family::NormRopeStore
                 | Family::Attention
                 | Family::AttentionPrefill
@@ -440,7 +463,7 @@ impl Family {
             self,
             Family::QuantizeQ8
                 | Family::RmsNorm
-                | Family::AddRmsNorm
+                | Family::AddRmsNorm(_)
                 | Family::AttentionCombine
                 | Family::Glu
         )
@@ -450,7 +473,7 @@ impl Family {
     /// row is one workgroup bound by the loads its threads keep in flight.
     pub fn workgroup_size(self) -> u32 {
         match self {
-            Family::RmsNorm | Family::AddRmsNorm => 256,
+            Family::RmsNorm | Family::AddRmsNorm(_) => 256,
             // Eight subgroups of 32.
             Family::MatmulCoop(..) | Family::MatmulIdCoop(..) => 256,
             Family::AttentionPrefillCoop => 128,
@@ -491,7 +514,7 @@ impl Family {
                 &[Uniform, Read, Read, ReadWrite]
             }
             Family::RmsNorm => &[Uniform, Read, Read, ReadWrite, ReadWrite],
-            Family::AddRmsNorm => &[
+            Family::AddRmsNorm(_) => &[
                 Uniform, Read, Read, Read, ReadWrite, ReadWrite, ReadWrite, Read, Read, Read,
             ],
             Family::RopeStore => &[
@@ -545,7 +568,6 @@ impl Variant {
         families.extend([
             Family::QuantizeQ8,
             Family::RmsNorm,
-            Family::AddRmsNorm,
             Family::RopeStore,
             Family::NormRopeStore,
             Family::Attention,
@@ -562,6 +584,7 @@ impl Variant {
             Family::SigmoidMul,
             Family::ExpertBias,
         ]);
+        families.extend(NormModes::all().map(Family::AddRmsNorm));
         let mut all = Vec::new();
         for family in families {
             for subgroups in [false, true] {
@@ -695,6 +718,12 @@ impl Variant {
                 wick_core::generate::BatchRow::PICKED
             ));
         }
+        if let Family::AddRmsNorm(m) = self.family {
+            src.push_str(&format!(
+                "\nconst EXPERTS: bool = {};\nconst GATHER: bool = {};\nconst PRE: bool = {};\n",
+                m.experts, m.gather, m.pre
+            ));
+        }
         if self.family == Family::Argmax {
             src.push_str(&format!("\nconst ARGMAX_CHUNK: u32 = {ARGMAX_CHUNK}u;\n"));
         }
@@ -715,6 +744,13 @@ impl std::fmt::Display for Variant {
         f.write_str(self.family.name())?;
         if let Some(ty) = self.family.weight() {
             write!(f, ".{ty}")?;
+        }
+        if let Family::AddRmsNorm(m) = self.family {
+            for (on, mode) in [(m.experts, "experts"), (m.gather, "gather"), (m.pre, "pre")] {
+                if on {
+                    write!(f, ".{mode}")?;
+                }
+            }
         }
         if self.subgroups {
             f.write_str(".sg")?;

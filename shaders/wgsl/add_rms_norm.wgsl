@@ -1,21 +1,19 @@
 // The residual add and the RMS norm after it in one pass: sum = a + b, y = sum / sqrt(mean(sum^2)
-// + eps) * w, one workgroup per row of n elements (a multiple of 4, read as vec4). With k > 0, a
-// is the k routed experts' outputs of each row and `route` their weights (after the k ids of each
-// route row), and the kernel adds their weighted sum instead (what moe_sum would have written).
-// With `gather`, row g of sum and y comes from the step's out_row of g (the rows whose logits
-// are wanted: the last layer's residual add, the pick of the output rows and the output norm in
-// one pass). With `pre`, a is first RMS-normed itself (eps pre_eps, times the weight `pre_w`):
-// the norm after a block's output, the residual add and the norm after it in one pass (Gemma
-// 3's post-attention and post-feed-forward norms).
+// + eps) * w, one workgroup per row of n elements (a multiple of 4, read as vec4). The variant's
+// constants add modes. EXPERTS: a is the k routed experts' outputs of each row and `route` their
+// weights (after the k ids of each route row), and the kernel adds their weighted sum instead
+// (what moe_sum would have written). GATHER: row g of sum and y comes from the step's out_row of
+// g (the rows whose logits are wanted: the last layer's residual add, the pick of the output rows
+// and the output norm in one pass). PRE: a is first RMS-normed itself (eps pre_eps, times the
+// weight `pre_w`): the norm after a block's output, the residual add and the norm after it in one
+// pass (Gemma 3's post-attention and post-feed-forward norms).
 struct Params {
     n: u32,
     rows: u32,
     eps: f32,
     q8: u32,         // also write y quantized to 8 bits (whole rows only)
-    k: u32,          // experts per row in a, or 0 for a plain row
-    gather: u32,
-    pre: u32,
-    pre_eps: f32,
+    k: u32,          // experts per row in a (EXPERTS)
+    pre_eps: f32,    // (PRE)
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
@@ -32,7 +30,7 @@ struct Params {
 // vec4 i of row g of a, or of its experts' weighted sum (summed in moe_sum's order).
 fn a_at(g: u32, i: u32) -> vec4<f32> {
     let n4 = p.n / 4u;
-    if p.k == 0u {
+    if !EXPERTS {
         return a[g * n4 + i];
     }
     var s = vec4<f32>(0.0);
@@ -45,7 +43,7 @@ fn a_at(g: u32, i: u32) -> vec4<f32> {
 // vec4 i of row g's a as the sum takes it: normed by pre_inv and pre_w with `pre`.
 fn a_in(g: u32, i: u32, pre_inv: f32) -> vec4<f32> {
     let v = a_at(g, i);
-    if p.pre == 0u {
+    if !PRE {
         return v;
     }
     return v * pre_inv * pre_w[i];
@@ -61,10 +59,10 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     let n4 = p.n / 4u;
     let base = g * n4;
     // The row of a and b this row adds.
-    let src = select(g, step.rows[g].out_row, p.gather != 0u);
+    let src = select(g, step.rows[g].out_row, GATHER);
     let src_base = src * n4;
     var pre_inv = 1.0;
-    if p.pre != 0u {
+    if PRE {
         var sa = 0.0;
         for (var i = tid; i < n4; i += WG) {
             let v = a_at(src, i);
