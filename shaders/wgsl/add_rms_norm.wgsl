@@ -6,7 +6,8 @@
 // g (the rows whose logits are wanted: the last layer's residual add, the pick of the output rows
 // and the output norm in one pass). PRE: a is first RMS-normed itself (eps pre_eps, times the
 // weight `pre_w`): the norm after a block's output, the residual add and the norm after it in one
-// pass (Gemma 3's post-attention and post-feed-forward norms).
+// pass (Gemma 3's post-attention and post-feed-forward norms). EXPERTS and PRE exclude each other
+// (each says what a is).
 struct Params {
     n: u32,
     rows: u32,
@@ -65,7 +66,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     if PRE {
         var sa = 0.0;
         for (var i = tid; i < n4; i += WG) {
-            let v = a_at(src, i);
+            let v = a[src_base + i];
             sa += dot(v, v);
         }
         pre_inv = inverseSqrt(block_sum(sa, tid) / f32(p.n) + p.pre_eps);
