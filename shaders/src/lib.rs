@@ -302,8 +302,9 @@ pub fn q8_row_values(row: &[u8], k: usize) -> Vec<f32> {
         .collect()
 }
 
-/// Weight rows one matvec or matvec_id workgroup of [`WG`] threads covers: 32 threads share a
-/// row in the generic kernel, two rows in a format's own kernel.
+/// Weight rows one matvec or matvec_id workgroup covers: in the generic kernel ([`WG`] threads)
+/// 32 threads share a row; in a format's own kernel each [`Family::lanes`] threads share two rows,
+/// in workgroups of twice that.
 pub fn matvec_rows_per_wg(ty: GgmlType) -> u32 {
     if matvec_kernel(ty).is_some() { 4 } else { 2 }
 }
