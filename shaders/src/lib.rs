@@ -476,11 +476,12 @@ impl Family {
     }
 
     /// Threads per workgroup (`WG` in its WGSL): [`WG`], but 256 for the norms, whose decode
-    /// row is one workgroup bound by the loads its threads keep in flight.
+    /// row is one workgroup bound by the loads its threads keep in flight, and two row pairs'
+    /// lanes for the matvec kernels with more lanes than [`LANES`] (f32's).
     pub fn workgroup_size(self) -> u32 {
         match self {
             Family::RmsNorm | Family::AddRmsNorm(_) => 256,
-            // Two row pairs, as with [`LANES`].
+            // Two row pairs, as at 32 lanes.
             _ if self.lanes() != LANES => 2 * self.lanes(),
             // Eight subgroups of 32.
             Family::MatmulCoop(..) | Family::MatmulIdCoop(..) => 256,
