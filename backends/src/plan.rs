@@ -9,7 +9,7 @@ use wick_shaders::{
     ATTENTION_DECODE_MAX_SPLITS, ATTENTION_DECODE_SPLITS, ATTENTION_PREFILL_ROWS,
     ATTENTION_PREFILL_SPLITS, CoopSize, Family, MATVEC_MAX_ROWS, NormModes, Variant, WG,
     argmax_chunks, attention_combine_dims, attention_combine_groups, attention_groups,
-    matvec_rows_per_wg, matvec_takes_q8,
+    matvec_takes_q8,
 };
 
 use crate::pipelines::{PARAMS_BYTES, Pipelines};
@@ -640,7 +640,10 @@ impl Plan {
                                 whole(kc),
                                 whole(vc),
                             ],
-                            groups: fold(part.rows, u64::from(matvec_rows_per_wg(w.ty))),
+                            groups: fold(
+                                part.rows,
+                                u64::from(Family::MatvecRope(w.ty).matvec_rows()),
+                            ),
                             weight_bytes: part.buffer.size(),
                         });
                         continue;
@@ -667,7 +670,10 @@ impl Plan {
                                 if q8 { whole(res.q8) } else { act(x) },
                                 act(y),
                             ],
-                            groups: fold(part.rows, u64::from(matvec_rows_per_wg(w.ty))),
+                            groups: fold(
+                                part.rows,
+                                u64::from(Family::MatvecGlu(w.ty).matvec_rows()),
+                            ),
                             weight_bytes: part.buffer.size(),
                         });
                         done.insert(at + 1);
@@ -675,8 +681,8 @@ impl Plan {
                     }
                     for part in &w.parts {
                         let (family, groups) = if r <= MATVEC_MAX_ROWS {
-                            let groups = fold(part.rows, u64::from(matvec_rows_per_wg(w.ty)));
-                            (Family::Matvec(w.ty), groups)
+                            let family = Family::Matvec(w.ty);
+                            (family, fold(part.rows, u64::from(family.matvec_rows())))
                         } else {
                             let family = match gpu.caps.coop {
                                 Some(size) => Family::MatmulCoop(w.ty, size),
@@ -990,7 +996,9 @@ impl Plan {
                                     act(out),
                                 ],
                                 groups: (
-                                    w.rows.div_ceil(u64::from(matvec_rows_per_wg(w.ty))) as u32,
+                                    w.rows
+                                        .div_ceil(u64::from(Family::MatvecId(w.ty).matvec_rows()))
+                                        as u32,
                                     r * k,
                                 ),
                                 weight_bytes: part.buffer.size() / experts * read,

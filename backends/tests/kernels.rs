@@ -458,10 +458,7 @@ fn run_products(family_of: impl Fn(GgmlType) -> Family, cases: impl Fn(GgmlType)
                     (c.part as u32).div_ceil(features),
                     (c.rows as u32).div_ceil(tile_rows),
                 ),
-                None => fold(
-                    c.part as u64,
-                    u64::from(wick_shaders::matvec_rows_per_wg(ty)),
-                ),
+                None => fold(c.part as u64, u64::from(family.matvec_rows())),
             };
             for kern in &ks {
                 let y = buffer_f32(&vec![SENTINEL; c.rows * c.y_stride]);
@@ -1715,7 +1712,7 @@ fn matvec_rope() {
                 ctx as u32,
             ];
             let (weights, freq_buf) = (buffer(&bytes), buffer_f32(&freqs));
-            let groups = fold(m as u64, u64::from(wick_shaders::matvec_rows_per_wg(ty)));
+            let groups = fold(m as u64, u64::from(Family::MatvecRope(ty).matvec_rows()));
             for kern in &ks {
                 let y = buffer_f32(&vec![SENTINEL; bucket * m]);
                 let sentinel = vec![CACHE_SENTINEL; cache_words];
@@ -1817,10 +1814,7 @@ fn matvec_glu() {
                 stride as u32,
                 0,
             ];
-            let groups = fold(
-                2 * n as u64,
-                u64::from(wick_shaders::matvec_rows_per_wg(ty)),
-            );
+            let groups = fold(2 * n as u64, u64::from(Family::MatvecGlu(ty).matvec_rows()));
             for kern in &ks {
                 let y = buffer_f32(&vec![SENTINEL; rows * stride]);
                 dispatch(kern, 0, params, &[&weights, &x_buf, &y], groups);
@@ -2193,7 +2187,7 @@ fn expert_products() {
                                     split as u32,
                                 ];
                                 let groups = (
-                                    (m as u32).div_ceil(wick_shaders::matvec_rows_per_wg(ty)),
+                                    (m as u32).div_ceil(Family::MatvecId(ty).matvec_rows()),
                                     (rows * k_used) as u32,
                                 );
                                 (params, groups, &route_buf)

@@ -221,7 +221,7 @@ fn product(family: Family, ty: GgmlType, rows: usize, copies: usize) -> Vec<Disp
             (m as u32).div_ceil(features),
             (rows as u32).div_ceil(tile_rows),
         ),
-        None => fold(m as u64, u64::from(wick_shaders::matvec_rows_per_wg(ty))),
+        None => fold(m as u64, u64::from(family.matvec_rows())),
     };
     (0..copies)
         .map(|_| {

@@ -74,7 +74,7 @@ fn parse(spec: &str, gpu: &Gpu) -> Spec {
         let (t, opts) = t.split_once('@').unwrap_or((t, ""));
         let ty = parse_ty(t);
         let v = Variant::new(Family::Matvec(ty), gpu.caps.subgroups);
-        let mut rpw = wick_shaders::matvec_rows_per_wg(ty);
+        let mut rpw = Family::Matvec(ty).matvec_rows();
         let mut consts = Vec::new();
         for kv in opts.split(',').filter(|kv| !kv.is_empty()) {
             match kv.split_once('=').expect("NAME=VALUE") {

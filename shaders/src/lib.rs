@@ -302,13 +302,6 @@ pub fn q8_row_values(row: &[u8], k: usize) -> Vec<f32> {
         .collect()
 }
 
-/// Weight rows one matvec or matvec_id workgroup covers: in the generic kernel ([`WG`] threads)
-/// 32 threads share a row; in a format's own kernel each [`Family::lanes`] threads share two rows,
-/// in workgroups of twice that.
-pub fn matvec_rows_per_wg(ty: GgmlType) -> u32 {
-    if matvec_kernel(ty).is_some() { 4 } else { 2 }
-}
-
 /// Elements and bytes of the blocks a kernel walks: float formats are seen as 32-element blocks.
 fn kernel_block(ty: GgmlType) -> (u64, u64) {
     if ty.block_elems() == 1 {
@@ -505,6 +498,16 @@ impl Family {
             | Family::MatvecRope(GgmlType::F32)
             | Family::MatvecId(GgmlType::F32) => 128,
             _ => LANES,
+        }
+    }
+
+    /// Weight rows one workgroup of a matvec family covers: in the generic kernel 32 of its
+    /// [`WG`] threads share a row; in a format's own kernel each [`Family::lanes`] threads share
+    /// two rows.
+    pub fn matvec_rows(self) -> u32 {
+        match self.weight() {
+            Some(ty) if matvec_kernel(ty).is_some() => self.workgroup_size() / self.lanes() * 2,
+            _ => 2,
         }
     }
 
