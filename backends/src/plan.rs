@@ -9,7 +9,7 @@ use wick_shaders::{
     ATTENTION_DECODE_MAX_SPLITS, ATTENTION_DECODE_SPLITS, ATTENTION_PREFILL_ROWS,
     ATTENTION_PREFILL_SPLITS, CoopSize, Family, MATVEC_MAX_ROWS, NormModes, Variant, WG,
     argmax_chunks, attention_combine_dims, attention_combine_groups, attention_groups,
-    matvec_takes_q8,
+    attention_head_dim, matvec_family, matvec_takes_q8,
 };
 
 use crate::pipelines::{PARAMS_BYTES, Pipelines};
@@ -67,9 +67,10 @@ pub fn attention_kernel(
     ctx: u32,
 ) -> (Family, (u32, u32)) {
     let splits = attention_splits(rows, p);
+    let dim = attention_head_dim(p.head_dim);
     if rows <= MATVEC_MAX_ROWS {
         (
-            Family::Attention,
+            Family::Attention(dim),
             (attention_groups(p.n_heads, p.n_kv_heads, splits), rows),
         )
     } else if caps.coop == Some(CoopSize::Sixteen)
@@ -78,12 +79,12 @@ pub fn attention_kernel(
         && ctx.is_multiple_of(ATTENTION_COOP_ROWS)
     {
         (
-            Family::AttentionPrefillCoop,
+            Family::AttentionPrefillCoop(dim),
             (p.n_heads * splits, rows.div_ceil(ATTENTION_COOP_ROWS)),
         )
     } else {
         (
-            Family::AttentionPrefill,
+            Family::AttentionPrefill(dim),
             (p.n_heads * splits, rows.div_ceil(ATTENTION_PREFILL_ROWS)),
         )
     }
@@ -681,7 +682,7 @@ impl Plan {
                     }
                     for part in &w.parts {
                         let (family, groups) = if r <= MATVEC_MAX_ROWS {
-                            let family = Family::Matvec(w.ty);
+                            let family = matvec_family(w.ty, part.rows);
                             (family, fold(part.rows, u64::from(family.matvec_rows())))
                         } else {
                             let family = match gpu.caps.coop {

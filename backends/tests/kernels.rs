@@ -54,7 +54,7 @@ use wick_core::quant::GgmlType;
 use wick_shaders::{
     ARGMAX_CHUNK, ATTENTION_COOP_MAX_HEAD_DIM, ATTENTION_COOP_ROWS, ATTENTION_DECODE_MAX_SPLITS,
     ATTENTION_PREFILL_ROWS, CoopSize, Family, MATVEC_MAX_ROWS, NormModes, Variant, WEIGHT_FORMATS,
-    WG, argmax_chunks, attention_combine_groups, attention_groups,
+    WG, argmax_chunks, attention_combine_groups, attention_groups, attention_head_dim,
 };
 
 /// f32 unit roundoff.
@@ -395,10 +395,16 @@ struct MatCase {
 
 fn run_products(family_of: impl Fn(GgmlType) -> Family, cases: impl Fn(GgmlType) -> Vec<MatCase>) {
     let mut f = Failures::new(NMSE);
-    let matvec = matches!(family_of(GgmlType::F32), Family::Matvec(_));
+    let matvec = matches!(
+        family_of(GgmlType::F32),
+        Family::Matvec(_) | Family::MatvecTall(_)
+    );
     let mut rng = StdRng::seed_from_u64(if matvec { 1 } else { 2 });
     for ty in WEIGHT_FORMATS {
         let family = family_of(ty);
+        if !family.supports() {
+            continue;
+        }
         let ks = kernels(family);
         if ks.is_empty() {
             continue;
@@ -567,23 +573,32 @@ fn quantize_q8() {
 /// 200 in rows of 300.
 #[test]
 fn matvec() {
-    run_products(Family::Matvec, |ty| {
-        let k_small = width(ty, 512, 96);
-        let k_big = width(ty, 1792, 1376);
-        vec![
-            whole(37, 1, k_small),
-            whole(300, 3, k_big),
-            MatCase {
-                m: 300,
-                first: 200,
-                part: 100,
-                rows: 4,
-                k: k_small,
-                x_stride: k_small,
-                y_stride: 300,
-            },
-        ]
-    });
+    run_products(Family::Matvec, matvec_cases);
+}
+
+fn matvec_cases(ty: GgmlType) -> Vec<MatCase> {
+    let k_small = width(ty, 512, 96);
+    let k_big = width(ty, 1792, 1376);
+    vec![
+        whole(37, 1, k_small),
+        whole(300, 3, k_big),
+        MatCase {
+            m: 300,
+            first: 200,
+            part: 100,
+            rows: 4,
+            k: k_small,
+            x_stride: k_small,
+            y_stride: 300,
+        },
+    ]
+}
+
+/// matvec_tall (16 rows per workgroup) on the matvec cases: 37 rows (a partial workgroup), 300
+/// and a 100-row part at offset 200 (neither a multiple of 16).
+#[test]
+fn matvec_tall() {
+    run_products(Family::MatvecTall, matvec_cases);
 }
 
 /// Prefill chunks of 5, 33 and 70 rows (partial 32-row tiles); m = 37, 300 and a 100-row part
@@ -1181,7 +1196,6 @@ fn kv_store_attention() {
     let mut rng = StdRng::seed_from_u64(6);
     // rope_store with n_rot = 0 and no q heads stores k and v as they are.
     let store = kernels(Family::RopeStore);
-    let attend = kernels(Family::Attention);
     let combine = kernels(Family::AttentionCombine);
     let (n_kv, slots, ctx) = (2usize, 2usize, 320usize);
     let filled = [301usize, 91]; // positions held per slot after the step
@@ -1203,18 +1217,6 @@ fn kv_store_attention() {
         (60, 1),
     ];
     let bucket = 16;
-    // Prefill kernels with the batch rows each workgroup takes, and whether it is the
-    // cooperative one (head dims up to 128), which takes q and P as f16: its outputs are checked
-    // to 2e-3 in a Failures of its own.
-    let prefill: Vec<(Kernel, u32, bool)> = kernels(Family::AttentionPrefill)
-        .into_iter()
-        .map(|k| (k, ATTENTION_PREFILL_ROWS, false))
-        .chain(
-            kernels(Family::AttentionPrefillCoop)
-                .into_iter()
-                .map(|k| (k, ATTENTION_COOP_ROWS, true)),
-        )
-        .collect();
     let mut f_coop = Failures::new(COOP_NMSE);
     // f16's largest finite half at unwritten positions: one that counts toward a row's
     // attention blows its result up. Not NaN: the cooperative kernel multiplies whole blocks of
@@ -1227,6 +1229,24 @@ fn kv_store_attention() {
     // Query heads per KV head: 6 (a chunk of 4 and one of 2 in decode), 1, 2 and 4; head_dim 80
     // is a multiple of 16 but not of 32.
     for (head_dim, n_heads) in [(64usize, 12usize), (128, 2), (80, 4), (256, 8)] {
+        // The variants of this head dim: compiled for it (64, 128, 256), or reading it from
+        // their parameters (80).
+        let dim = attention_head_dim(head_dim as u32);
+        let attend = kernels(Family::Attention(dim));
+        // Prefill kernels with the batch rows each workgroup takes, and whether it is the
+        // cooperative one (head dims up to 128), which takes q and P as f16: its outputs are
+        // checked to 2e-3 in a Failures of its own.
+        let mut prefill: Vec<(Kernel, u32, bool)> = kernels(Family::AttentionPrefill(dim))
+            .into_iter()
+            .map(|k| (k, ATTENTION_PREFILL_ROWS, false))
+            .collect();
+        if head_dim <= ATTENTION_COOP_MAX_HEAD_DIM as usize {
+            prefill.extend(
+                kernels(Family::AttentionPrefillCoop(dim))
+                    .into_iter()
+                    .map(|k| (k, ATTENTION_COOP_ROWS, true)),
+            );
+        }
         let kv_width = n_kv * head_dim;
         let pairs = head_dim / 2;
         // Source K and V rows for every (slot, pos) that will be in the cache.
@@ -1488,9 +1508,6 @@ fn kv_store_attention() {
                     .iter()
                     .flat_map(|a| combine.iter().map(move |c| (a, c)))
                 {
-                    if *coop && head_dim > ATTENTION_COOP_MAX_HEAD_DIM as usize {
-                        continue;
-                    }
                     let y = buffer_f32(&vec![SENTINEL; bucket * q_width]);
                     dispatch(
                         kern,
@@ -2337,6 +2354,7 @@ fn expert_bias() {
 #[test]
 fn every_family_is_tested() {
     let tested = |f: Family| match f {
+        Family::MatvecTall(ty) => Family::MatvecTall(ty).supports(),
         Family::Matvec(ty)
         | Family::Matmul(ty)
         | Family::MatmulCoop(ty, _)
@@ -2351,9 +2369,9 @@ fn every_family_is_tested() {
         | Family::AddRmsNorm(_)
         | Family::RopeStore
         | Family::NormRopeStore
-        | Family::Attention
-        | Family::AttentionPrefill
-        | Family::AttentionPrefillCoop
+        | Family::Attention(_)
+        | Family::AttentionPrefill(_)
+        | Family::AttentionPrefillCoop(_)
         | Family::AttentionCombine
         | Family::Glu
         | Family::Add

@@ -16,6 +16,10 @@ use wick_core::quant::GgmlType;
 pub const WG: u32 = 64;
 /// Threads that share a weight row pair in a format's own matvec kernel (see [`Family::lanes`]).
 pub const LANES: u32 = 32;
+/// Fewest weight rows that take [`Family::MatvecTall`].
+pub const MATVEC_TALL_ROWS: u64 = 16384;
+/// Threads per row pair of [`Family::MatvecTall`].
+pub const MATVEC_TALL_LANES: u32 = 16;
 /// Most batch rows the matvec kernel handles; larger batches use matmul.
 pub const MATVEC_MAX_ROWS: u32 = 4;
 /// Rows of x one matmul workgroup covers.
@@ -64,6 +68,15 @@ pub fn attention_combine_dims(rows: u32, head_dim: u32) -> u32 {
 pub fn attention_combine_groups(n_heads: u32, head_dim: u32, dims: u32) -> u32 {
     n_heads * head_dim.div_ceil(dims)
 }
+/// Head dims the attention kernels are compiled for as a constant (the common ones: others read
+/// it from their parameters).
+pub const ATTENTION_HEAD_DIMS: [u32; 3] = [64, 128, 256];
+
+/// The head dim an attention kernel of `head_dim` is compiled for ([`Family::Attention`]).
+pub fn attention_head_dim(head_dim: u32) -> Option<u32> {
+    ATTENTION_HEAD_DIMS.contains(&head_dim).then_some(head_dim)
+}
+
 /// Batch rows of one [`Family::AttentionPrefillCoop`] workgroup, a multiple of its blocks of keys.
 pub const ATTENTION_COOP_ROWS: u32 = 64;
 /// Largest head dimension [`Family::AttentionPrefillCoop`] handles (its sums stay in registers).
@@ -138,6 +151,11 @@ impl NormModes {
 pub enum Family {
     /// Quantized matrix-vector product for decode batches (up to [`MATVEC_MAX_ROWS`] rows).
     Matvec(GgmlType),
+    /// Matvec over a weight of at least [`MATVEC_TALL_ROWS`] rows ([`matvec_family`] picks it):
+    /// [`MATVEC_TALL_LANES`] threads per row pair in workgroups of 128, so each workgroup takes
+    /// 16 rows (q4_K only: the H200 ran llama8b's 28672x4096 gate and up in 25.9 us against 29.0
+    /// with 32 lanes; on shorter weights so few workgroups lose).
+    MatvecTall(GgmlType),
     /// Matvec over a feed-forward's stacked gate and up rows that writes act(gate) * up, the
     /// activation selected by its parameters (formats with a matvec kernel of their own).
     MatvecGlu(GgmlType),
@@ -179,14 +197,16 @@ pub enum Family {
     /// Per-head RMS norm (QK-norm), RoPE of q in place and of k into the KV cache, with v
     /// stored beside it.
     NormRopeStore,
-    /// Split-K attention partials over the KV cache.
-    Attention,
+    /// Split-K attention partials over the KV cache. The attention families take their head
+    /// dim as a constant where it is one of [`ATTENTION_HEAD_DIMS`] (`Some`), so their loops
+    /// over a head unroll, and from their parameters otherwise (`None`).
+    Attention(Option<u32>),
     /// Attention of a prefill chunk, a tile of rows per workgroup (no splits).
-    AttentionPrefill,
+    AttentionPrefill(Option<u32>),
     /// AttentionPrefill on 16x16 cooperative matrices, for head dims up to
     /// [`ATTENTION_COOP_MAX_HEAD_DIM`] and caches whose ctx is a multiple of
     /// [`ATTENTION_COOP_ROWS`].
-    AttentionPrefillCoop,
+    AttentionPrefillCoop(Option<u32>),
     /// Merges attention's split partials into the output.
     AttentionCombine,
     /// GeGLU (`geglu`), SwiGLU (`swiglu`) and gpt-oss's clamped SwiGLU (`swiglu_oai`) entry
@@ -278,6 +298,16 @@ fn matvec_kernel(ty: GgmlType) -> Option<&'static str> {
     }
 }
 
+/// The decode matvec family for a weight part of `rows` rows of `ty`.
+pub fn matvec_family(ty: GgmlType, rows: u64) -> Family {
+    let tall = Family::MatvecTall(ty);
+    if rows >= MATVEC_TALL_ROWS && tall.supports() {
+        tall
+    } else {
+        Family::Matvec(ty)
+    }
+}
+
 /// Whether the matvec and matvec_id kernels of `ty` take x quantized to 8 bits (by
 /// [`Family::QuantizeQ8`], laid out as `wgsl/q8_layout.wgsl` says) for integer dot products.
 pub fn matvec_takes_q8(ty: GgmlType) -> bool {
@@ -323,6 +353,7 @@ impl Family {
             | Family::MatmulId(ty)
             | Family::MatmulIdCoop(ty, _) => WEIGHT_FORMATS.contains(&ty),
             Family::MatvecGlu(ty) | Family::MatvecRope(ty) => matvec_kernel(ty).is_some(),
+            Family::MatvecTall(ty) => ty == GgmlType::Q4_K,
             _ => true,
         }
     }
@@ -330,6 +361,7 @@ impl Family {
     pub fn name(self) -> &'static str {
         match self {
             Family::Matvec(_) => "matvec",
+            Family::MatvecTall(_) => "matvec_tall",
             Family::MatvecGlu(_) => "matvec_glu",
             Family::MatvecRope(_) => "matvec_rope",
             Family::Matmul(_) => "matmul",
@@ -350,9 +382,9 @@ impl Family {
             Family::AddRmsNorm(_) => "add_rms_norm",
             Family::RopeStore => "rope_store",
             Family::NormRopeStore => "norm_rope_store",
-            Family::Attention => "attention",
-            Family::AttentionPrefill => "attention_prefill",
-            Family::AttentionPrefillCoop => "attention_prefill_coop16",
+            Family::Attention(_) => "attention",
+            Family::AttentionPrefill(_) => "attention_prefill",
+            Family::AttentionPrefillCoop(_) => "attention_prefill_coop16",
             Family::AttentionCombine => "attention_combine",
             Family::Glu => "glu",
             Family::Add => "add",
@@ -364,6 +396,7 @@ impl Family {
     fn weight(self) -> Option<GgmlType> {
         match self {
             Family::Matvec(ty)
+            | Family::MatvecTall(ty)
             | Family::MatvecGlu(ty)
             | Family::MatvecRope(ty)
             | Family::Matmul(ty)
@@ -379,8 +412,11 @@ impl Family {
     fn body(self) -> &'static str {
         match self {
             Family::Matvec(ty) => matvec_kernel(ty).unwrap_or(include_str!("../wgsl/matvec.wgsl")),
-            Family::MatvecGlu(ty) | Family::MatvecRope(ty) => matvec_kernel(ty)
-                .expect("matvec_glu and matvec_rope exist for formats with their own matvec"),
+            Family::MatvecTall(ty) | Family::MatvecGlu(ty) | Family::MatvecRope(ty) => {
+                matvec_kernel(ty).expect(
+                    "matvec_tall, matvec_glu and matvec_rope exist for formats with their own matvec",
+                )
+            }
             Family::Matmul(_) => include_str!("../wgsl/matmul.wgsl"),
             Family::MatmulCoop(..) | Family::MatmulIdCoop(..) => {
                 include_str!("../wgsl/matmul_coop.wgsl")
@@ -400,9 +436,11 @@ impl Family {
             Family::AddRmsNorm(_) => include_str!("../wgsl/add_rms_norm.wgsl"),
             Family::RopeStore => include_str!("../wgsl/rope_store.wgsl"),
             Family::NormRopeStore => include_str!("../wgsl/norm_rope_store.wgsl"),
-            Family::Attention => include_str!("../wgsl/attention.wgsl"),
-            Family::AttentionPrefill => include_str!("../wgsl/attention_prefill.wgsl"),
-            Family::AttentionPrefillCoop => include_str!("../wgsl/attention_prefill_coop.wgsl"),
+            Family::Attention(_) => include_str!("../wgsl/attention.wgsl"),
+            Family::AttentionPrefill(_) => include_str!("../wgsl/attention_prefill.wgsl"),
+            Family::AttentionPrefillCoop(_) => {
+                include_str!("../wgsl/attention_prefill_coop.wgsl")
+            }
             Family::AttentionCombine => include_str!("../wgsl/attention_combine.wgsl"),
             Family::Glu => include_str!("../wgsl/glu.wgsl"),
             Family::Add => include_str!("../wgsl/add.wgsl"),
@@ -416,14 +454,15 @@ impl Family {
         matches!(
             self,
             Family::Matvec(_)
+                | Family::MatvecTall(_)
                 | Family::MatvecGlu(_)
                 | Family::MatvecRope(_)
                 | Family::MatvecId(_)
                 | Family::RmsNorm
                 | Family::AddRmsNorm(_)
                 | Family::NormRopeStore
-                | Family::Attention
-                | Family::AttentionPrefill
+                | Family::Attention(_)
+                | Family::AttentionPrefill(_)
                 | Family::AttentionCombine
                 | Family::Route
         )
@@ -450,7 +489,7 @@ impl Family {
     pub fn coop_size(self) -> Option<CoopSize> {
         match self {
             Family::MatmulCoop(_, size) | Family::MatmulIdCoop(_, size) => Some(size),
-            Family::AttentionPrefillCoop => Some(CoopSize::Sixteen),
+            Family::AttentionPrefillCoop(_) => Some(CoopSize::Sixteen),
             _ => None,
         }
     }
@@ -470,15 +509,17 @@ impl Family {
 
     /// Threads per workgroup (`WG` in its WGSL): [`WG`], but 256 for the norms, whose decode
     /// row is one workgroup bound by the loads its threads keep in flight, and two row pairs'
-    /// lanes for the matvec kernels with more lanes than [`LANES`] (f32's).
+    /// lanes for the matvec kernels with more lanes than [`LANES`] (f32's), 128 for
+    /// [`Family::MatvecTall`].
     pub fn workgroup_size(self) -> u32 {
         match self {
             Family::RmsNorm | Family::AddRmsNorm(_) => 256,
+            Family::MatvecTall(_) => 128,
             // Two row pairs, as at 32 lanes.
             _ if self.lanes() != LANES => 2 * self.lanes(),
             // Eight subgroups of 32.
             Family::MatmulCoop(..) | Family::MatmulIdCoop(..) => 256,
-            Family::AttentionPrefillCoop => 128,
+            Family::AttentionPrefillCoop(_) => 128,
             // Eight threads per dimension share a head's splits.
             Family::AttentionCombine => 256,
             // A chunk's columns in one load per thread.
@@ -490,9 +531,11 @@ impl Family {
     /// Threads that share a weight row pair in a format's own matvec kernel (`LANES` in its
     /// WGSL): [`LANES`], but 128 (in workgroups of 256, still four rows each) for f32, whose
     /// weights are MoE routers of a few hundred rows: more threads per row, fewer steps along it
-    /// (the H200 ran a 128x2048 router in 4.8 us against 7.7 with 32 lanes, mvlab).
+    /// (the H200 ran a 128x2048 router in 4.8 us against 7.7 with 32 lanes, mvlab), and
+    /// [`MATVEC_TALL_LANES`] for [`Family::MatvecTall`].
     pub fn lanes(self) -> u32 {
         match self {
+            Family::MatvecTall(_) => MATVEC_TALL_LANES,
             Family::Matvec(GgmlType::F32)
             | Family::MatvecGlu(GgmlType::F32)
             | Family::MatvecRope(GgmlType::F32)
@@ -525,6 +568,7 @@ impl Family {
         use Binding::*;
         match self {
             Family::Matvec(_)
+            | Family::MatvecTall(_)
             | Family::MatvecGlu(_)
             | Family::Matmul(_)
             | Family::MatmulCoop(..) => &[Uniform, Read, Read, ReadWrite],
@@ -550,9 +594,9 @@ impl Family {
                 Uniform, Read, Read, ReadWrite, ReadWrite, ReadWrite, ReadWrite, ReadWrite, Read,
                 Read,
             ],
-            Family::Attention | Family::AttentionPrefill | Family::AttentionPrefillCoop => {
-                &[Uniform, Read, Read, Read, Read, ReadWrite]
-            }
+            Family::Attention(_)
+            | Family::AttentionPrefill(_)
+            | Family::AttentionPrefillCoop(_) => &[Uniform, Read, Read, Read, Read, ReadWrite],
             Family::AttentionCombine => &[Uniform, Read, Read, Read, ReadWrite, ReadWrite],
             Family::Glu => &[Uniform, Read, Read, ReadWrite, ReadWrite],
             Family::Add => &[Uniform, Read, Read, ReadWrite],
@@ -590,15 +634,15 @@ impl Variant {
             if Family::MatvecGlu(ty).supports() {
                 families.extend([Family::MatvecGlu(ty), Family::MatvecRope(ty)]);
             }
+            if Family::MatvecTall(ty).supports() {
+                families.push(Family::MatvecTall(ty));
+            }
         }
         families.extend([
             Family::QuantizeQ8,
             Family::RmsNorm,
             Family::RopeStore,
             Family::NormRopeStore,
-            Family::Attention,
-            Family::AttentionPrefill,
-            Family::AttentionPrefillCoop,
             Family::AttentionCombine,
             Family::Glu,
             Family::Add,
@@ -611,6 +655,12 @@ impl Variant {
             Family::ExpertBias,
         ]);
         families.extend(NormModes::all().map(Family::AddRmsNorm));
+        for dim in ATTENTION_HEAD_DIMS.map(Some).into_iter().chain([None]) {
+            families.extend([Family::Attention(dim), Family::AttentionPrefill(dim)]);
+            if dim.is_none_or(|d| d <= ATTENTION_COOP_MAX_HEAD_DIM) {
+                families.push(Family::AttentionPrefillCoop(dim));
+            }
+        }
         let mut all = Vec::new();
         for family in families {
             for subgroups in [false, true] {
@@ -645,6 +695,7 @@ impl Variant {
             src.push_str(if self.subgroups { REDUCE_SG } else { REDUCE_WG });
         }
         if let Family::Matvec(ty)
+        | Family::MatvecTall(ty)
         | Family::MatvecGlu(ty)
         | Family::MatvecRope(ty)
         | Family::MatvecId(ty) = self.family
@@ -654,7 +705,7 @@ impl Variant {
             // come from the family's side.
             src.push_str(MATVEC_HEAD);
             src.push_str(match self.family {
-                Family::Matvec(_) => MATVEC_PLAIN,
+                Family::Matvec(_) | Family::MatvecTall(_) => MATVEC_PLAIN,
                 Family::MatvecGlu(_) => MATVEC_GLU,
                 Family::MatvecRope(_) => MATVEC_ROPE,
                 _ => MATVEC_EXPERTS,
@@ -704,10 +755,11 @@ impl Variant {
                 _ => {}
             }
         }
-        if matches!(
-            self.family,
-            Family::Attention | Family::AttentionPrefill | Family::AttentionPrefillCoop
-        ) {
+        if let Family::Attention(dim)
+        | Family::AttentionPrefill(dim)
+        | Family::AttentionPrefillCoop(dim) = self.family
+        {
+            src.push_str(&format!("\nconst HEAD_DIM: u32 = {}u;\n", dim.unwrap_or(0)));
             src.push_str(ATTENTION_HEAD);
         }
         if matches!(self.family, Family::RopeStore | Family::NormRopeStore) {
@@ -777,6 +829,12 @@ impl std::fmt::Display for Variant {
         f.write_str(self.family.name())?;
         if let Some(ty) = self.family.weight() {
             write!(f, ".{ty}")?;
+        }
+        if let Family::Attention(Some(dim))
+        | Family::AttentionPrefill(Some(dim))
+        | Family::AttentionPrefillCoop(Some(dim)) = self.family
+        {
+            write!(f, ".d{dim}")?;
         }
         if let Family::AddRmsNorm(m) = self.family {
             for (on, mode) in [(m.experts, "experts"), (m.gather, "gather"), (m.pre, "pre")] {

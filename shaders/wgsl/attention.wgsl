@@ -30,7 +30,7 @@ fn dot8(k: vec4<u32>, d: u32) -> vec4<f32> {
 // from position b, weighted by probs[i..i + 8]; rows past `last` (probability 0) read row last.
 // All 8 loads are issued before their arithmetic.
 fn weighted_v8(row0: u32, b: u32, last: u32, j: u32, i: u32) -> array<vec4<f32>, 2> {
-    let pairs = p.head_dim / 2u;
+    let pairs = head_dim() / 2u;
     let v0 = unpack2x16float(v_cache[(row0 + min(b, last)) * pairs + j]);
     let v1 = unpack2x16float(v_cache[(row0 + min(b + 1u, last)) * pairs + j]);
     let v2 = unpack2x16float(v_cache[(row0 + min(b + 2u, last)) * pairs + j]);
@@ -67,7 +67,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     let first = kvh * group + c * 4u;
     let heads = min(4u, group - c * 4u);
     let info = step.rows[r];
-    let d = p.head_dim;
+    let d = head_dim();
     let pairs = d / 2u;
     let row0 = (info.slot * p.n_kv_heads + kvh) * p.ctx;
     let stride = d + 2u;

@@ -14,6 +14,15 @@ struct Params {
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
+
+// The head dim: the variant's constant HEAD_DIM where it has one (then loops over a head
+// unroll), else the parameter.
+fn head_dim() -> u32 {
+    if HEAD_DIM != 0u {
+        return HEAD_DIM;
+    }
+    return p.head_dim;
+}
 @group(0) @binding(1) var<storage, read> step: Step;
 @group(0) @binding(2) var<storage, read> q: array<f32>;
 // Per (row, head, split): max, sum, then head_dim unnormalised outputs.

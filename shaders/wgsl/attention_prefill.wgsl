@@ -48,7 +48,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     let h = wid.x % p.n_heads;
     let split = wid.x / p.n_heads;
     let r0 = wid.y * 8u;
-    let pairs = p.head_dim / 2u;
+    let pairs = head_dim() / 2u;
     let kvh = h / (p.n_heads / p.n_kv_heads);
     let n_rows = min(step.n_rows, r0 + 8u);
     var start = r0;
@@ -91,7 +91,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
         for (var d = tid; d < pairs; d += WG) {
             var v: array<vec4<f32>, 4>;
             for (var i = 0u; i < n; i++) {
-                let qb = (start + i) * p.q_stride + h * p.head_dim + 2u * d;
+                let qb = (start + i) * p.q_stride + h * head_dim() + 2u * d;
                 let x = q[qb] * p.scale;
                 let y = q[qb + 1u] * p.scale;
                 if i < 4u {
@@ -105,7 +105,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
             qs[d] = v;
         }
         let row0 = (slot * p.n_kv_heads + kvh) * p.ctx;
-        let words = p.head_dim / 8u;
+        let words = head_dim() / 8u;
         var m0 = vec4<f32>(NONE);
         var m1 = vec4<f32>(NONE);
         var l0 = vec4<f32>(0.0);
@@ -220,7 +220,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
             }
             workgroupBarrier();
         }
-        let stride = p.head_dim + 2u;
+        let stride = head_dim() + 2u;
         let ms = array<vec4<f32>, 2>(m0, m1);
         let l = array<vec4<f32>, 2>(l0, l1);
         for (var i = 0u; i < n; i++) {

@@ -51,7 +51,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     let split = wid.x / p.n_heads;
     let r0 = wid.y * ROWS;
     let kvh = h / (p.n_heads / p.n_kv_heads);
-    let dim = p.head_dim;
+    let dim = head_dim();
     let dim4 = dim / 4u;
     let n_rows = min(step.n_rows, r0 + ROWS);
     // The row this lane scores, and which half of a block's keys.
@@ -373,7 +373,7 @@ fn stage_block(row: u32, dim4: u32, tid: u32, any: bool) {
 // Copies the subgroup's output matrix of head dims d.. into the partials of the row this lane
 // holds (half of the S dims each), through the subgroup's scores.
 fn store_out(o: TileC, at: u32, lane: u32, d: u32, pb: u32, live: bool) {
-    if d >= p.head_dim {
+    if d >= head_dim() {
         return;
     }
     workgroupBarrier();
