@@ -5,9 +5,10 @@
 # the labs (README.md here). Run from the tree's root with .gpu/ holding ../shared/gpu's files,
 # scripts/gpu/*.sh, llama-cpp-src.tar.gz, gguf-py.tar.gz (tar czf .gpu/gguf-py.tar.gz -C
 # <parent of llama.cpp> llama.cpp/gguf-py) and gzipped stripped builds: wick.gz (the tree),
-# wick-main.gz (the build to compare with), wick-mm.gz (the tree with both lab patches applied)
+# wick-main.gz (the build to compare with), wick-mm.gz (the tree with the lab patches applied)
 # and kernels.gz (the kernel tests' binary of that tree: cargo test --release -p wick-backends
-# --test kernels --no-run). About 9 minutes; everything also goes to $OUT/log.txt.
+# --test kernels --no-run). About 10 minutes (the last lab runs may not fit: put the ones
+# wanted first); everything also goes to $OUT/log.txt.
 #   bash .gpu/lab/call.sh     (device tool: carry [".gpu"])
 set -uo pipefail
 exec > >(tee "$OUT/log.txt") 2>&1
@@ -42,6 +43,10 @@ echo "== same-run with .gpu/wick"
 case "$(nvidia-smi --query-gpu=name --format=csv,noheader)" in *H100*) bw=3350 ;; *) bw=4800 ;; esac
 BANDWIDTH=$bw timeout 330 bash .gpu/same-run.sh
 for v in base db k64; do b mm-$v WICK_MM=$v wick-mm llama8b "-p 512 -n 0 -r 3"; done
+for round in 1 2; do
+  for v in base regs; do b norm-$v WICK_NORM=$v wick-mm llama8b "-p 0 -n 128 -r 3"; done
+  for v in base regs; do b norm-$v WICK_NORM=$v wick-mm qwen3moe12 "-p 0 -n 128 -r 3"; done
+done
 for sk in none add_rms_norm attention_combine glu attention.d matvec_rope; do
   b skip-$sk WICK_SKIP=$sk wick-mm llama8b "-p 0 -n 128 -r 3"
 done
