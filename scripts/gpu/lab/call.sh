@@ -6,7 +6,7 @@
 # scripts/gpu/*.sh, llama-cpp-src.tar.gz, gguf-py.tar.gz (tar czf .gpu/gguf-py.tar.gz -C
 # <parent of llama.cpp> llama.cpp/gguf-py) and gzipped stripped builds: wick.gz (the tree),
 # wick-main.gz (the build to compare with), wick-mm.gz (the tree with the lab patches applied)
-# and kernels.gz (the kernel tests' binary of that tree: cargo test --release -p wick-backends
+# and kernels.gz (the kernel tests' binary of the lab tree: cargo test --release -p wick-backends
 # --test kernels --no-run). About 10 minutes (the last lab runs may not fit: put the ones
 # wanted first); everything also goes to $OUT/log.txt.
 #   bash .gpu/lab/call.sh     (device tool: carry [".gpu"])
