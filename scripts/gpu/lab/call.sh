@@ -42,7 +42,7 @@ done
 echo "== same-run with .gpu/wick"
 case "$(nvidia-smi --query-gpu=name --format=csv,noheader)" in *H100*) bw=3350 ;; *) bw=4800 ;; esac
 BANDWIDTH=$bw timeout 330 bash .gpu/same-run.sh
-for v in base db k64; do b mm-$v WICK_MM=$v wick-mm llama8b "-p 512 -n 0 -r 3"; done
+for v in base db k64 w64; do b mm-$v WICK_MM=$v wick-mm llama8b "-p 512 -n 0 -r 3"; done
 for round in 1 2; do
   for v in base regs; do b norm-$v WICK_NORM=$v wick-mm llama8b "-p 0 -n 128 -r 3"; done
   for v in base regs; do b norm-$v WICK_NORM=$v wick-mm qwen3moe12 "-p 0 -n 128 -r 3"; done
@@ -50,5 +50,5 @@ done
 for sk in none add_rms_norm attention_combine glu attention.d matvec_rope; do
   b skip-$sk WICK_SKIP=$sk wick-mm llama8b "-p 0 -n 128 -r 3"
 done
-for v in base db k64; do b mm-$v WICK_MM=$v wick-mm qwen3moe12 "-p 512 -n 0 -r 3"; done
-for v in base db k64; do b mm-$v WICK_MM=$v wick-mm llama8b "-p 512 -n 0 -r 3"; done
+for v in base db k64 w64; do b mm-$v WICK_MM=$v wick-mm qwen3moe12 "-p 512 -n 0 -r 3"; done
+for v in base db k64 w64; do b mm-$v WICK_MM=$v wick-mm llama8b "-p 512 -n 0 -r 3"; done
