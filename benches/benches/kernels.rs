@@ -1,7 +1,8 @@
 //! GPU time of wick's hot kernels, with criterion:
 //!
 //! - `matvec MxK`: the quantized matrix-vector product of decode (one row), for every format in
-//!   [`WEIGHT_FORMATS`], in weight GB/s;
+//!   [`WEIGHT_FORMATS`], in weight GB/s (the kernel the runtime picks for M rows,
+//!   [`matvec_family`]: `WICK_BENCH_M=28672` benches q4_K's matvec_tall);
 //! - `matmul MxK, R rows`: the prefill matmul for q4_K, q6_K and q8_0, in weight GB/s;
 //! - `attention decode`: one row's split-K attention plus the merge of its partials, at several
 //!   depths, in KV-cache GB/s;
@@ -58,6 +59,7 @@ use wick_core::graph::AttentionParams;
 use wick_core::quant::GgmlType;
 use wick_shaders::{
     Family, Variant, WEIGHT_FORMATS, attention_combine_dims, attention_combine_groups,
+    matvec_family,
 };
 
 /// Formats of the prefill matmul benches: Q4_K_M's two and the 8-bit one.
@@ -202,7 +204,7 @@ fn product(family: Family, ty: GgmlType, rows: usize, copies: usize) -> Vec<Disp
         .quantize(&values(m * k, 0.05))
         .expect("every weight format has a reference quantizer");
     let mut x = storage_f32(&values(rows * k, 1.0));
-    if family == Family::Matvec(ty) && wick_shaders::matvec_takes_q8(ty) {
+    if family.matmul_tile().is_none() && wick_shaders::matvec_takes_q8(ty) {
         x = standalone::quantize_q8(gpu, &x, rows, k, k);
     }
     let y = storage_f32(&vec![0.0; rows * m]);
@@ -248,7 +250,7 @@ fn products(c: &mut Criterion) {
             &mut g,
             BenchmarkId::from_parameter(ty),
             Throughput::BytesDecimal(weight_bytes(ty) * copies as u64),
-            || product(Family::Matvec(ty), ty, 1, copies),
+            || product(matvec_family(ty, m as u64), ty, 1, copies),
         );
     }
     g.finish();
