@@ -2,10 +2,11 @@
 # Run on the GPU machine from the tree's root, set up as for bench.sh (.gpu/ with ../shared/gpu,
 # the llama.cpp source tarball and a release wick). Issue 5's table in one call on a fresh machine:
 # llama-bench built there, the three synthetic models written, then llama-bench and wick bench on
-# each at depths 0 and 16384, and profiles of llama8b decode and of a llama8b prompt at depth
+# each at depths 0 and 16384 (llama-bench with -r 5 as the issue's reference figures: with -r 3
+# its first test swung by 20% on the H100 in session 12), and profiles of llama8b decode and of a llama8b prompt at depth
 # 16384. With a second binary at .gpu/wick-before, also tg128 of both alternating (before /
 # after). MODELS picks gen_models.py names (default: all three; one call of all three takes
-# about 6.5 minutes); BANDWIDTH the GPU's GB/s for BUE (default 3350, the H100's; 4800 on an
+# about 7 minutes); BANDWIDTH the GPU's GB/s for BUE (default 3350, the H100's; 4800 on an
 # H200).
 #   bash .gpu/same-run.sh
 set -uo pipefail
@@ -29,8 +30,8 @@ done
 nvidia-smi --query-gpu=name,driver_version --format=csv,noheader
 for n in $names; do
   m=$(file "$n")
-  echo "== llama-bench -m $m.gguf -ngl 99 -fa 1 -p 512 -n 128 -d 0,16384 -r 3 -o md"
-  $B -m /tmp/models/$m.gguf -ngl 99 -fa 1 -p 512 -n 128 -d 0,16384 -r 3 -o md 2>/dev/null | grep -E "^\|"
+  echo "== llama-bench -m $m.gguf -ngl 99 -fa 1 -p 512 -n 128 -d 0,16384 -r 5 -o md"
+  $B -m /tmp/models/$m.gguf -ngl 99 -fa 1 -p 512 -n 128 -d 0,16384 -r 5 -o md 2>/dev/null | grep -E "^\|"
 done
 for n in $names; do
   m=$(file "$n")
