@@ -47,6 +47,8 @@ for round in 1 2; do
   for v in base regs; do b norm-$v WICK_NORM=$v wick-mm llama8b "-p 0 -n 128 -r 3"; done
   for v in base regs; do b norm-$v WICK_NORM=$v wick-mm qwen3moe12 "-p 0 -n 128 -r 3"; done
 done
+for n in 64 16 4; do b dsplits-$n WICK_DECODE_SPLITS=$n wick-mm llama8b "-p 0 -n 128 -d 0,16384 -r 3"; done
+for n in 8 2; do b psplits-$n WICK_PREFILL_SPLITS=$n wick-mm llama8b "-p 512 -n 0 -d 0,16384 -r 3"; done
 for sk in none add_rms_norm attention_combine glu attention.d matvec_rope; do
   b skip-$sk WICK_SKIP=$sk wick-mm llama8b "-p 0 -n 128 -r 3"
 done
