@@ -1,56 +1,54 @@
 #!/usr/bin/env bash
-# One device call that session 12 prepared and could not run (no machine was lent after its
-# first call): the GPU kernel tests of the attention head-dim and matvec_tall variants, main
-# before them against after (tg128 and pp512 at depths 0 and 16384), the same-run table, then
-# the labs (README.md here). Run from the tree's root with .gpu/ holding ../shared/gpu's files,
-# scripts/gpu/*.sh, llama-cpp-src.tar.gz, gguf-py.tar.gz (tar czf .gpu/gguf-py.tar.gz -C
+# The device calls session 12 prepared and could not run (no machine was lent after its first
+# call), in two parts that each fit one call (about 8 minutes with the machine's start):
+#   PART=1: the GPU kernel tests of the attention head-dim, matvec_tall and lab matmul variants,
+#           main before them (wick-main) against after (wick), then the labs (README.md here);
+#   PART=2: the same-run table (same-run.sh) with wick.
+# Run from the tree's root with .gpu/ holding ../shared/gpu's files, scripts/gpu/ (this folder
+# as .gpu/lab/), llama-cpp-src.tar.gz (PART=2), gguf-py.tar.gz (tar czf .gpu/gguf-py.tar.gz -C
 # <parent of llama.cpp> llama.cpp/gguf-py) and gzipped stripped builds: wick.gz (the tree),
-# wick-main.gz (the build to compare with), wick-mm.gz (the tree with the lab patches applied)
-# and kernels.gz (the kernel tests' binary of the lab tree: cargo test --release -p wick-backends
-# --test kernels --no-run). About 10 minutes (the last lab runs may not fit: put the ones
-# wanted first); everything also goes to $OUT/log.txt.
-#   bash .gpu/lab/call.sh     (device tool: carry [".gpu"])
+# wick-main.gz (the build to compare with), wick-mm.gz (the tree with the three lab patches
+# applied) and kernels.gz (the kernel tests' binary of that lab tree: cargo test --release -p
+# wick-backends --test kernels --no-run). Everything also goes to $OUT/log.txt.
+#   PART=1 bash .gpu/lab/call.sh     (device tool: carry [".gpu"], timeout 600)
 set -uo pipefail
 exec > >(tee "$OUT/log.txt") 2>&1
 source .gpu/vulkan-env.sh
 for f in .gpu/wick.gz .gpu/wick-main.gz .gpu/kernels.gz .gpu/wick-mm.gz; do
-  [ -f "$f" ] && gunzip -kf "$f" && chmod +x "${f%.gz}"
+  if [ -f "$f" ]; then gunzip -kf "$f" && chmod +x "${f%.gz}" && rm -f "$f"; fi
 done
-rm -f .gpu/wick.gz .gpu/wick-before.gz
 file() { case "$1" in tiny270m) echo tiny270m-q8_0 ;; llama8b) echo llama8b-q4km ;; qwen3moe12) echo qwen3moe-a3b-12l-q4km ;; esac; }
-mkdir -p /tmp/llama-cpp-src && tar xzf .gpu/gguf-py.tar.gz -C /tmp/llama-cpp-src --strip-components=1 llama.cpp/gguf-py
-PYTHONPATH=/tmp/llama-cpp-src/gguf-py timeout 200 python3 .gpu/gen_models.py /tmp/models llama8b qwen3moe12 tiny270m >/dev/null
 nvidia-smi --query-gpu=name --format=csv,noheader
+if [ "${PART:-1}" = 2 ]; then
+  case "$(nvidia-smi --query-gpu=name --format=csv,noheader)" in *H100*) bw=3350 ;; *) bw=4800 ;; esac
+  BANDWIDTH=$bw timeout 560 bash .gpu/same-run.sh
+  exit
+fi
+mkdir -p /tmp/llama-cpp-src && tar xzf .gpu/gguf-py.tar.gz -C /tmp/llama-cpp-src --strip-components=1 llama.cpp/gguf-py
+PYTHONPATH=/tmp/llama-cpp-src/gguf-py timeout 200 python3 .gpu/gen_models.py /tmp/models llama8b qwen3moe12 >/dev/null
 echo "== kernel tests"
 timeout 75 .gpu/kernels kv_store_attention matvec_tall matmul_coop 2>&1 | grep -E "^test |test result|panicked" | head
-for v in db k64; do
+for v in db k64 w64; do
   echo "== WICK_MM=$v matmul_coop: failures, q4_K/q6_K failures, oks"
   WICK_MM=$v timeout 30 .gpu/kernels matmul_coop > /tmp/mm-$v.log 2>&1
   grep -c "^FAIL" /tmp/mm-$v.log; grep "^FAIL" /tmp/mm-$v.log | grep -E "q4_K|q6_K" | head -4; grep -c "^ok" /tmp/mm-$v.log
 done
 b() { # label, env, binary, model, args
-  echo "$1 $4 $(env $2 timeout 150 .gpu/$3 bench -m /tmp/models/$(file $4).gguf $5 2>&1 | grep -E '^\| .*gguf' | cut -d'|' -f4-7 | tr '\n' ' ')"
+  echo "$1 $4 $(env $2 timeout 120 .gpu/$3 bench -m /tmp/models/$(file $4).gguf $5 2>&1 | grep -E '^\| .*gguf' | cut -d'|' -f4-7 | tr '\n' ' ')"
 }
-b main X=1 wick-main llama8b "-p 512 -n 128 -d 0,16384 -r 3"
-b new X=1 wick llama8b "-p 512 -n 128 -d 0,16384 -r 3"
-for n in qwen3moe12 tiny270m; do
-  for round in 1 2; do
-    b main X=1 wick-main $n "-p 0 -n 128 -r 3"
-    b new X=1 wick $n "-p 0 -n 128 -r 3"
-  done
-done
-echo "== same-run with .gpu/wick"
-case "$(nvidia-smi --query-gpu=name --format=csv,noheader)" in *H100*) bw=3350 ;; *) bw=4800 ;; esac
-BANDWIDTH=$bw timeout 330 bash .gpu/same-run.sh
-for v in base db k64 w64; do b mm-$v WICK_MM=$v wick-mm llama8b "-p 512 -n 0 -r 3"; done
 for round in 1 2; do
-  for v in base regs; do b norm-$v WICK_NORM=$v wick-mm llama8b "-p 0 -n 128 -r 3"; done
-  for v in base regs; do b norm-$v WICK_NORM=$v wick-mm qwen3moe12 "-p 0 -n 128 -r 3"; done
+  b main X=1 wick-main llama8b "-p 512 -n 128 -d 0,16384 -r 3"
+  b new X=1 wick llama8b "-p 512 -n 128 -d 0,16384 -r 3"
 done
-for n in 64 16 4; do b dsplits-$n WICK_DECODE_SPLITS=$n wick-mm llama8b "-p 0 -n 128 -d 0,16384 -r 3"; done
-for n in 8 2; do b psplits-$n WICK_PREFILL_SPLITS=$n wick-mm llama8b "-p 512 -n 0 -d 0,16384 -r 3"; done
+for round in 1 2; do
+  b main X=1 wick-main qwen3moe12 "-p 0 -n 128 -r 3"
+  b new X=1 wick qwen3moe12 "-p 0 -n 128 -r 3"
+done
+for v in base db k64 w64; do b mm-$v WICK_MM=$v wick-mm llama8b "-p 512 -n 0 -r 3"; done
 for sk in none add_rms_norm attention_combine glu attention.d matvec_rope; do
   b skip-$sk WICK_SKIP=$sk wick-mm llama8b "-p 0 -n 128 -r 3"
 done
+for v in base regs base regs; do b norm-$v WICK_NORM=$v wick-mm llama8b "-p 0 -n 128 -r 3"; done
+for n in 64 16 4; do b dsplits-$n WICK_DECODE_SPLITS=$n wick-mm llama8b "-p 0 -n 128 -d 0,16384 -r 3"; done
+for n in 8 2; do b psplits-$n WICK_PREFILL_SPLITS=$n wick-mm llama8b "-p 512 -n 0 -d 0,16384 -r 3"; done
 for v in base db k64 w64; do b mm-$v WICK_MM=$v wick-mm qwen3moe12 "-p 512 -n 0 -r 3"; done
-for v in base db k64 w64; do b mm-$v WICK_MM=$v wick-mm llama8b "-p 512 -n 0 -r 3"; done
