@@ -173,7 +173,7 @@ pub fn run(args: RunArgs) -> Result<()> {
         cpu.busy.as_secs_f64() * 1e6 / cpu.steps.max(1) as f64
     );
     if args.profile {
-        print_profile(&runtime.take_profile());
+        print_profile(&runtime.take_profile(), None);
     }
     Ok(())
 }
@@ -239,21 +239,37 @@ impl Sink for Printer {
     }
 }
 
-pub(crate) fn print_profile(profile: &wick_backends::Profile) {
+/// Prints a profile, kernels largest first. With `cost`, the timestamps' estimated cost per
+/// dispatch in us (see `bench::timestamp_cost`): two more columns take it off every dispatch
+/// alike, an estimate of each kernel's time and weight bandwidth without them.
+pub(crate) fn print_profile(profile: &wick_backends::Profile, cost: Option<f64>) {
     let rows = &profile.kernels;
     let total: f64 = rows.iter().map(|r| r.total_ms).sum();
+    let net_head = cost.map_or(String::new(), |_| {
+        format!(" {:>9} {:>9}", "net us", "net GB/s")
+    });
     eprintln!(
-        "{:<36} {:>10} {:>10} {:>8} {:>14} {:>12}",
+        "{:<36} {:>10} {:>10} {:>8} {:>14} {:>12}{net_head}",
         "kernel", "dispatches", "total ms", "share", "us / dispatch", "weight GB/s"
     );
     for r in rows {
+        let us = 1e3 * r.total_ms / r.dispatches.max(1) as f64;
+        let net = cost.map_or(String::new(), |c| {
+            let net_us = (us - c).max(0.0);
+            let gbps = (r.weight_bytes > 0 && net_us > 0.0)
+                .then(|| r.weight_bytes as f64 / (net_us * r.dispatches as f64 * 1e3));
+            format!(
+                " {net_us:>9.1} {:>9}",
+                gbps.map_or(String::new(), |g| format!("{g:.0}"))
+            )
+        });
         eprintln!(
-            "{:<36} {:>10} {:>10.2} {:>7.1}% {:>14.1} {:>12}",
+            "{:<36} {:>10} {:>10.2} {:>7.1}% {:>14.1} {:>12}{net}",
             r.kernel,
             r.dispatches,
             r.total_ms,
             100.0 * r.total_ms / total.max(1e-9),
-            1e3 * r.total_ms / r.dispatches.max(1) as f64,
+            us,
             r.weight_gbps().map_or(String::new(), |g| format!("{g:.0}")),
         );
     }
