@@ -4,12 +4,11 @@
 #   PART=1: the GPU kernel tests of the attention head-dim, matvec_tall and lab matmul variants,
 #           main before them (wick-main) against after (wick), then the labs (README.md here);
 #   PART=2: the same-run table (same-run.sh) with wick.
-# Run from the tree's root with .gpu/ holding ../shared/gpu's files, scripts/gpu/ (this folder
-# as .gpu/lab/), llama-cpp-src.tar.gz (PART=2), gguf-py.tar.gz (tar czf .gpu/gguf-py.tar.gz -C
-# <parent of llama.cpp> llama.cpp/gguf-py) and gzipped stripped builds: wick.gz (the tree),
-# wick-main.gz (the build to compare with), wick-mm.gz (the tree with the three lab patches
-# applied) and kernels.gz (the kernel tests' binary of that lab tree: cargo test --release -p
-# wick-backends --test kernels --no-run). Everything also goes to $OUT/log.txt.
+# Run from the tree's root after `bash scripts/gpu/lab/prepare.sh BASE`, which fills .gpu/ with
+# ../shared/gpu's files, scripts/gpu/ (this folder as .gpu/lab/), the llama.cpp sources (PART=2)
+# and their gguf-py, and gzipped stripped builds: wick.gz (the tree), wick-main.gz (BASE),
+# wick-mm.gz (the tree with the three lab patches applied) and kernels.gz (the kernel tests'
+# binary of that lab tree). Everything also goes to $OUT/log.txt.
 #   PART=1 bash .gpu/lab/call.sh     (device tool: carry [".gpu"], timeout 600)
 set -uo pipefail
 exec > >(tee "$OUT/log.txt") 2>&1

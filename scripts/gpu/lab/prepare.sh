@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# On this machine, from the tree's root: fills .gpu/ with what call.sh needs (../shared/gpu's
+# files, scripts/gpu/, the llama.cpp sources and its gguf-py, and gzipped stripped builds: wick
+# from the tree, wick-main from BASE, wick-mm and the kernel tests' binary from the tree with
+# the lab patches applied). The builds share target/, so each rebuilds only wick's own crates.
+#   bash scripts/gpu/lab/prepare.sh BASE      (e.g. 76d584a, main before session 12)
+set -euo pipefail
+base=${1:?usage: prepare.sh BASE (the commit to compare with)}
+root=$(git rev-parse --show-toplevel)
+cd "$root"
+mkdir -p .gpu
+cp -r ../shared/gpu/. .gpu/
+cp -r scripts/gpu/. .gpu/
+[ -f .gpu/llama-cpp-src.tar.gz ] || bash ../shared/gpu/prepare-llama-src.sh .gpu
+tmp=$(mktemp -d)
+trap 'git worktree remove --force "$tmp/base" 2>/dev/null; git worktree remove --force "$tmp/lab" 2>/dev/null; rm -rf "$tmp"' EXIT
+tar xzf .gpu/llama-cpp-src.tar.gz -C "$tmp" llama.cpp/gguf-py
+tar czf .gpu/gguf-py.tar.gz -C "$tmp" llama.cpp/gguf-py
+# Builds wick in tree $1 into .gpu/$2.gz.
+build() {
+  (cd "$1" && CARGO_TARGET_DIR="$root/target" cargo build --release -q -p wick)
+  strip -o ".gpu/$2" target/release/wick
+  gzip -9f ".gpu/$2"
+}
+git worktree add -q --detach "$tmp/base" "$base"
+build "$tmp/base" wick-main
+git worktree add -q --detach "$tmp/lab" HEAD
+for p in matmul-coop-variants skip-dispatches add-rms-norm-registers; do
+  (cd "$tmp/lab" && git apply "$root/scripts/gpu/lab/$p.patch")
+done
+build "$tmp/lab" wick-mm
+kernels=$(cd "$tmp/lab" && CARGO_TARGET_DIR="$root/target" cargo test --release -p wick-backends \
+  --test kernels --no-run 2>&1 | sed -n 's/.*Executable .*(\(.*\))$/\1/p')
+strip -o .gpu/kernels "$kernels"
+gzip -9f .gpu/kernels
+build . wick
+du -sh .gpu
