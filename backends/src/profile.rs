@@ -42,7 +42,29 @@ pub struct KernelTime {
 impl KernelTime {
     /// Weight bytes read per second of GPU time, in GB/s.
     pub fn weight_gbps(&self) -> Option<f64> {
-        (self.weight_bytes > 0).then(|| self.weight_bytes as f64 / (self.total_ms * 1e6))
+        (self.weight_bytes > 0 && self.total_ms > 0.0)
+            .then(|| self.weight_bytes as f64 / (self.total_ms * 1e6))
+    }
+
+    /// This row with `us` taken off each dispatch's time (none below zero).
+    pub fn less(&self, us: f64) -> KernelTime {
+        let per_dispatch_ms = self.total_ms / self.dispatches.max(1) as f64;
+        KernelTime {
+            total_ms: (per_dispatch_ms - us / 1e3).max(0.0) * self.dispatches as f64,
+            ..self.clone()
+        }
+    }
+}
+
+impl Profile {
+    /// The timestamps' estimated cost per dispatch of profiled steps of `dispatches` each, in
+    /// us: the span per step (timestamps around every dispatch keep kernels from overlapping and
+    /// add their own time) less the unprofiled step `step_us`, over the dispatches; None unless
+    /// positive.
+    pub fn timestamp_cost(&self, step_us: f64, dispatches: usize) -> Option<f64> {
+        let span_us = 1e3 * self.span_ms / self.steps.max(1) as f64;
+        let cost = (span_us - step_us) / dispatches.max(1) as f64;
+        (self.steps > 0 && cost > 0.0).then_some(cost)
     }
 }
 
@@ -131,5 +153,27 @@ impl Profiler {
             steps: std::mem::take(&mut self.steps),
             span_ms: std::mem::take(&mut self.span_ns) / 1e6,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn profile(steps: u64, span_ms: f64) -> Profile {
+        Profile {
+            kernels: Vec::new(),
+            steps,
+            span_ms,
+        }
+    }
+
+    /// Two profiled steps spanning 1000 us each against a 400 us unprofiled step of 100
+    /// dispatches: 6 us per dispatch. A span no longer than the step, or no steps, gives none.
+    #[test]
+    fn timestamp_cost_is_the_span_over_the_step_per_dispatch() {
+        assert_eq!(profile(2, 2.0).timestamp_cost(400.0, 100), Some(6.0));
+        assert_eq!(profile(2, 0.6).timestamp_cost(400.0, 100), None);
+        assert_eq!(profile(0, 0.0).timestamp_cost(400.0, 100), None);
     }
 }

@@ -11,7 +11,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde_json::json;
-use wick_backends::{Profile, Runtime, RuntimeConfig};
+use wick_backends::{Runtime, RuntimeConfig};
 use wick_core::generate::{BatchRow, Forward, prefill};
 use wick_core::sampling::argmax;
 
@@ -243,7 +243,7 @@ pub fn bench(args: BenchArgs) -> Result<()> {
                 .iter()
                 .find(|r| r.ttft_ms.is_none() && r.depth == max_depth)
                 .map(|r| 1e6 / median(&r.tps));
-            let cost = step_us.and_then(|s| timestamp_cost(&profile, s, per_token_dispatches));
+            let cost = step_us.and_then(|s| profile.timestamp_cost(s, per_token_dispatches));
             print_profile(&profile, cost);
             if let (Some(step), Some(cost)) = (step_us, cost) {
                 eprintln!(
@@ -263,15 +263,6 @@ pub fn bench(args: BenchArgs) -> Result<()> {
         }
     }
     Ok(())
-}
-
-/// The timestamps' estimated cost per dispatch of a profiled decode, in us: its span per step
-/// (timestamps around every dispatch keep kernels from overlapping and add their own time) less
-/// the unprofiled step `step_us`, over the step's dispatches; None unless positive.
-fn timestamp_cost(profile: &Profile, step_us: f64, dispatches: usize) -> Option<f64> {
-    let span_us = 1e3 * profile.span_ms / profile.steps.max(1) as f64;
-    let cost = (span_us - step_us) / dispatches.max(1) as f64;
-    (profile.steps > 0 && cost > 0.0).then_some(cost)
 }
 
 /// Generates `n` tokens greedily from `token` at position `depth`, as the server does for a
@@ -399,26 +390,4 @@ fn print_json(s: &Summary, results: &[Result1]) {
         "results": rows,
     });
     println!("{out:#}");
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn profile(steps: u64, span_ms: f64) -> Profile {
-        Profile {
-            kernels: Vec::new(),
-            steps,
-            span_ms,
-        }
-    }
-
-    /// Two profiled steps spanning 1000 us each against a 400 us unprofiled step of 100
-    /// dispatches: 6 us per dispatch. A span no longer than the step, or no steps, gives none.
-    #[test]
-    fn timestamp_cost_is_the_span_over_the_step_per_dispatch() {
-        assert_eq!(timestamp_cost(&profile(2, 2.0), 400.0, 100), Some(6.0));
-        assert_eq!(timestamp_cost(&profile(2, 0.6), 400.0, 100), None);
-        assert_eq!(timestamp_cost(&profile(0, 0.0), 400.0, 100), None);
-    }
 }

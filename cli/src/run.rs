@@ -240,7 +240,7 @@ impl Sink for Printer {
 }
 
 /// Prints a profile, kernels largest first. With `cost`, the timestamps' estimated cost per
-/// dispatch in us (see `bench::timestamp_cost`): two more columns take it off every dispatch
+/// dispatch in us ([`wick_backends::Profile::timestamp_cost`]): two more columns take it off every dispatch
 /// alike, an estimate of each kernel's time and weight bandwidth without them.
 pub(crate) fn print_profile(profile: &wick_backends::Profile, cost: Option<f64>) {
     let rows = &profile.kernels;
@@ -255,12 +255,12 @@ pub(crate) fn print_profile(profile: &wick_backends::Profile, cost: Option<f64>)
     for r in rows {
         let us = 1e3 * r.total_ms / r.dispatches.max(1) as f64;
         let net = cost.map_or(String::new(), |c| {
-            let net_us = (us - c).max(0.0);
-            let gbps = (r.weight_bytes > 0 && net_us > 0.0)
-                .then(|| r.weight_bytes as f64 / (net_us * r.dispatches as f64 * 1e3));
+            let net = r.less(c);
             format!(
-                " {net_us:>9.1} {:>9}",
-                gbps.map_or(String::new(), |g| format!("{g:.0}"))
+                " {:>9.1} {:>9}",
+                1e3 * net.total_ms / net.dispatches.max(1) as f64,
+                net.weight_gbps()
+                    .map_or(String::new(), |g| format!("{g:.0}"))
             )
         });
         eprintln!(
