@@ -24,9 +24,10 @@ pub struct Pipelines {
 }
 
 impl Pipelines {
-    /// The kernel of `family` in the variant this adapter runs.
-    pub fn get(&mut self, gpu: &Gpu, family: Family) -> &Kernel {
-        let variant = Variant::new(family, gpu.caps.subgroups);
+    /// The kernel of `family` in the variant this adapter runs (reading x as matvec_add_norm
+    /// left it with `normed_x`).
+    pub fn get(&mut self, gpu: &Gpu, family: Family, normed_x: bool) -> &Kernel {
+        let variant = Variant::new(family, gpu.caps.subgroups).with_normed_x(normed_x);
         self.kernels
             .entry(variant)
             .or_insert_with(|| Kernel::build(gpu, &variant))
@@ -38,7 +39,6 @@ impl Kernel {
     pub fn build(gpu: &Gpu, variant: &Variant) -> Kernel {
         let label = variant.to_string();
         let entries: Vec<wgpu::BindGroupLayoutEntry> = variant
-            .family
             .bindings()
             .iter()
             .enumerate()

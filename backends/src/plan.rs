@@ -34,6 +34,10 @@ pub struct Resources<'a> {
     pub moe_groups: &'a wgpu::Buffer,
     /// x of a decode matvec quantized to 8 bits, for the kernels that take it so.
     pub q8: &'a wgpu::Buffer,
+    /// matvec_add_norm's 8-bit copy of its output (bar the norm's 1 / rms) and its shares of
+    /// the norm's mean square, which the matvecs after it read.
+    pub q8_normed: &'a wgpu::Buffer,
+    pub norm_parts: &'a wgpu::Buffer,
     /// Each distinct RoPE's per-pair frequencies and cos/sin factor.
     pub rope_tables: &'a [(RopeParams, f32, wgpu::Buffer)],
     /// Positions per sequence in the KV caches.
@@ -115,6 +119,9 @@ struct Pending<'a> {
     groups: (u32, u32),
     /// Weight bytes read (matrix products), for profiles.
     weight_bytes: u64,
+    /// A decode matvec reading the 8-bit copy matvec_add_norm wrote (its variant scales by the
+    /// norm, reading `res.norm_parts` at its last binding).
+    normed_x: bool,
 }
 
 /// The glu kernel's entry point, and matvec_glu's parameter, for `kind` (the order of
@@ -154,6 +161,73 @@ fn glu_after(graph: &Graph, at: usize, res: &Resources, rows: u32) -> Option<(Gl
         && 2 * half == graph.tensors[out].cols
         && !read_later)
         .then_some((kind, y))
+}
+
+/// The add_rms_norm op after matmul `at` where its decode matvec can do the add and the norm
+/// (matvec_add_norm) but the norm's 1 / rms, which the matvecs reading the norm's output then
+/// apply (normed x): the matmul's one weight part, of a format matvec_add_norm has, makes one of
+/// the norm's two inputs, which nothing else reads; the norm's rows are whole 8-bit blocks; and
+/// only the matmuls right after it read its output, each as the 8-bit copy its decode matvec
+/// takes.
+fn add_norm_after(graph: &Graph, at: usize, res: &Resources, rows: u32) -> Option<AddNorm> {
+    let Op::MatMul { w, out: made, .. } = graph.ops[at] else {
+        return None;
+    };
+    let Some(&Op::AddRmsNorm {
+        a,
+        b,
+        weight,
+        eps,
+        sum,
+        out,
+    }) = graph.ops.get(at + 1)
+    else {
+        return None;
+    };
+    // The residual: the input the matmul did not make.
+    let residual = if b == made { a } else { b };
+    let w = &res.weights[w];
+    let cols = graph.tensors[out].cols;
+    let readers = graph.ops[at + 2..]
+        .iter()
+        .take_while(|op| matches!(op, Op::MatMul { x, .. } if *x == out))
+        .count();
+    let fits = |op: &Op| match *op {
+        Op::MatMul { w, .. } => {
+            let w = &res.weights[w];
+            matvec_takes_q8(w.ty) && w.cols == cols
+        }
+        _ => false,
+    };
+    (rows <= MATVEC_MAX_ROWS
+        && Family::MatvecAddNorm(w.ty).supports()
+        && w.parts.len() == 1
+        && (a == made) != (b == made)
+        && cols.is_multiple_of(32)
+        && graph.tensors[made].cols == cols
+        && !read_from(graph, at + 2, |t| graph.storage(t).0 == made)
+        && readers > 0
+        && graph.ops[at + 2..at + 2 + readers].iter().all(fits)
+        && !read_from(graph, at + 2 + readers, |t| {
+            graph.storage(t).0 == graph.storage(out).0
+        }))
+    .then_some(AddNorm {
+        residual,
+        weight,
+        eps,
+        sum,
+        out,
+    })
+}
+
+/// What a matvec_add_norm dispatch does besides its product (see [`add_norm_after`]): sum =
+/// residual + the product, normed by `weight` and `eps` into out's 8-bit copy, bar the 1 / rms.
+struct AddNorm {
+    residual: TensorId,
+    weight: WeightId,
+    eps: f32,
+    sum: TensorId,
+    out: TensorId,
 }
 
 /// Whether an op from index `from` on reads a tensor for which `read` holds: a fusion that
@@ -343,7 +417,7 @@ fn rope_fusions(
 /// the weight families' first two parameter words are the columns and the features), so a
 /// profile tells the projections apart.
 fn dispatch_label(p: &Pending, subgroups: bool) -> String {
-    let variant = Variant::new(p.family, subgroups);
+    let variant = Variant::new(p.family, subgroups).with_normed_x(p.normed_x);
     if p.weight_bytes > 0 {
         format!("{variant} {}x{}", p.params[1], p.params[0])
     } else {
@@ -414,9 +488,10 @@ impl Plan {
         }
         let wanted = |t: TensorId| wants_q8.get(&t).copied();
         // The tensor (and row length) whose 8-bit quantization `res.q8` holds, written by the op
-        // that made it or by a quantize_q8 dispatch. It stays valid until the next such write or
-        // a write to the tensor (an in-place op's).
-        let mut q8_of: Option<(TensorId, u32)> = None;
+        // that made it or by a quantize_q8 dispatch, and whether matvec_add_norm wrote it (its
+        // readers scale by the norm). It stays valid until the next such write or a write to
+        // the tensor (an in-place op's).
+        let mut q8_of: Option<(TensorId, u32, bool)> = None;
         let quantize = |x: TensorId, k: u32| {
             // Per-pair expert inputs are whole rows of k side by side.
             let n = rows_of(x) * cols(x) / k;
@@ -428,6 +503,7 @@ impl Plan {
                 buffers: vec![act(x), whole(res.q8)],
                 groups: fold(u64::from(n) * u64::from(k / 32), u64::from(WG)),
                 weight_bytes: 0,
+                normed_x: false,
             }
         };
         // An add_rms_norm dispatch over `rows` rows: a (as `modes` says) plus b into sum, normed
@@ -473,6 +549,7 @@ impl Plan {
                 ],
                 groups: fold(u64::from(rows), 1),
                 weight_bytes: 0,
+                normed_x: false,
             }
         };
         // Ops (by index) an earlier dispatch already did: a glu after its matvec_glu, the
@@ -491,7 +568,7 @@ impl Plan {
             if done.contains(&at) {
                 continue;
             }
-            if q8_of.is_some_and(|(t, _)| Graph::uses(op).1.contains(&t)) {
+            if q8_of.is_some_and(|(t, ..)| Graph::uses(op).1.contains(&t)) {
                 q8_of = None;
             }
             match *op {
@@ -519,6 +596,7 @@ impl Plan {
                             ],
                             groups: (rows, 1),
                             weight_bytes: 0,
+                            normed_x: false,
                         });
                     }
                 }
@@ -556,8 +634,9 @@ impl Plan {
                         ],
                         groups: fold(groups, 1),
                         weight_bytes: 0,
+                        normed_x: false,
                     });
-                    q8_of = q8.map(|k| (out, k));
+                    q8_of = q8.map(|k| (out, k, false));
                 }
                 Op::AddRmsNorm {
                     a,
@@ -590,15 +669,55 @@ impl Plan {
                         q8,
                         modes,
                     ));
-                    q8_of = q8.map(|k| (out, k));
+                    q8_of = q8.map(|k| (out, k, false));
                 }
                 Op::MatMul { w, x, out } => {
                     let w = &res.weights[w];
                     let r = rows_of(x);
                     let q8 = r <= MATVEC_MAX_ROWS && matvec_takes_q8(w.ty);
-                    if q8 && q8_of != Some((x, w.cols as u32)) {
-                        q8_of = Some((x, w.cols as u32));
+                    if q8 && q8_of.map(|(t, k, _)| (t, k)) != Some((x, w.cols as u32)) {
+                        q8_of = Some((x, w.cols as u32, false));
                         pending.push(quantize(x, w.cols as u32));
+                    }
+                    let normed_x = q8 && q8_of.is_some_and(|(.., normed)| normed);
+                    let x_in = match (q8, normed_x) {
+                        (false, _) => act(x),
+                        (true, false) => whole(res.q8),
+                        (true, true) => whole(res.q8_normed),
+                    };
+                    // A matvec reading x normed scales its own sums only.
+                    if let Some(n) = add_norm_after(graph, at, res, r).filter(|_| !normed_x) {
+                        let part = &w.parts[0];
+                        let family = Family::MatvecAddNorm(w.ty);
+                        pending.push(Pending {
+                            family,
+                            entry: 0,
+                            params: [
+                                w.cols as u32,
+                                part.rows as u32,
+                                wick_shaders::row_bytes(w.ty, w.cols) as u32,
+                                r,
+                                cols(x),
+                                stride(n.sum),
+                                stride(n.residual),
+                                n.eps.to_bits(),
+                            ],
+                            buffers: vec![
+                                whole(&part.buffer),
+                                x_in,
+                                act(n.sum),
+                                act(n.residual),
+                                whole(&res.weights[n.weight].parts[0].buffer),
+                                whole(res.q8_normed),
+                                whole(res.norm_parts),
+                            ],
+                            groups: fold(part.rows, u64::from(family.matvec_rows())),
+                            weight_bytes: part.buffer.size(),
+                            normed_x: false,
+                        });
+                        done.insert(at + 1);
+                        q8_of = Some((n.out, cols(n.out), true));
+                        continue;
                     }
                     if let Some(f) = rope_matmuls.get(&at) {
                         let part = &w.parts[0];
@@ -634,7 +753,7 @@ impl Plan {
                             ],
                             buffers: vec![
                                 whole(&part.buffer),
-                                if q8 { whole(res.q8) } else { act(x) },
+                                x_in.clone(),
                                 act(out),
                                 whole(res.step),
                                 whole(freqs),
@@ -646,6 +765,7 @@ impl Plan {
                                 u64::from(Family::MatvecRope(w.ty).matvec_rows()),
                             ),
                             weight_bytes: part.buffer.size(),
+                            normed_x,
                         });
                         continue;
                     }
@@ -666,16 +786,13 @@ impl Plan {
                                 stride(y),
                                 0,
                             ],
-                            buffers: vec![
-                                whole(&part.buffer),
-                                if q8 { whole(res.q8) } else { act(x) },
-                                act(y),
-                            ],
+                            buffers: vec![whole(&part.buffer), x_in.clone(), act(y)],
                             groups: fold(
                                 part.rows,
                                 u64::from(Family::MatvecGlu(w.ty).matvec_rows()),
                             ),
                             weight_bytes: part.buffer.size(),
+                            normed_x,
                         });
                         done.insert(at + 1);
                         continue;
@@ -709,13 +826,10 @@ impl Plan {
                                 cols(out),
                                 0,
                             ],
-                            buffers: vec![
-                                whole(&part.buffer),
-                                if q8 { whole(res.q8) } else { act(x) },
-                                act(out),
-                            ],
+                            buffers: vec![whole(&part.buffer), x_in.clone(), act(out)],
                             groups,
                             weight_bytes: part.buffer.size(),
+                            normed_x,
                         });
                     }
                 }
@@ -728,6 +842,7 @@ impl Plan {
                         buffers: vec![act(x), whole(&res.weights[bias].parts[0].buffer), act(out)],
                         groups: fold(u64::from(n), u64::from(WG)),
                         weight_bytes: 0,
+                        normed_x: false,
                     });
                 }
                 Op::Add { a, b, out } => {
@@ -747,7 +862,7 @@ impl Plan {
                             q8,
                             modes,
                         ));
-                        q8_of = q8.map(|k| (y, k));
+                        q8_of = q8.map(|k| (y, k, false));
                         done.extend([at + 1, at + 2]);
                         continue;
                     }
@@ -759,6 +874,7 @@ impl Plan {
                         buffers: vec![act(a), act(b), act(out)],
                         groups: fold(u64::from(n), u64::from(WG)),
                         weight_bytes: 0,
+                        normed_x: false,
                     });
                 }
                 Op::RopeStore {
@@ -797,6 +913,7 @@ impl Plan {
                         ],
                         groups: fold(u64::from(rows_of(q)) * u64::from(per_row), u64::from(WG)),
                         weight_bytes: 0,
+                        normed_x: false,
                     });
                 }
                 Op::NormRopeStore {
@@ -840,6 +957,7 @@ impl Plan {
                         // A workgroup per head of q and of k in each row.
                         groups: fold(u64::from(rows_of(q)) * u64::from(p.n_heads + n_kv), 1),
                         weight_bytes: 0,
+                        normed_x: false,
                     });
                 }
                 Op::Attention { q, params: p, out } => {
@@ -868,6 +986,7 @@ impl Plan {
                         ],
                         groups,
                         weight_bytes: 0,
+                        normed_x: false,
                     });
                     let q8 = wanted(out).filter(|&k| k == cols(out) && p.head_dim % 32 == 0);
                     let dims = attention_combine_dims(rows_of(q), p.head_dim);
@@ -900,8 +1019,9 @@ impl Plan {
                             rows_of(q),
                         ),
                         weight_bytes: 0,
+                        normed_x: false,
                     });
-                    q8_of = q8.map(|k| (out, k));
+                    q8_of = q8.map(|k| (out, k, false));
                 }
                 Op::Glu {
                     kind,
@@ -923,8 +1043,9 @@ impl Plan {
                             u64::from(WG),
                         ),
                         weight_bytes: 0,
+                        normed_x: false,
                     });
-                    q8_of = q8.map(|k| (out, k));
+                    q8_of = q8.map(|k| (out, k, false));
                 }
                 Op::Route {
                     logits,
@@ -940,6 +1061,7 @@ impl Plan {
                         buffers: vec![act(logits), act(out)],
                         groups: fold(u64::from(r), 1),
                         weight_bytes: 0,
+                        normed_x: false,
                     });
                     if r > MATVEC_MAX_ROWS {
                         pending.push(Pending {
@@ -949,6 +1071,7 @@ impl Plan {
                             buffers: vec![act(out), whole(res.moe_groups)],
                             groups: (cols(logits), 1),
                             weight_bytes: 0,
+                            normed_x: false,
                         });
                     }
                 }
@@ -965,8 +1088,8 @@ impl Plan {
                     let w = &res.weights[w];
                     let (r, k) = (rows_of(x), cols(route) / 2);
                     let q8 = r <= MATVEC_MAX_ROWS && matvec_takes_q8(w.ty);
-                    if q8 && q8_of != Some((x, w.cols as u32)) {
-                        q8_of = Some((x, w.cols as u32));
+                    if q8 && q8_of.map(|(t, k, _)| (t, k)) != Some((x, w.cols as u32)) {
+                        q8_of = Some((x, w.cols as u32, false));
                         pending.push(quantize(x, w.cols as u32));
                     }
                     for part in &w.parts {
@@ -1003,6 +1126,7 @@ impl Plan {
                                     r * k,
                                 ),
                                 weight_bytes: part.buffer.size() / experts * read,
+                                normed_x: false,
                             }
                         } else {
                             let family = match gpu.caps.coop {
@@ -1034,6 +1158,7 @@ impl Plan {
                                     experts as u32 * r.div_ceil(tile_rows),
                                 ),
                                 weight_bytes: part.buffer.size(),
+                                normed_x: false,
                             }
                         });
                     }
@@ -1050,6 +1175,7 @@ impl Plan {
                             ],
                             groups: fold(u64::from(n), u64::from(WG)),
                             weight_bytes: 0,
+                            normed_x: false,
                         });
                     }
                 }
@@ -1066,6 +1192,7 @@ impl Plan {
                         buffers: vec![act(y), act(route), act(out)],
                         groups: fold(u64::from(n), u64::from(WG)),
                         weight_bytes: 0,
+                        normed_x: false,
                     });
                 }
                 Op::SigmoidMul { x, gate, out } => {
@@ -1077,6 +1204,7 @@ impl Plan {
                         buffers: vec![act(x), act(gate), act(out)],
                         groups: fold(u64::from(n), u64::from(WG)),
                         weight_bytes: 0,
+                        normed_x: false,
                     });
                 }
                 Op::GatherOutputs { x, out } => {
@@ -1088,6 +1216,7 @@ impl Plan {
                         buffers: vec![whole(res.step), act(x), act(out)],
                         groups: fold(n, u64::from(WG)),
                         weight_bytes: 0,
+                        normed_x: false,
                     });
                 }
             }
@@ -1107,14 +1236,21 @@ impl Plan {
                     ],
                     groups,
                     weight_bytes: 0,
+                    normed_x: false,
                 });
             }
         }
-        Self::finish(gpu, pipelines, pending)
+        Self::finish(gpu, pipelines, pending, res.norm_parts)
     }
 
-    /// Writes every dispatch's parameters into one uniform buffer and builds the bind groups.
-    fn finish(gpu: &Gpu, pipelines: &mut Pipelines, pending: Vec<Pending>) -> Plan {
+    /// Writes every dispatch's parameters into one uniform buffer and builds the bind groups
+    /// (binding `norm_parts` last where a dispatch reads x normed).
+    fn finish(
+        gpu: &Gpu,
+        pipelines: &mut Pipelines,
+        pending: Vec<Pending>,
+        norm_parts: &wgpu::Buffer,
+    ) -> Plan {
         let slot = PARAMS_BYTES.max(gpu.caps.uniform_align);
         let mut arena = vec![0u8; (slot as usize) * pending.len().max(1)];
         for (i, p) in pending.iter().enumerate() {
@@ -1134,7 +1270,7 @@ impl Plan {
                 .iter()
                 .enumerate()
                 .map(|(i, p)| {
-                    let kernel = pipelines.get(gpu, p.family);
+                    let kernel = pipelines.get(gpu, p.family, p.normed_x);
                     let mut entries = vec![wgpu::BindGroupEntry {
                         binding: 0,
                         resource: wgpu::BindingResource::Buffer(wgpu::BufferBinding {
@@ -1143,12 +1279,13 @@ impl Plan {
                             size: std::num::NonZeroU64::new(PARAMS_BYTES),
                         }),
                     }];
-                    entries.extend(p.buffers.iter().enumerate().map(|(j, b)| {
-                        wgpu::BindGroupEntry {
+                    let norm = p.normed_x.then(|| whole(norm_parts));
+                    entries.extend(p.buffers.iter().cloned().chain(norm).enumerate().map(
+                        |(j, b)| wgpu::BindGroupEntry {
                             binding: j as u32 + 1,
-                            resource: wgpu::BindingResource::Buffer(b.clone()),
-                        }
-                    }));
+                            resource: wgpu::BindingResource::Buffer(b),
+                        },
+                    ));
                     let bind_group = gpu.device.create_bind_group(&wgpu::BindGroupDescriptor {
                         label: Some(p.family.name()),
                         layout: &kernel.layout,

@@ -46,6 +46,10 @@ pub struct Runtime {
     attn_partials: wgpu::Buffer,
     moe_groups: wgpu::Buffer,
     q8: wgpu::Buffer,
+    /// matvec_add_norm's 8-bit copy of its output (bar the norm's 1 / rms), and its shares of the
+    /// norm's mean square per block of its rows and batch row.
+    q8_normed: wgpu::Buffer,
+    norm_parts: wgpu::Buffer,
     rope_tables: Vec<(RopeParams, f32, wgpu::Buffer)>,
     staging: wgpu::Buffer,
     argmax_partials: wgpu::Buffer,
@@ -263,6 +267,28 @@ impl Runtime {
             usage: wgpu::BufferUsages::STORAGE,
             mapped_at_creation: false,
         });
+        // Four f32 per 32-element block of the widest add_rms_norm (matvec_add_norm's shares).
+        let norm_cols = graph
+            .ops
+            .iter()
+            .filter_map(|op| match *op {
+                Op::AddRmsNorm { out, .. } => Some(graph.tensors[out].cols),
+                _ => None,
+            })
+            .max()
+            .unwrap_or(32);
+        let q8_normed = gpu.device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some("normed x quantized to 8 bits"),
+            size: u64::from(decode_rows) * wick_shaders::q8_row_bytes(norm_cols),
+            usage: wgpu::BufferUsages::STORAGE,
+            mapped_at_creation: false,
+        });
+        let norm_parts = gpu.device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some("norm shares"),
+            size: 16 * norm_cols.div_ceil(32),
+            usage: wgpu::BufferUsages::STORAGE,
+            mapped_at_creation: false,
+        });
         // Expert groups of a prefill chunk: a count and up to a row per expert.
         let experts = graph
             .ops
@@ -349,6 +375,8 @@ impl Runtime {
             attn_partials,
             moe_groups,
             q8,
+            q8_normed,
+            norm_parts,
             rope_tables,
             staging,
             argmax_partials,
@@ -384,6 +412,8 @@ impl Runtime {
             + self.attn_partials.size()
             + self.moe_groups.size()
             + self.q8.size()
+            + self.q8_normed.size()
+            + self.norm_parts.size()
             + self.staging.size()
             + self.argmax_partials.size()
             + self.tokens.size()
@@ -486,6 +516,8 @@ impl Runtime {
                 attn_partials: &self.attn_partials,
                 moe_groups: &self.moe_groups,
                 q8: &self.q8,
+                q8_normed: &self.q8_normed,
+                norm_parts: &self.norm_parts,
                 rope_tables: &self.rope_tables,
                 ctx: cache_ctx(self.cfg.ctx),
                 argmax_partials: &self.argmax_partials,

@@ -89,6 +89,20 @@ fn kernel(variant: Variant) -> Kernel {
 
 /// Every variant of `family` this adapter can run; the others are named as skipped.
 fn kernels(family: Family) -> Vec<Kernel> {
+    kernels_of(family, false)
+}
+
+/// The variants of `family` that read x as matvec_add_norm left it ([`Variant::normed_x`]), or
+/// none where the family has no such variant.
+fn normed_kernels(family: Family) -> Vec<Kernel> {
+    if family.takes_normed_x() {
+        kernels_of(family, true)
+    } else {
+        Vec::new()
+    }
+}
+
+fn kernels_of(family: Family, normed_x: bool) -> Vec<Kernel> {
     let caps = &gpu().caps;
     if let Some(size) = family.coop_size()
         && caps.coop != Some(size)
@@ -98,7 +112,7 @@ fn kernels(family: Family) -> Vec<Kernel> {
     }
     let mut seen: Vec<Variant> = Vec::new();
     for subgroups in [false, true] {
-        let v = Variant::new(family, subgroups);
+        let v = Variant::new(family, subgroups).with_normed_x(normed_x);
         if !seen.contains(&v) {
             seen.push(v);
         }
@@ -169,6 +183,33 @@ fn step_buffer(n_rows: usize, n_out: usize, rows: &[[u32; 4]]) -> wgpu::Buffer {
 
 fn uniform_vec(rng: &mut StdRng, n: usize, lo: f32, hi: f32) -> Vec<f32> {
     (0..n).map(|_| rng.random_range(lo..hi)).collect()
+}
+
+/// Each batch row's scale in the normed-x cases: powers of two, so the reference takes x times
+/// its scale exactly.
+const NORM_SCALES: [f32; 4] = [0.5, 2.0, 1.0, 0.25];
+
+/// matvec_add_norm's shares of rows of `k` as a normed-x kernel reads them: uneven per block,
+/// batch row r's summing to 1 / NORM_SCALES[r]^2, so the kernel scales row r by NORM_SCALES[r].
+fn norm_parts(rng: &mut StdRng, k: usize) -> wgpu::Buffer {
+    let blocks = k / 32;
+    let mut parts = vec![0.0f32; 4 * blocks];
+    for (r, scale) in NORM_SCALES.iter().enumerate() {
+        let u = uniform_vec(rng, blocks, 0.5, 1.5);
+        let total: f32 = u.iter().sum();
+        for (b, ub) in u.iter().enumerate() {
+            parts[4 * b + r] = ub / total / (scale * scale);
+        }
+    }
+    buffer_f32(&parts)
+}
+
+/// x as a normed-x kernel takes it: batch row r (rows `stride` apart) times NORM_SCALES[r].
+fn normed_values(x: &[f32], stride: usize) -> Vec<f32> {
+    x.chunks(stride)
+        .zip(NORM_SCALES)
+        .flat_map(|(row, scale)| row.iter().map(move |v| v * scale))
+        .collect()
 }
 
 /// What one output element must be.
@@ -409,6 +450,7 @@ fn run_products(family_of: impl Fn(GgmlType) -> Family, cases: impl Fn(GgmlType)
         if ks.is_empty() {
             continue;
         }
+        let normed_ks = normed_kernels(family);
         for c in cases(ty) {
             assert!(!matvec || c.rows as u32 <= MATVEC_MAX_ROWS);
             let (bytes, w) = random_weight(&mut rng, ty, c.m, c.k);
@@ -422,65 +464,75 @@ fn run_products(family_of: impl Fn(GgmlType) -> Family, cases: impl Fn(GgmlType)
             if matvec && wick_shaders::matvec_takes_q8(ty) {
                 (x_buf, x) = quantized_x(&x_buf, c.rows, c.k, c.x_stride);
             }
-            // Cooperative matrices take both operands as f16: the reference does too, and a
-            // weight whose f32 value is a tie to f16 may round either way (2^-11 of a term).
-            let coop = family.cooperative();
-            let operand = |v: f32| {
-                if coop {
-                    f64::from(f16::from_f32(v).to_f32())
+            // The plain variants, then the normed-x ones (decode matvecs of those formats).
+            let parts = norm_parts(&mut rng, c.k);
+            for (ks, normed) in [(&ks, false), (&normed_ks, true)] {
+                let x = if normed {
+                    normed_values(&x, c.x_stride)
                 } else {
-                    f64::from(v)
-                }
-            };
-            let mut want = vec![untouched(); c.rows * c.y_stride];
-            for r in 0..c.rows {
-                for i in c.first..c.first + c.part {
-                    let (mut dot, mut mag, mut most) = (0.0f64, 0.0f64, 0.0f64);
-                    for j in 0..c.k {
-                        let t = operand(w[i * c.k + j]) * operand(x[r * c.x_stride + j]);
-                        dot += t;
-                        mag += t.abs();
-                        most = most.max(t.abs());
+                    x.clone()
+                };
+                // Cooperative matrices take both operands as f16: the reference does too, and a
+                // weight whose f32 value is a tie to f16 may round either way (2^-11 of a term).
+                let coop = family.cooperative();
+                let operand = |v: f32| {
+                    if coop {
+                        f64::from(f16::from_f32(v).to_f32())
+                    } else {
+                        f64::from(v)
                     }
-                    let tie = if coop { most / 2048.0 } else { 0.0 };
-                    want[r * c.y_stride + i] = Want::Near {
-                        value: dot,
-                        bound: 2.0 * c.k as f64 * U * mag + tie,
-                    };
+                };
+                let mut want = vec![untouched(); c.rows * c.y_stride];
+                for r in 0..c.rows {
+                    for i in c.first..c.first + c.part {
+                        let (mut dot, mut mag, mut most) = (0.0f64, 0.0f64, 0.0f64);
+                        for j in 0..c.k {
+                            let t = operand(w[i * c.k + j]) * operand(x[r * c.x_stride + j]);
+                            dot += t;
+                            mag += t.abs();
+                            most = most.max(t.abs());
+                        }
+                        let tie = if coop { most / 2048.0 } else { 0.0 };
+                        want[r * c.y_stride + i] = Want::Near {
+                            value: dot,
+                            bound: 2.0 * c.k as f64 * U * mag + tie,
+                        };
+                    }
                 }
-            }
-            let params = [
-                c.k as u32,
-                c.part as u32,
-                rb as u32,
-                c.first as u32,
-                c.rows as u32,
-                c.x_stride as u32,
-                c.y_stride as u32,
-                0,
-            ];
-            let groups = match family.matmul_tile() {
-                Some((features, tile_rows)) => (
-                    (c.part as u32).div_ceil(features),
-                    (c.rows as u32).div_ceil(tile_rows),
-                ),
-                None => fold(c.part as u64, u64::from(family.matvec_rows())),
-            };
-            for kern in &ks {
-                let y = buffer_f32(&vec![SENTINEL; c.rows * c.y_stride]);
-                dispatch(kern, 0, params, &[&part, &x_buf, &y], groups);
-                let label = format!(
-                    "{} m={} part={}..{} rows={} k={} x_stride={} y_stride={}",
-                    kern.label,
-                    c.m,
-                    c.first,
-                    c.first + c.part,
-                    c.rows,
-                    c.k,
-                    c.x_stride,
-                    c.y_stride
-                );
-                f.check(&label, &read_f32(&y), &want);
+                let params = [
+                    c.k as u32,
+                    c.part as u32,
+                    rb as u32,
+                    c.first as u32,
+                    c.rows as u32,
+                    c.x_stride as u32,
+                    c.y_stride as u32,
+                    0,
+                ];
+                let groups = match family.matmul_tile() {
+                    Some((features, tile_rows)) => (
+                        (c.part as u32).div_ceil(features),
+                        (c.rows as u32).div_ceil(tile_rows),
+                    ),
+                    None => fold(c.part as u64, u64::from(family.matvec_rows())),
+                };
+                for kern in ks {
+                    let y = buffer_f32(&vec![SENTINEL; c.rows * c.y_stride]);
+                    let bufs = [&part, &x_buf, &y, &parts];
+                    dispatch(kern, 0, params, &bufs[..3 + usize::from(normed)], groups);
+                    let label = format!(
+                        "{} m={} part={}..{} rows={} k={} x_stride={} y_stride={}",
+                        kern.label,
+                        c.m,
+                        c.first,
+                        c.first + c.part,
+                        c.rows,
+                        c.k,
+                        c.x_stride,
+                        c.y_stride
+                    );
+                    f.check(&label, &read_f32(&y), &want);
+                }
             }
         }
     }
@@ -599,6 +651,96 @@ fn matvec_cases(ty: GgmlType) -> Vec<MatCase> {
 #[test]
 fn matvec_tall() {
     run_products(Family::MatvecTall, matvec_cases);
+}
+
+/// matvec_add_norm: sum = a + W x into y within matvec's bound (x quantized to 8 bits for
+/// q4_K and q6_K, as the matvec cases), the 8-bit copy of sum * w bit-exact against quantize_q8
+/// of the kernel's own sums times w (f32 products, as the kernel's), and each block's share of
+/// mean(sum^2) + eps within a relative 1e-6; the shares of batch rows past the step's stay
+/// untouched. m = 64 (two workgroups), 288 (nine) and 96, batch rows 1, 3 and 4, y and a
+/// strides wider than m.
+#[test]
+fn matvec_add_norm() {
+    let mut f = Failures::new(NMSE);
+    let mut rng = StdRng::seed_from_u64(15);
+    let eps = 1e-5f32;
+    for ty in WEIGHT_FORMATS {
+        let family = Family::MatvecAddNorm(ty);
+        if !family.supports() {
+            continue;
+        }
+        let ks = kernels(family);
+        for (m, rows, k) in [
+            (64usize, 1usize, width(ty, 512, 96)),
+            (288, 3, width(ty, 1792, 1376)),
+            (96, 4, width(ty, 512, 96)),
+        ] {
+            let (y_stride, a_stride) = (m + 4, m + 8);
+            let (bytes, w) = random_weight(&mut rng, ty, m, k);
+            let rb = wick_shaders::row_bytes(ty, k as u64) as usize;
+            let weights = buffer(&bytes);
+            let x = uniform_vec(&mut rng, rows * k, -1.0, 1.0);
+            let mut x_buf = buffer_f32(&x);
+            let mut x = x;
+            if wick_shaders::matvec_takes_q8(ty) {
+                (x_buf, x) = quantized_x(&x_buf, rows, k, k);
+            }
+            let a = uniform_vec(&mut rng, rows * a_stride, -2.0, 2.0);
+            let norm_w = uniform_vec(&mut rng, m, 0.5, 1.5);
+            let (a_buf, w_buf) = (buffer_f32(&a), buffer_f32(&norm_w));
+            let mut want = vec![untouched(); rows * y_stride];
+            for r in 0..rows {
+                for i in 0..m {
+                    let terms = (0..k).map(|j| f64::from(w[i * k + j]) * f64::from(x[r * k + j]));
+                    let (dot, mag) = terms.fold((0.0, 0.0), |(s, g), t| (s + t, g + t.abs()));
+                    let value = dot + f64::from(a[r * a_stride + i]);
+                    want[r * y_stride + i] = Want::Near {
+                        value,
+                        bound: 2.0 * k as f64 * U * mag + 2.0 * U * value.abs(),
+                    };
+                }
+            }
+            let params = [
+                k as u32,
+                m as u32,
+                rb as u32,
+                rows as u32,
+                k as u32,
+                y_stride as u32,
+                a_stride as u32,
+                eps.to_bits(),
+            ];
+            let groups = fold(m as u64, u64::from(family.matvec_rows()));
+            for kern in &ks {
+                let y = buffer_f32(&vec![SENTINEL; rows * y_stride]);
+                let q8 = q8_buffer(Some(rows), m);
+                let parts = buffer_f32(&vec![SENTINEL; 4 * m / 32]);
+                let bufs = [&weights, &x_buf, &y, &a_buf, &w_buf, &q8, &parts];
+                dispatch(kern, 0, params, &bufs, groups);
+                let label = format!("{} m={m} rows={rows} k={k}", kern.label);
+                let sums = read_f32(&y);
+                f.check(&label, &sums, &want);
+                let times_w: Vec<f32> = (0..rows * m)
+                    .map(|e| sums[e / m * y_stride + e % m] * norm_w[e % m])
+                    .collect();
+                check_q8(&mut f, &label, &buffer_f32(&times_w), &q8, Some(rows), m, m);
+                let mut want_parts = vec![untouched(); 4 * m / 32];
+                for r in 0..rows {
+                    for b in 0..m / 32 {
+                        let row = &sums[r * y_stride + 32 * b..][..32];
+                        let ss: f64 = row.iter().map(|&v| f64::from(v) * f64::from(v)).sum();
+                        let value = ss / m as f64 + f64::from(eps) * 32.0 / m as f64;
+                        want_parts[4 * b + r] = Want::Near {
+                            value,
+                            bound: value * 1e-6,
+                        };
+                    }
+                }
+                f.check(&format!("{label} shares"), &read_f32(&parts), &want_parts);
+            }
+        }
+    }
+    f.finish();
 }
 
 /// Prefill chunks of 5, 33 and 70 rows (partial 32-row tiles); m = 37, 300 and a 100-row part
@@ -1644,6 +1786,7 @@ fn matvec_rope() {
             continue;
         }
         let ks = kernels(Family::MatvecRope(ty));
+        let normed_ks = normed_kernels(Family::MatvecRope(ty));
         let k = width(ty, 512, 96);
         // (q_end, k_end, m, n_rot, freq_scale)
         for (q_end, k_end, m, n_rot, fscale) in [
@@ -1670,79 +1813,90 @@ fn matvec_rope() {
             if wick_shaders::matvec_takes_q8(ty) {
                 (x_buf, x) = quantized_x(&x_buf, bucket, k, k);
             }
-            let mut want_y = vec![untouched(); bucket * m];
-            let mut want_k = vec![Want::Bits(CACHE_SENTINEL); 2 * cache_words];
-            let mut want_v = vec![Want::Bits(CACHE_SENTINEL); 2 * cache_words];
-            for (r, &(pos, slot)) in rows_sp.iter().enumerate() {
-                let dot = |i: usize| {
-                    let terms = (0..k).map(|j| f64::from(w[i * k + j]) * f64::from(x[r * k + j]));
-                    let (sum, mag) = terms.fold((0.0, 0.0), |(s, a), t| (s + t, a + t.abs()));
-                    (sum, 2.0 * k as f64 * U * mag)
+            let parts = norm_parts(&mut rng, k);
+            for (ks, normed) in [(&ks, false), (&normed_ks, true)] {
+                let x = if normed {
+                    normed_values(&x, k)
+                } else {
+                    x.clone()
                 };
-                for i in (0..m).step_by(2) {
-                    let ((x0, e0), (x1, e1)) = (dot(i), dot(i + 1));
-                    let start = if i < q_end {
-                        0
-                    } else if i < k_end {
-                        q_end
-                    } else {
-                        k_end
+                let mut want_y = vec![untouched(); bucket * m];
+                let mut want_k = vec![Want::Bits(CACHE_SENTINEL); 2 * cache_words];
+                let mut want_v = vec![Want::Bits(CACHE_SENTINEL); 2 * cache_words];
+                for (r, &(pos, slot)) in rows_sp.iter().enumerate() {
+                    let dot = |i: usize| {
+                        let terms =
+                            (0..k).map(|j| f64::from(w[i * k + j]) * f64::from(x[r * k + j]));
+                        let (sum, mag) = terms.fold((0.0, 0.0), |(s, a), t| (s + t, a + t.abs()));
+                        (sum, 2.0 * k as f64 * U * mag)
                     };
-                    let (h, d) = ((i - start) / head_dim, (i - start) % head_dim);
-                    let pair = if i < k_end && d < n_rot as usize {
-                        let theta = f64::from(pos) * f64::from(freqs[d / 2]);
-                        let (sn, c) = theta.sin_cos();
-                        let angle_err = 2f64.powi(-11) + theta.abs() * 2.0 * U;
-                        let bound =
-                            (x0.abs() + x1.abs()) * ms * (angle_err + 8.0 * U) + ms * (e0 + e1);
-                        [
-                            ((x0 * c - x1 * sn) * ms, bound),
-                            ((x0 * sn + x1 * c) * ms, bound),
-                        ]
-                    } else {
-                        [(x0, e0), (x1, e1)]
-                    };
-                    if i < q_end {
-                        for (j, (value, bound)) in pair.into_iter().enumerate() {
-                            want_y[r * m + i + j] = Want::Near { value, bound };
-                        }
-                        continue;
-                    }
-                    let at = ((slot as usize * n_kv + h) * ctx + pos as usize) * head_dim + d;
-                    let cache = if i < k_end { &mut want_k } else { &mut want_v };
-                    for (j, (value, bound)) in pair.into_iter().enumerate() {
-                        cache[at + j] = Want::Near {
-                            value,
-                            bound: bound + value.abs() * 2f64.powi(-11),
+                    for i in (0..m).step_by(2) {
+                        let ((x0, e0), (x1, e1)) = (dot(i), dot(i + 1));
+                        let start = if i < q_end {
+                            0
+                        } else if i < k_end {
+                            q_end
+                        } else {
+                            k_end
                         };
+                        let (h, d) = ((i - start) / head_dim, (i - start) % head_dim);
+                        let pair = if i < k_end && d < n_rot as usize {
+                            let theta = f64::from(pos) * f64::from(freqs[d / 2]);
+                            let (sn, c) = theta.sin_cos();
+                            let angle_err = 2f64.powi(-11) + theta.abs() * 2.0 * U;
+                            let bound =
+                                (x0.abs() + x1.abs()) * ms * (angle_err + 8.0 * U) + ms * (e0 + e1);
+                            [
+                                ((x0 * c - x1 * sn) * ms, bound),
+                                ((x0 * sn + x1 * c) * ms, bound),
+                            ]
+                        } else {
+                            [(x0, e0), (x1, e1)]
+                        };
+                        if i < q_end {
+                            for (j, (value, bound)) in pair.into_iter().enumerate() {
+                                want_y[r * m + i + j] = Want::Near { value, bound };
+                            }
+                            continue;
+                        }
+                        let at = ((slot as usize * n_kv + h) * ctx + pos as usize) * head_dim + d;
+                        let cache = if i < k_end { &mut want_k } else { &mut want_v };
+                        for (j, (value, bound)) in pair.into_iter().enumerate() {
+                            cache[at + j] = Want::Near {
+                                value,
+                                bound: bound + value.abs() * 2f64.powi(-11),
+                            };
+                        }
                     }
                 }
-            }
-            let params = [
-                k as u32,
-                m as u32,
-                rb as u32,
-                bucket as u32,
-                (q_end | k_end << 16) as u32,
-                head_dim as u32 | n_rot << 16,
-                mscale.to_bits(),
-                ctx as u32,
-            ];
-            let (weights, freq_buf) = (buffer(&bytes), buffer_f32(&freqs));
-            let groups = fold(m as u64, u64::from(Family::MatvecRope(ty).matvec_rows()));
-            for kern in &ks {
-                let y = buffer_f32(&vec![SENTINEL; bucket * m]);
-                let sentinel = vec![CACHE_SENTINEL; cache_words];
-                let k_cache = buffer(bytemuck::cast_slice(&sentinel));
-                let v_cache = buffer(bytemuck::cast_slice(&sentinel));
-                let bufs = [&weights, &x_buf, &y, &step, &freq_buf, &k_cache, &v_cache];
-                dispatch(kern, 0, params, &bufs, groups);
-                let label = format!(
-                    "{} m={m} q_end={q_end} k_end={k_end} n_rot={n_rot}",
-                    kern.label
-                );
-                f.check(&format!("{label} q"), &read_f32(&y), &want_y);
-                check_cache(&mut f, &label, [(&k_cache, &want_k), (&v_cache, &want_v)]);
+                let params = [
+                    k as u32,
+                    m as u32,
+                    rb as u32,
+                    bucket as u32,
+                    (q_end | k_end << 16) as u32,
+                    head_dim as u32 | n_rot << 16,
+                    mscale.to_bits(),
+                    ctx as u32,
+                ];
+                let (weights, freq_buf) = (buffer(&bytes), buffer_f32(&freqs));
+                let groups = fold(m as u64, u64::from(Family::MatvecRope(ty).matvec_rows()));
+                for kern in ks {
+                    let y = buffer_f32(&vec![SENTINEL; bucket * m]);
+                    let sentinel = vec![CACHE_SENTINEL; cache_words];
+                    let k_cache = buffer(bytemuck::cast_slice(&sentinel));
+                    let v_cache = buffer(bytemuck::cast_slice(&sentinel));
+                    let bufs = [
+                        &weights, &x_buf, &y, &step, &freq_buf, &k_cache, &v_cache, &parts,
+                    ];
+                    dispatch(kern, 0, params, &bufs[..7 + usize::from(normed)], groups);
+                    let label = format!(
+                        "{} m={m} q_end={q_end} k_end={k_end} n_rot={n_rot}",
+                        kern.label
+                    );
+                    f.check(&format!("{label} q"), &read_f32(&y), &want_y);
+                    check_cache(&mut f, &label, [(&k_cache, &want_k), (&v_cache, &want_v)]);
+                }
             }
         }
     }
@@ -1787,6 +1941,7 @@ fn matvec_glu() {
             continue;
         }
         let ks = kernels(Family::MatvecGlu(ty));
+        let normed_ks = normed_kernels(Family::MatvecGlu(ty));
         let k_small = width(ty, 512, 96);
         let k_big = width(ty, 1792, 1376);
         for (n, rows, k, entry) in [
@@ -1804,39 +1959,49 @@ fn matvec_glu() {
                 (x_buf, x) = quantized_x(&x_buf, rows, k, k);
             }
             let stride = n + 3;
-            let mut want = vec![untouched(); rows * stride];
-            for r in 0..rows {
-                let dot = |i: usize| {
-                    let terms = (0..k).map(|j| f64::from(w[i * k + j]) * f64::from(x[r * k + j]));
-                    let (sum, mag) = terms.fold((0.0, 0.0), |(s, m), t| (s + t, m + t.abs()));
-                    (sum, 2.0 * k as f64 * U * mag)
+            let parts = norm_parts(&mut rng, k);
+            for (ks, normed) in [(&ks, false), (&normed_ks, true)] {
+                let x = if normed {
+                    normed_values(&x, k)
+                } else {
+                    x.clone()
                 };
-                for j in 0..n {
-                    let ((g, eg), (u, eu)) = (dot(j), dot(n + j));
-                    let (value, bound) = glu_reference(entry, g, u);
-                    let (act, _) = glu_reference(entry, g, 1.0);
-                    want[r * stride + j] = Want::Near {
-                        value,
-                        bound: bound + 1.2 * (u.abs() + 1.0) * eg + act.abs() * eu,
+                let mut want = vec![untouched(); rows * stride];
+                for r in 0..rows {
+                    let dot = |i: usize| {
+                        let terms =
+                            (0..k).map(|j| f64::from(w[i * k + j]) * f64::from(x[r * k + j]));
+                        let (sum, mag) = terms.fold((0.0, 0.0), |(s, m), t| (s + t, m + t.abs()));
+                        (sum, 2.0 * k as f64 * U * mag)
                     };
+                    for j in 0..n {
+                        let ((g, eg), (u, eu)) = (dot(j), dot(n + j));
+                        let (value, bound) = glu_reference(entry, g, u);
+                        let (act, _) = glu_reference(entry, g, 1.0);
+                        want[r * stride + j] = Want::Near {
+                            value,
+                            bound: bound + 1.2 * (u.abs() + 1.0) * eg + act.abs() * eu,
+                        };
+                    }
                 }
-            }
-            let params = [
-                k as u32,
-                2 * n as u32,
-                rb as u32,
-                entry as u32,
-                rows as u32,
-                k as u32,
-                stride as u32,
-                0,
-            ];
-            let groups = fold(2 * n as u64, u64::from(Family::MatvecGlu(ty).matvec_rows()));
-            for kern in &ks {
-                let y = buffer_f32(&vec![SENTINEL; rows * stride]);
-                dispatch(kern, 0, params, &[&weights, &x_buf, &y], groups);
-                let label = format!("{} n={n} rows={rows} k={k} kind={entry}", kern.label);
-                f.check(&label, &read_f32(&y), &want);
+                let params = [
+                    k as u32,
+                    2 * n as u32,
+                    rb as u32,
+                    entry as u32,
+                    rows as u32,
+                    k as u32,
+                    stride as u32,
+                    0,
+                ];
+                let groups = fold(2 * n as u64, u64::from(Family::MatvecGlu(ty).matvec_rows()));
+                for kern in ks {
+                    let y = buffer_f32(&vec![SENTINEL; rows * stride]);
+                    let bufs = [&weights, &x_buf, &y, &parts];
+                    dispatch(kern, 0, params, &bufs[..3 + usize::from(normed)], groups);
+                    let label = format!("{} n={n} rows={rows} k={k} kind={entry}", kern.label);
+                    f.check(&label, &read_f32(&y), &want);
+                }
             }
         }
     }
@@ -2355,6 +2520,8 @@ fn expert_bias() {
 fn every_family_is_tested() {
     let tested = |f: Family| match f {
         Family::MatvecTall(ty) => Family::MatvecTall(ty).supports(),
+        // `matvec_add_norm` walks the formats it supports.
+        Family::MatvecAddNorm(ty) => Family::MatvecAddNorm(ty).supports(),
         Family::Matvec(ty)
         | Family::Matmul(ty)
         | Family::MatmulCoop(ty, _)

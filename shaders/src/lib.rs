@@ -8,7 +8,10 @@
 //! (`quantize_q8.wgsl`, or the kernel that made x) and use integer dot products. Those kernels
 //! also run over a feed-forward's stacked gate and up rows and write the gated activation
 //! (matvec_glu), where the matvec after it takes its input as f32, and over a layer's q, k and v
-//! rows, rotating them and storing k and v in the KV cache (matvec_rope).
+//! rows, rotating them and storing k and v in the KV cache (matvec_rope). A matvec whose output
+//! joins the residual stream can do the add and the RMS norm after it (matvec_add_norm) where
+//! only q4_K and q6_K matvecs read that norm: it leaves out the norm's 1 / rms, which they apply
+//! to their sums (their normed-x variants), so no norm dispatch runs between them.
 
 use wick_core::quant::GgmlType;
 
@@ -163,6 +166,12 @@ pub enum Family {
     /// RoPE) and stores k and v in the KV cache, as rope_store would after it (formats with a
     /// matvec kernel of their own).
     MatvecRope(GgmlType),
+    /// Matvec whose output is added to the residual stream and RMS-normed for the matvecs after
+    /// it (add_rms_norm's work), all but the norm's 1 / rms, which those matvecs apply to their
+    /// sums ([`Variant::normed_x`]): [`MATVEC_TALL_LANES`] threads per row pair in workgroups
+    /// of 256, so each workgroup takes one 32-row block of the 8-bit copy (formats with a matvec
+    /// kernel of their own, but f32).
+    MatvecAddNorm(GgmlType),
     /// Quantized matrix-matrix product for prefill chunks.
     Matmul(GgmlType),
     /// Matmul on cooperative matrices of the given side (f16 inputs, f32 sums), for adapters
@@ -231,6 +240,10 @@ pub struct Variant {
     pub family: Family,
     /// Reductions with subgroup operations (needs the SUBGROUP feature).
     pub subgroups: bool,
+    /// A decode matvec reading the 8-bit copy that [`Family::MatvecAddNorm`] wrote: it scales
+    /// its sums by the norm's 1 / rms from that kernel's shares (an extra binding after the
+    /// family's).
+    pub normed_x: bool,
 }
 
 const COMMON: &str = include_str!("../wgsl/common.wgsl");
@@ -246,6 +259,9 @@ const MATVEC_PLAIN: &str = include_str!("../wgsl/matvec/plain.wgsl");
 const MATVEC_EXPERTS: &str = include_str!("../wgsl/matvec/experts.wgsl");
 const MATVEC_GLU: &str = include_str!("../wgsl/matvec/glu.wgsl");
 const MATVEC_ROPE: &str = include_str!("../wgsl/matvec/rope.wgsl");
+const MATVEC_ADD_NORM: &str = include_str!("../wgsl/matvec/add_norm.wgsl");
+const MATVEC_X_NORMED: &str = include_str!("../wgsl/matvec/x_normed.wgsl");
+const MATVEC_X_UNSCALED: &str = include_str!("../wgsl/matvec/x_unscaled.wgsl");
 const MATVEC_IN_ORDER: &str = include_str!("../wgsl/matvec/in_order.wgsl");
 const ROPE_ROTATION: &str = include_str!("../wgsl/rope_rotation.wgsl");
 const GLU_ACT: &str = include_str!("../wgsl/glu_act.wgsl");
@@ -354,6 +370,7 @@ impl Family {
             | Family::MatmulIdCoop(ty, _) => WEIGHT_FORMATS.contains(&ty),
             Family::MatvecGlu(ty) | Family::MatvecRope(ty) => matvec_kernel(ty).is_some(),
             Family::MatvecTall(ty) => ty == GgmlType::Q4_K,
+            Family::MatvecAddNorm(ty) => ty != GgmlType::F32 && matvec_kernel(ty).is_some(),
             _ => true,
         }
     }
@@ -364,6 +381,7 @@ impl Family {
             Family::MatvecTall(_) => "matvec_tall",
             Family::MatvecGlu(_) => "matvec_glu",
             Family::MatvecRope(_) => "matvec_rope",
+            Family::MatvecAddNorm(_) => "matvec_add_norm",
             Family::Matmul(_) => "matmul",
             Family::MatmulCoop(_, CoopSize::Eight) => "matmul_coop8",
             Family::MatmulCoop(_, CoopSize::Sixteen) => "matmul_coop16",
@@ -399,6 +417,7 @@ impl Family {
             | Family::MatvecTall(ty)
             | Family::MatvecGlu(ty)
             | Family::MatvecRope(ty)
+            | Family::MatvecAddNorm(ty)
             | Family::Matmul(ty)
             | Family::MatmulCoop(ty, _)
             | Family::GetRows(ty)
@@ -412,11 +431,13 @@ impl Family {
     fn body(self) -> &'static str {
         match self {
             Family::Matvec(ty) => matvec_kernel(ty).unwrap_or(include_str!("../wgsl/matvec.wgsl")),
-            Family::MatvecTall(ty) | Family::MatvecGlu(ty) | Family::MatvecRope(ty) => {
-                matvec_kernel(ty).expect(
-                    "matvec_tall, matvec_glu and matvec_rope exist for formats with their own matvec",
-                )
-            }
+            Family::MatvecTall(ty)
+            | Family::MatvecGlu(ty)
+            | Family::MatvecRope(ty)
+            | Family::MatvecAddNorm(ty) => matvec_kernel(ty).expect(
+                "matvec_tall, matvec_glu, matvec_rope and matvec_add_norm exist for formats with \
+                 their own matvec",
+            ),
             Family::Matmul(_) => include_str!("../wgsl/matmul.wgsl"),
             Family::MatmulCoop(..) | Family::MatmulIdCoop(..) => {
                 include_str!("../wgsl/matmul_coop.wgsl")
@@ -457,6 +478,7 @@ impl Family {
                 | Family::MatvecTall(_)
                 | Family::MatvecGlu(_)
                 | Family::MatvecRope(_)
+                | Family::MatvecAddNorm(_)
                 | Family::MatvecId(_)
                 | Family::RmsNorm
                 | Family::AddRmsNorm(_)
@@ -504,16 +526,29 @@ impl Family {
                 | Family::AddRmsNorm(_)
                 | Family::AttentionCombine
                 | Family::Glu
+                | Family::MatvecAddNorm(_)
         )
+    }
+
+    /// Whether the family has a [`Variant::normed_x`] variant: the decode matvecs that take
+    /// the rows in order and x quantized to 8 bits.
+    pub fn takes_normed_x(self) -> bool {
+        match self {
+            Family::Matvec(ty)
+            | Family::MatvecTall(ty)
+            | Family::MatvecGlu(ty)
+            | Family::MatvecRope(ty) => matvec_takes_q8(ty) && matvec_kernel(ty).is_some(),
+            _ => false,
+        }
     }
 
     /// Threads per workgroup (`WG` in its WGSL): [`WG`], but 256 for the norms, whose decode
     /// row is one workgroup bound by the loads its threads keep in flight, and two row pairs'
     /// lanes for the matvec kernels with more lanes than [`LANES`] (f32's), 128 for
-    /// [`Family::MatvecTall`].
+    /// [`Family::MatvecTall`] and 256 for [`Family::MatvecAddNorm`] (32 rows).
     pub fn workgroup_size(self) -> u32 {
         match self {
-            Family::RmsNorm | Family::AddRmsNorm(_) => 256,
+            Family::RmsNorm | Family::AddRmsNorm(_) | Family::MatvecAddNorm(_) => 256,
             Family::MatvecTall(_) => 128,
             // Two row pairs, as at 32 lanes.
             _ if self.lanes() != LANES => 2 * self.lanes(),
@@ -532,10 +567,10 @@ impl Family {
     /// WGSL): [`LANES`], but 128 (in workgroups of 256, still four rows each) for f32, whose
     /// weights are MoE routers of a few hundred rows: more threads per row, fewer steps along it
     /// (the H200 ran a 128x2048 router in 4.8 us against 7.7 with 32 lanes, mvlab), and
-    /// [`MATVEC_TALL_LANES`] for [`Family::MatvecTall`].
+    /// [`MATVEC_TALL_LANES`] for [`Family::MatvecTall`] and [`Family::MatvecAddNorm`].
     pub fn lanes(self) -> u32 {
         match self {
-            Family::MatvecTall(_) => MATVEC_TALL_LANES,
+            Family::MatvecTall(_) | Family::MatvecAddNorm(_) => MATVEC_TALL_LANES,
             Family::Matvec(GgmlType::F32)
             | Family::MatvecGlu(GgmlType::F32)
             | Family::MatvecRope(GgmlType::F32)
@@ -576,6 +611,9 @@ impl Family {
             Family::MatvecRope(_) => &[
                 Uniform, Read, Read, ReadWrite, Read, Read, ReadWrite, ReadWrite,
             ],
+            Family::MatvecAddNorm(_) => &[
+                Uniform, Read, Read, ReadWrite, Read, Read, ReadWrite, ReadWrite,
+            ],
             Family::MatvecId(_) | Family::MatmulId(_) | Family::MatmulIdCoop(..) => {
                 &[Uniform, Read, Read, Read, ReadWrite]
             }
@@ -613,7 +651,27 @@ impl Variant {
         Variant {
             family,
             subgroups: subgroups && family.reduces(),
+            normed_x: false,
         }
+    }
+
+    /// This variant reading x as [`Family::MatvecAddNorm`] left it, where the family has such
+    /// a variant.
+    pub fn with_normed_x(self, normed_x: bool) -> Self {
+        Variant {
+            normed_x: normed_x && self.family.takes_normed_x(),
+            ..self
+        }
+    }
+
+    /// The bindings of group 0, by binding index: the family's, and the norm's shares for
+    /// [`Variant::normed_x`].
+    pub fn bindings(&self) -> Vec<Binding> {
+        let mut b = self.family.bindings().to_vec();
+        if self.normed_x {
+            b.push(Binding::Read);
+        }
+        b
     }
 
     /// Every variant wick can build, for tests and ahead-of-time validation.
@@ -636,6 +694,9 @@ impl Variant {
             }
             if Family::MatvecTall(ty).supports() {
                 families.push(Family::MatvecTall(ty));
+            }
+            if Family::MatvecAddNorm(ty).supports() {
+                families.push(Family::MatvecAddNorm(ty));
             }
         }
         families.extend([
@@ -663,8 +724,10 @@ impl Variant {
         }
         let mut all = Vec::new();
         for family in families {
-            for subgroups in [false, true] {
-                let v = Variant::new(family, subgroups);
+            for (subgroups, normed_x) in
+                [(false, false), (true, false), (false, true), (true, true)]
+            {
+                let v = Variant::new(family, subgroups).with_normed_x(normed_x);
                 if !all.contains(&v) {
                     all.push(v);
                 }
@@ -698,6 +761,7 @@ impl Variant {
         | Family::MatvecTall(ty)
         | Family::MatvecGlu(ty)
         | Family::MatvecRope(ty)
+        | Family::MatvecAddNorm(ty)
         | Family::MatvecId(ty) = self.family
             && matvec_kernel(ty).is_some()
         {
@@ -708,13 +772,27 @@ impl Variant {
                 Family::Matvec(_) | Family::MatvecTall(_) => MATVEC_PLAIN,
                 Family::MatvecGlu(_) => MATVEC_GLU,
                 Family::MatvecRope(_) => MATVEC_ROPE,
+                Family::MatvecAddNorm(_) => MATVEC_ADD_NORM,
                 _ => MATVEC_EXPERTS,
             });
-            if !matches!(self.family, Family::MatvecId(_)) {
+            if !matches!(self.family, Family::MatvecId(_) | Family::MatvecAddNorm(_)) {
                 src.push_str(MATVEC_IN_ORDER);
+                if self.normed_x {
+                    let binding = self.family.bindings().len();
+                    src.push_str(&format!(
+                        "\n@group(0) @binding({binding}) var<storage, read> norm_parts: \
+                         array<vec4<f32>>;\n"
+                    ));
+                    src.push_str(MATVEC_X_NORMED);
+                } else {
+                    src.push_str(MATVEC_X_UNSCALED);
+                }
             }
             if matvec_takes_q8(ty) {
-                src.push_str(Q8_LAYOUT);
+                // Kernels that also write an 8-bit copy get the layout below.
+                if !self.family.writes_q8() {
+                    src.push_str(Q8_LAYOUT);
+                }
                 src.push_str(MATVEC_X_Q8);
             } else {
                 src.push_str(MATVEC_X_F32);
@@ -842,6 +920,9 @@ impl std::fmt::Display for Variant {
                     write!(f, ".{mode}")?;
                 }
             }
+        }
+        if self.normed_x {
+            f.write_str(".normed")?;
         }
         if self.subgroups {
             f.write_str(".sg")?;

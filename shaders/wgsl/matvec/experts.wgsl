@@ -22,8 +22,8 @@ var<private> expert: u32;
 var<private> x_at: u32;
 var<private> x_q8_row: u32;
 
-// Also reads the pair's expert; past the outputs when the expert is not in this part.
-fn first_row(wid: vec3<u32>, nwg: vec3<u32>) -> u32 {
+// Also reads the pair's expert (tid unused); past the outputs when the expert is not in this part.
+fn first_row(wid: vec3<u32>, nwg: vec3<u32>, tid: u32) -> u32 {
     pair = wid.y;
     let r = pair / p.n_used;
     let j = pair % p.n_used;

@@ -6,7 +6,7 @@
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
         @builtin(local_invocation_index) tid: u32) {
-    let i = first_row(wid, nwg) + tid / LANES * 2u;
+    let i = first_row(wid, nwg, tid) + tid / LANES * 2u;
     let lane = tid % LANES;
     var acc0 = vec4<f32>(0.0);
     var acc1 = vec4<f32>(0.0);

@@ -25,15 +25,16 @@ fn x_base(r: u32) -> u32 {
     return (r * p.x_stride) / 4u;
 }
 
-// Reduces the pair's accumulators over each group of LANES threads and writes act(gate) * up.
-// Called from uniform control flow.
+// Reduces the pair's accumulators over each group of LANES threads, scales them by `x_scale` and
+// writes act(gate) * up. Called from uniform control flow.
 fn store_pair(acc0: vec4<f32>, acc1: vec4<f32>, i: u32, tid: u32) {
     let g = lanes_sum(acc0, tid);
     workgroupBarrier();
     let u = lanes_sum(acc1, tid);
+    let sc = x_scale(tid);
     if tid % LANES == 0u && i < p.m {
         for (var r = 0u; r < p.rows; r++) {
-            y[r * p.y_stride + i / 2u] = glu_value(p.kind, g[r], u[r]);
+            y[r * p.y_stride + i / 2u] = glu_value(p.kind, g[r] * sc[r], u[r] * sc[r]);
         }
     }
 }

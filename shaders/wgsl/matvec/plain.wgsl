@@ -23,19 +23,21 @@ fn x_base(r: u32) -> u32 {
 }
 
 // Reduces the two rows' accumulators over each group of LANES threads and writes them: rows i
-// and i + 1 (where they exist), one component per batch row. Called from uniform control flow.
+// and i + 1 (where they exist), one component per batch row, scaled by `x_scale`. Called from
+// uniform control flow.
 fn store_pair(acc0: vec4<f32>, acc1: vec4<f32>, i: u32, tid: u32) {
     let t0 = lanes_sum(acc0, tid);
     workgroupBarrier();
     let t1 = lanes_sum(acc1, tid);
+    let sc = x_scale(tid);
     if tid % LANES == 0u {
         for (var r = 0u; r < p.rows; r++) {
             let o = r * p.y_stride + p.out_off + i;
             if i < p.m {
-                y[o] = t0[r];
+                y[o] = t0[r] * sc[r];
             }
             if i + 1u < p.m {
-                y[o + 1u] = t1[r];
+                y[o + 1u] = t1[r] * sc[r];
             }
         }
     }

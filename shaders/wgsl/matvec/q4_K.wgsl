@@ -40,7 +40,7 @@ fn q4k_dot(h: vec4<u32>, q: vec4<u32>, g: u32, a: vec4<u32>, b: vec4<u32>, xs: v
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
         @builtin(local_invocation_index) tid: u32) {
-    let i = first_row(wid, nwg) + tid / LANES * 2u;
+    let i = first_row(wid, nwg, tid) + tid / LANES * 2u;
     let lane = tid % LANES;
     let v = lane % 8u;
     let g = v / 2u;

@@ -74,7 +74,7 @@ fn q6k_dot(p: Q6Part, s: u32, a: vec4<u32>, b: vec4<u32>, da: f32, db: f32) -> f
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
         @builtin(local_invocation_index) tid: u32) {
-    let i = first_row(wid, nwg) + tid / LANES * 2u;
+    let i = first_row(wid, nwg, tid) + tid / LANES * 2u;
     let lane = tid % LANES;
     let v = lane % 8u;
     let n = v / 4u;

@@ -33,12 +33,13 @@ fn x_base(r: u32) -> u32 {
     return (r * p.k) / 4u;
 }
 
-// Reduces the pair's accumulators over each group of LANES threads, rotates q's and k's pairs
-// and stores them. Called from uniform control flow.
+// Reduces the pair's accumulators over each group of LANES threads, scales them by `x_scale`,
+// rotates q's and k's pairs and stores them. Called from uniform control flow.
 fn store_pair(acc0: vec4<f32>, acc1: vec4<f32>, i: u32, tid: u32) {
     let t0 = lanes_sum(acc0, tid);
     workgroupBarrier();
     let t1 = lanes_sum(acc1, tid);
+    let sc = x_scale(tid);
     if tid % LANES != 0u || i >= p.m {
         return;
     }
@@ -53,8 +54,8 @@ fn store_pair(acc0: vec4<f32>, acc1: vec4<f32>, i: u32, tid: u32) {
     let n_kv = select(p.m - k_end, k_end - q_end, k_end > q_end) / head_dim;
     for (var r = 0u; r < min(p.rows, step.n_rows); r++) {
         let info = step.rows[r];
-        var a = t0[r];
-        var b = t1[r];
+        var a = t0[r] * sc[r];
+        var b = t1[r] * sc[r];
         if i < k_end && d < n_rot {
             let cs = rotation(info.pos, d / 2u);
             let a0 = a;

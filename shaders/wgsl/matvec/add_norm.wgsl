@@ -1,0 +1,99 @@
+// The residual side of the per-format kernels (see head.wgsl): a decode matvec whose output joins
+// the residual stream, which an RMS norm then feeds to the matvecs after it. The kernel does the
+// add and most of the norm as it writes, so no norm dispatch runs between the matvecs. A
+// workgroup takes MATVEC_ROWS = 32 rows, one block of the 8-bit copy: it writes sum = a + W x to
+// y, the block of sum * w quantized to 8 bits (codes and d are the same for any positive multiple
+// of a block, so the norm's 1 / rms is left out) and the block's share of mean(sum^2) + eps to
+// `norm_parts` (block b, batch row r at 4b + r). The matvecs that read the copy (`x_normed.wgsl`)
+// add the shares up and scale their sums by 1 / sqrt of that. m is a multiple of 32.
+struct Params {
+    k: u32,          // columns (input features)
+    m: u32,          // rows: the residual stream's width
+    row_bytes: u32,  // bytes per weight row
+    rows: u32,       // batch rows (the bucket), at most 4
+    x_stride: u32,
+    y_stride: u32,
+    a_stride: u32,
+    eps: f32,
+}
+
+@group(0) @binding(0) var<uniform> p: Params;
+@group(0) @binding(3) var<storage, read_write> y: array<f32>;
+@group(0) @binding(4) var<storage, read> a: array<f32>;
+@group(0) @binding(5) var<storage, read> w: array<f32>;
+@group(0) @binding(6) var<storage, read_write> q8_out: array<u32>;
+@group(0) @binding(7) var<storage, read_write> norm_parts: array<f32>;
+
+// The residual's rows i and i + 1 (a vec4 over the batch rows) and their norm weights, loaded
+// by each pair's first lane before the product.
+var<private> res0: vec4<f32>;
+var<private> res1: vec4<f32>;
+var<private> wn: vec2<f32>;
+// The block's sum * w and sum^2 by row of the block, a vec4 over the batch rows.
+var<workgroup> block: array<vec4<f32>, 32>;
+var<workgroup> squares: array<vec4<f32>, 32>;
+
+fn first_row(wid: vec3<u32>, nwg: vec3<u32>, tid: u32) -> u32 {
+    let first = flat_group(wid, nwg) * MATVEC_ROWS;
+    let i = first + tid / LANES * 2u;
+    if tid % LANES == 0u && i < p.m {
+        for (var r = 0u; r < p.rows; r++) {
+            res0[r] = a[r * p.a_stride + i];
+            res1[r] = a[r * p.a_stride + i + 1u];
+        }
+        wn = vec2<f32>(w[i], w[i + 1u]);
+    }
+    return first;
+}
+
+fn row_index(i: u32) -> u32 {
+    return i;
+}
+
+fn x_base(r: u32) -> u32 {
+    return (r * p.x_stride) / 4u;
+}
+
+fn x_row(r: u32) -> u32 {
+    return r;
+}
+
+// The block's values of batch row r, part j (of 8).
+fn block4(r: u32, j: u32) -> vec4<f32> {
+    return vec4<f32>(block[4u * j][r], block[4u * j + 1u][r], block[4u * j + 2u][r],
+                     block[4u * j + 3u][r]);
+}
+
+// Reduces the pair's accumulators, adds the residual and writes the sums; then the first lanes
+// (one per batch row) write the block's 8-bit copy and share. Called from uniform control flow.
+fn store_pair(acc0: vec4<f32>, acc1: vec4<f32>, i: u32, tid: u32) {
+    let t0 = lanes_sum(acc0, tid);
+    workgroupBarrier();
+    let t1 = lanes_sum(acc1, tid);
+    if tid % LANES == 0u && i < p.m {
+        let s0 = t0 + res0;
+        let s1 = t1 + res1;
+        for (var r = 0u; r < p.rows; r++) {
+            y[r * p.y_stride + i] = s0[r];
+            y[r * p.y_stride + i + 1u] = s1[r];
+        }
+        let e = i % 32u;
+        block[e] = s0 * wn.x;
+        block[e + 1u] = s1 * wn.y;
+        squares[e] = s0 * s0;
+        squares[e + 1u] = s1 * s1;
+    }
+    workgroupBarrier();
+    // The first pair's lanes: i is the block's first row.
+    if tid < p.rows && i < p.m {
+        let r = tid;
+        var ss = 0.0;
+        for (var j = 0u; j < 32u; j++) {
+            ss += squares[j][r];
+        }
+        let b = i / 32u;
+        q8_write(r, b, p.m, block4(r, 0u), block4(r, 1u), block4(r, 2u), block4(r, 3u),
+                 block4(r, 4u), block4(r, 5u), block4(r, 6u), block4(r, 7u));
+        norm_parts[4u * b + r] = ss / f32(p.m) + p.eps / f32(p.m / 32u);
+    }
+}
