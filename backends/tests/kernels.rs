@@ -206,6 +206,10 @@ fn norm_parts(rng: &mut StdRng, k: usize) -> wgpu::Buffer {
 
 /// x as a normed-x kernel takes it: batch row r (rows `stride` apart) times NORM_SCALES[r].
 fn normed_values(x: &[f32], stride: usize) -> Vec<f32> {
+    assert!(
+        x.len() <= stride * NORM_SCALES.len(),
+        "at most 4 batch rows"
+    );
     x.chunks(stride)
         .zip(NORM_SCALES)
         .flat_map(|(row, scale)| row.iter().map(move |v| v * scale))
@@ -467,6 +471,9 @@ fn run_products(family_of: impl Fn(GgmlType) -> Family, cases: impl Fn(GgmlType)
             // The plain variants, then the normed-x ones (decode matvecs of those formats).
             let parts = norm_parts(&mut rng, c.k);
             for (ks, normed) in [(&ks, false), (&normed_ks, true)] {
+                if ks.is_empty() {
+                    continue;
+                }
                 let x = if normed {
                     normed_values(&x, c.x_stride)
                 } else {
@@ -1815,6 +1822,9 @@ fn matvec_rope() {
             }
             let parts = norm_parts(&mut rng, k);
             for (ks, normed) in [(&ks, false), (&normed_ks, true)] {
+                if ks.is_empty() {
+                    continue;
+                }
                 let x = if normed {
                     normed_values(&x, k)
                 } else {
@@ -1961,6 +1971,9 @@ fn matvec_glu() {
             let stride = n + 3;
             let parts = norm_parts(&mut rng, k);
             for (ks, normed) in [(&ks, false), (&normed_ks, true)] {
+                if ks.is_empty() {
+                    continue;
+                }
                 let x = if normed {
                     normed_values(&x, k)
                 } else {
