@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
-# The device calls session 12 prepared and could not run (no machine was lent after its first
-# call), in two parts that each fit one call (about 8 minutes with the machine's start):
-#   PART=1: the GPU kernel tests of the attention head-dim, matvec_tall and lab matmul variants,
-#           main before them (wick-main) against after (wick), then the labs (README.md here);
+# The device calls sessions 12 and 13 prepared and could not run (no machine was lent), in two
+# parts that each fit one call (about 8 minutes with the machine's start):
+#   PART=1: the GPU kernel tests (attention head dims, every matvec incl. matvec_add_norm and
+#           the normed-x variants, the lab matmul variants), main before (wick-main) against
+#           after (wick), then the labs (README.md here);
 #   PART=2: the same-run table (same-run.sh) with wick.
 # Run from the tree's root after `bash scripts/gpu/lab/prepare.sh BASE`, which fills .gpu/ with
 # ../shared/gpu's files, scripts/gpu/ (this folder as .gpu/lab/), the llama.cpp sources (PART=2)
 # and their gguf-py, and gzipped stripped builds: wick.gz (the tree), wick-main.gz (BASE),
-# wick-mm.gz (the tree with the three lab patches applied) and kernels.gz (the kernel tests'
+# wick-mm.gz (the tree with the four lab patches applied) and kernels.gz (the kernel tests'
 # binary of that lab tree). Everything also goes to $OUT/log.txt.
 #   PART=1 bash .gpu/lab/call.sh     (device tool: carry [".gpu"], timeout 600)
 set -uo pipefail
@@ -24,7 +25,7 @@ if [ "${PART:-1}" = 2 ]; then
   exit
 fi
 mkdir -p /tmp/llama-cpp-src && tar xzf .gpu/gguf-py.tar.gz -C /tmp/llama-cpp-src --strip-components=1 llama.cpp/gguf-py
-PYTHONPATH=/tmp/llama-cpp-src/gguf-py timeout 200 python3 .gpu/gen_models.py /tmp/models llama8b qwen3moe12 >/dev/null
+PYTHONPATH=/tmp/llama-cpp-src/gguf-py timeout 200 python3 .gpu/gen_models.py /tmp/models llama8b qwen3moe12 tiny270m >/dev/null
 echo "== kernel tests"
 timeout 75 .gpu/kernels kv_store_attention matvec matmul_coop 2>&1 | grep -E "^test |test result|panicked" | head
 for v in db k64 w64; do
@@ -44,10 +45,11 @@ for round in 1 2; do
   b new X=1 wick qwen3moe12 "-p 0 -n 128 -r 3"
 done
 for v in base db k64 w64; do b mm-$v WICK_MM=$v wick-mm llama8b "-p 512 -n 0 -r 3"; done
-for sk in none add_rms_norm attention_combine glu attention.d matvec_rope; do
+for sk in none matvec_add_norm attention_combine glu attention.d matvec_rope; do
   b skip-$sk WICK_SKIP=$sk wick-mm llama8b "-p 0 -n 128 -r 3"
 done
-for v in base regs base regs; do b norm-$v WICK_NORM=$v wick-mm llama8b "-p 0 -n 128 -r 3"; done
+for v in X=1 WICK_SHALLOW=1 X=1 WICK_SHALLOW=1; do b "shallow-${v%=1}" $v wick-mm llama8b "-p 0 -n 128 -r 3"; done
+for v in X=1 WICK_SHALLOW=1; do b "shallow-${v%=1}" $v wick-mm tiny270m "-p 0 -n 128 -r 3"; done
 for n in 64 16 4; do b dsplits-$n WICK_DECODE_SPLITS=$n wick-mm llama8b "-p 0 -n 128 -d 0,16384 -r 3"; done
 for n in 8 2; do b psplits-$n WICK_PREFILL_SPLITS=$n wick-mm llama8b "-p 512 -n 0 -d 0,16384 -r 3"; done
 for v in base db k64 w64; do b mm-$v WICK_MM=$v wick-mm qwen3moe12 "-p 512 -n 0 -r 3"; done
