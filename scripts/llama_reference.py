@@ -2,6 +2,8 @@
 """Records llama.cpp greedy generations as end-to-end references for wick.
 
     pip install numpy gguf==0.19.0 llama-cpp-python==0.3.36     # CPU build
+    # Where the native build crashes in llama_decode (it did on a CPU reporting AMX_INT8):
+    CMAKE_ARGS="-DGGML_NATIVE=OFF" pip install --force-reinstall --no-deps llama-cpp-python==0.3.36
     python3 scripts/llama_reference.py                # all models
     python3 scripts/llama_reference.py tiny-llama     # some: gemma, or tiny models named in
                                                       # scripts/make_tiny_models.py's CONFIGS

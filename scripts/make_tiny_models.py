@@ -22,6 +22,10 @@ Output (deterministic: fixed numpy seeds, same bytes on every run; 2.0, 2.4 and 
   tiny-llama-fused  tiny-llama's shape (seed 1235) with attn_q / attn_k Q8_0, attn_v Q6_K,
                     attn_output Q4_K, ffn_gate / ffn_up / ffn_down Q8_0, output Q6_K: the formats
                     of wick's fused decode matvecs (RoPE and KV store, gated activation).
+  tiny-llama-q4km   tiny-llama's shape (seed 1236) in a Q4_K_M-like mix: token_embd, attn_q,
+                    attn_k, attn_output, ffn_gate, ffn_up Q4_K, attn_v, ffn_down and output Q6_K:
+                    llama 8B Q4_K_M's decode path (the residual adds and norms inside the output
+                    and down projections, matvec_add_norm, read normed by q, k, v and gate/up).
 
   tiny-qwen3moe     arch `qwen3moe`: n_embd 256, 4 layers, 8 heads / 4 kv heads, head_dim 64, QK-norm,
                     rope freq_base 1e6 (NEOX), vocab 512, untied output; 16 experts of 256, 4 routed
@@ -403,6 +407,17 @@ CONFIGS = {
         qkv_bias=None, tied=False,
         types=dict(token_embd=T.Q8_0, attn_q=T.Q8_0, attn_k=T.Q8_0, attn_v=T.Q6_K,
                    attn_output=T.Q4_K, ffn_gate=T.Q8_0, ffn_up=T.Q8_0, ffn_down=T.Q8_0,
+                   output=T.Q6_K),
+    ),
+    # tiny-llama's shape in llama 8B Q4_K_M's formats (attn_v and ffn_down all Q6_K here, not
+    # every other layer): decode does each residual add and the norm after it in the output and
+    # down projections (matvec_add_norm), and q/k, v and gate/up read that norm scaled.
+    "tiny-llama-q4km": dict(
+        arch="llama", seed=1236, n_embd=256, n_layer=4, n_head=8, n_head_kv=4, head_dim=32,
+        n_ff=512, n_vocab=512, freq_base=10000.0, eps=1e-5, n_ctx=2048, qk_norm=False,
+        qkv_bias=None, tied=False,
+        types=dict(token_embd=T.Q4_K, attn_q=T.Q4_K, attn_k=T.Q4_K, attn_v=T.Q6_K,
+                   attn_output=T.Q4_K, ffn_gate=T.Q4_K, ffn_up=T.Q4_K, ffn_down=T.Q6_K,
                    output=T.Q6_K),
     ),
     # Mixture of experts. n_ff is written as feed_forward_length only (llama.cpp sizes the

@@ -301,6 +301,14 @@ fn tiny_llama_fused_matches_llama_cpp() {
     check_tiny("tiny-llama-fused", 0.05);
 }
 
+/// `llama` in a Q4_K_M-like mix: decode does the residual adds and the norms after them in the
+/// output and down projections (matvec_add_norm), and the q/k, v and gate/up projections scale
+/// their sums by the norm.
+#[test]
+fn tiny_llama_q4km_matches_llama_cpp() {
+    check_tiny("tiny-llama-q4km", 0.05);
+}
+
 #[test]
 fn tiny_qwen3_matches_llama_cpp() {
     check_tiny("tiny-qwen3", 0.05);

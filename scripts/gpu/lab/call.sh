@@ -50,6 +50,6 @@ for sk in none matvec_add_norm attention_combine glu attention.d matvec_rope; do
 done
 for v in X=1 WICK_SHALLOW=1 X=1 WICK_SHALLOW=1; do b "shallow-${v%=1}" $v wick-mm llama8b "-p 0 -n 128 -r 3"; done
 for v in X=1 WICK_SHALLOW=1; do b "shallow-${v%=1}" $v wick-mm tiny270m "-p 0 -n 128 -r 3"; done
-for n in 64 16 4; do b dsplits-$n WICK_DECODE_SPLITS=$n wick-mm llama8b "-p 0 -n 128 -d 0,16384 -r 3"; done
+for n in 256 128 64 16; do b dsplits-$n WICK_DECODE_SPLITS=$n wick-mm llama8b "-p 0 -n 128 -d 0,16384 -r 3"; done
 for n in 8 2; do b psplits-$n WICK_PREFILL_SPLITS=$n wick-mm llama8b "-p 512 -n 0 -d 0,16384 -r 3"; done
 for v in base db k64 w64; do b mm-$v WICK_MM=$v wick-mm qwen3moe12 "-p 512 -n 0 -r 3"; done
