@@ -8,7 +8,7 @@
 # Run from the tree's root after `bash scripts/gpu/lab/prepare.sh BASE`, which fills .gpu/ with
 # ../shared/gpu's files, scripts/gpu/ (this folder as .gpu/lab/), the llama.cpp sources (PART=2)
 # and their gguf-py, and gzipped stripped builds: wick.gz (the tree), wick-main.gz (BASE),
-# wick-mm.gz (the tree with the four lab patches applied) and kernels.gz (the kernel tests'
+# wick-mm.gz (the tree with the five lab patches applied) and kernels.gz (the kernel tests'
 # binary of that lab tree). Everything also goes to $OUT/log.txt.
 #   PART=1 bash .gpu/lab/call.sh     (device tool: carry [".gpu"], timeout 600)
 set -uo pipefail
@@ -28,28 +28,28 @@ mkdir -p /tmp/llama-cpp-src && tar xzf .gpu/gguf-py.tar.gz -C /tmp/llama-cpp-src
 PYTHONPATH=/tmp/llama-cpp-src/gguf-py timeout 200 python3 .gpu/gen_models.py /tmp/models llama8b qwen3moe12 tiny270m >/dev/null
 echo "== kernel tests"
 timeout 75 .gpu/kernels kv_store_attention matvec matmul_coop 2>&1 | grep -E "^test |test result|panicked" | head
+b() { # label, env, binary, model, args
+  echo "$1 $4 $(env $2 timeout 120 .gpu/$3 bench -m /tmp/models/$(file $4).gguf $5 2>&1 | grep -E '^\| .*gguf' | cut -d'|' -f4-7 | tr '\n' ' ')"
+}
+# Most wanted first: a run cut by the call's time limit loses only the last lines.
+b main X=1 wick-main llama8b "-p 512 -n 128 -d 0,16384 -r 3"
+b new X=1 wick llama8b "-p 512 -n 128 -d 0,16384 -r 3"
+b main X=1 wick-main llama8b "-p 0 -n 128 -r 3"
+b new X=1 wick llama8b "-p 0 -n 128 -r 3"
+for n in 16 32 8 16 32 8; do b addnorm-$n WICK_ADDNORM_LANES=$n wick-mm llama8b "-p 0 -n 128 -r 3"; done
+for v in X=1 WICK_SHALLOW=1 X=1 WICK_SHALLOW=1; do b "shallow-${v%=1}" $v wick-mm llama8b "-p 0 -n 128 -r 3"; done
+b main X=1 wick-main qwen3moe12 "-p 0 -n 128 -r 3"
+b new X=1 wick qwen3moe12 "-p 0 -n 128 -r 3"
+for n in 256 128 64 16; do b dsplits-$n WICK_DECODE_SPLITS=$n wick-mm llama8b "-p 0 -n 128 -d 0,16384 -r 3"; done
 for v in db k64 w64; do
   echo "== WICK_MM=$v matmul_coop: failures, q4_K/q6_K failures, oks"
   WICK_MM=$v timeout 30 .gpu/kernels matmul_coop > /tmp/mm-$v.log 2>&1
   grep -c "^FAIL" /tmp/mm-$v.log; grep "^FAIL" /tmp/mm-$v.log | grep -E "q4_K|q6_K" | head -4; grep -c "^ok" /tmp/mm-$v.log
 done
-b() { # label, env, binary, model, args
-  echo "$1 $4 $(env $2 timeout 120 .gpu/$3 bench -m /tmp/models/$(file $4).gguf $5 2>&1 | grep -E '^\| .*gguf' | cut -d'|' -f4-7 | tr '\n' ' ')"
-}
-for round in 1 2; do
-  b main X=1 wick-main llama8b "-p 512 -n 128 -d 0,16384 -r 3"
-  b new X=1 wick llama8b "-p 512 -n 128 -d 0,16384 -r 3"
-done
-for round in 1 2; do
-  b main X=1 wick-main qwen3moe12 "-p 0 -n 128 -r 3"
-  b new X=1 wick qwen3moe12 "-p 0 -n 128 -r 3"
-done
 for v in base db k64 w64; do b mm-$v WICK_MM=$v wick-mm llama8b "-p 512 -n 0 -r 3"; done
 for sk in none matvec_add_norm attention_combine glu attention.d matvec_rope; do
   b skip-$sk WICK_SKIP=$sk wick-mm llama8b "-p 0 -n 128 -r 3"
 done
-for v in X=1 WICK_SHALLOW=1 X=1 WICK_SHALLOW=1; do b "shallow-${v%=1}" $v wick-mm llama8b "-p 0 -n 128 -r 3"; done
 for v in X=1 WICK_SHALLOW=1; do b "shallow-${v%=1}" $v wick-mm tiny270m "-p 0 -n 128 -r 3"; done
-for n in 256 128 64 16; do b dsplits-$n WICK_DECODE_SPLITS=$n wick-mm llama8b "-p 0 -n 128 -d 0,16384 -r 3"; done
 for n in 8 2; do b psplits-$n WICK_PREFILL_SPLITS=$n wick-mm llama8b "-p 512 -n 0 -d 0,16384 -r 3"; done
 for v in base db k64 w64; do b mm-$v WICK_MM=$v wick-mm qwen3moe12 "-p 512 -n 0 -r 3"; done
