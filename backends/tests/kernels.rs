@@ -216,6 +216,21 @@ fn normed_values(x: &[f32], stride: usize) -> Vec<f32> {
         .collect()
 }
 
+/// The passes of a matvec test: the plain variants with x as given, then the normed-x ones
+/// (where the family has them) with x as they take it, row r times NORM_SCALES[r].
+fn normed_passes<'a>(
+    ks: &'a [Kernel],
+    normed_ks: &'a [Kernel],
+    x: &[f32],
+    stride: usize,
+) -> Vec<(&'a [Kernel], Vec<f32>, bool)> {
+    let mut passes = vec![(ks, x.to_vec(), false)];
+    if !normed_ks.is_empty() {
+        passes.push((normed_ks, normed_values(x, stride), true));
+    }
+    passes
+}
+
 /// What one output element must be.
 #[derive(Clone, Copy)]
 enum Want {
@@ -470,15 +485,7 @@ fn run_products(family_of: impl Fn(GgmlType) -> Family, cases: impl Fn(GgmlType)
             }
             // The plain variants, then the normed-x ones (decode matvecs of those formats).
             let parts = norm_parts(&mut rng, c.k);
-            for (ks, normed) in [(&ks, false), (&normed_ks, true)] {
-                if ks.is_empty() {
-                    continue;
-                }
-                let x = if normed {
-                    normed_values(&x, c.x_stride)
-                } else {
-                    x.clone()
-                };
+            for (ks, x, normed) in normed_passes(&ks, &normed_ks, &x, c.x_stride) {
                 // Cooperative matrices take both operands as f16: the reference does too, and a
                 // weight whose f32 value is a tie to f16 may round either way (2^-11 of a term).
                 let coop = family.cooperative();
@@ -1821,15 +1828,7 @@ fn matvec_rope() {
                 (x_buf, x) = quantized_x(&x_buf, bucket, k, k);
             }
             let parts = norm_parts(&mut rng, k);
-            for (ks, normed) in [(&ks, false), (&normed_ks, true)] {
-                if ks.is_empty() {
-                    continue;
-                }
-                let x = if normed {
-                    normed_values(&x, k)
-                } else {
-                    x.clone()
-                };
+            for (ks, x, normed) in normed_passes(&ks, &normed_ks, &x, k) {
                 let mut want_y = vec![untouched(); bucket * m];
                 let mut want_k = vec![Want::Bits(CACHE_SENTINEL); 2 * cache_words];
                 let mut want_v = vec![Want::Bits(CACHE_SENTINEL); 2 * cache_words];
@@ -1970,15 +1969,7 @@ fn matvec_glu() {
             }
             let stride = n + 3;
             let parts = norm_parts(&mut rng, k);
-            for (ks, normed) in [(&ks, false), (&normed_ks, true)] {
-                if ks.is_empty() {
-                    continue;
-                }
-                let x = if normed {
-                    normed_values(&x, k)
-                } else {
-                    x.clone()
-                };
+            for (ks, x, normed) in normed_passes(&ks, &normed_ks, &x, k) {
                 let mut want = vec![untouched(); rows * stride];
                 for r in 0..rows {
                     let dot = |i: usize| {
