@@ -41,6 +41,7 @@ for v in X=1 WICK_SHALLOW=1 X=1 WICK_SHALLOW=1; do b "shallow-${v%=1}" $v wick-m
 b main X=1 wick-main qwen3moe12 "-p 0 -n 128 -r 3"
 b new X=1 wick qwen3moe12 "-p 0 -n 128 -r 3"
 for n in 256 128 64 16; do b dsplits-$n WICK_DECODE_SPLITS=$n wick-mm llama8b "-p 0 -n 128 -d 0,16384 -r 3"; done
+for n in 256 128 64; do b dsplits-$n WICK_DECODE_SPLITS=$n wick-mm qwen3moe12 "-p 0 -n 128 -d 16384 -r 3"; done
 for v in db k64 w64; do
   echo "== WICK_MM=$v matmul_coop: failures, q4_K/q6_K failures, oks"
   WICK_MM=$v timeout 30 .gpu/kernels matmul_coop > /tmp/mm-$v.log 2>&1
