@@ -8,7 +8,7 @@
 # Run from the tree's root after `bash scripts/gpu/lab/prepare.sh BASE`, which fills .gpu/ with
 # ../shared/gpu's files, scripts/gpu/ (this folder as .gpu/lab/), the llama.cpp sources (PART=2)
 # and their gguf-py, and gzipped stripped builds: wick.gz (the tree), wick-main.gz (BASE),
-# wick-mm.gz (the tree with the five lab patches applied) and kernels.gz (the kernel tests'
+# wick-mm.gz (the tree with the six lab patches applied) and kernels.gz (the kernel tests'
 # binary of that lab tree). Everything also goes to $OUT/log.txt.
 #   PART=1 bash .gpu/lab/call.sh     (device tool: carry [".gpu"], timeout 600)
 set -uo pipefail
@@ -38,6 +38,7 @@ b main X=1 wick-main llama8b "-p 0 -n 128 -r 3"
 b new X=1 wick llama8b "-p 0 -n 128 -r 3"
 for n in 16 32 8 16 32 8; do b addnorm-$n WICK_ADDNORM_LANES=$n wick-mm llama8b "-p 0 -n 128 -r 3"; done
 for v in X=1 WICK_SHALLOW=1 X=1 WICK_SHALLOW=1; do b "shallow-${v%=1}" $v wick-mm llama8b "-p 0 -n 128 -r 3"; done
+for v in X=1 WICK_GLUQ8=1 X=1 WICK_GLUQ8=1; do b "gluq8-${v%=1}" $v wick-mm llama8b "-p 0 -n 128 -r 3"; done
 b main X=1 wick-main qwen3moe12 "-p 0 -n 128 -r 3"
 b new X=1 wick qwen3moe12 "-p 0 -n 128 -r 3"
 for n in 256 128 64 16; do b dsplits-$n WICK_DECODE_SPLITS=$n wick-mm llama8b "-p 0 -n 128 -d 0,16384 -r 3"; done

@@ -2,7 +2,7 @@
 # On this machine, from the tree's root: fills .gpu/ with what call.sh needs (../shared/gpu's
 # files, scripts/gpu/, the llama.cpp sources and its gguf-py, and gzipped stripped builds: wick
 # from the tree, wick-main from BASE, wick-mm and the kernel tests' binary from the tree with
-# the five lab patches applied). The builds share target/, so each rebuilds only wick's own crates.
+# the six lab patches applied, in this order). The builds share target/, so each rebuilds only wick's own crates.
 #   bash scripts/gpu/lab/prepare.sh BASE      (e.g. c07a8d9, main before session 13)
 set -euo pipefail
 base=${1:?usage: prepare.sh BASE (the commit to compare with)}
@@ -26,7 +26,7 @@ git worktree add -q --detach "$tmp/base" "$base"
 build "$tmp/base" wick-main
 git worktree add -q --detach "$tmp/lab" HEAD
 for p in matmul-coop-variants skip-dispatches add-rms-norm-registers shallow-attention \
-  add-norm-lanes; do
+  add-norm-lanes glu-q8; do
   (cd "$tmp/lab" && git apply "$root/scripts/gpu/lab/$p.patch")
 done
 build "$tmp/lab" wick-mm
