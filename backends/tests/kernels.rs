@@ -372,6 +372,18 @@ fn width(ty: GgmlType, k_quant: usize, other: usize) -> usize {
     }
 }
 
+/// `rows` random rows of `k` elements of x for a decode matvec of `ty`: the buffer, and the
+/// values the kernel takes (quantized to 8 bits for the formats that take x so).
+fn matvec_x(rng: &mut StdRng, ty: GgmlType, rows: usize, k: usize) -> (wgpu::Buffer, Vec<f32>) {
+    let x = uniform_vec(rng, rows * k, -1.0, 1.0);
+    let x_buf = buffer_f32(&x);
+    if wick_shaders::matvec_takes_q8(ty) {
+        quantized_x(&x_buf, rows, k, k)
+    } else {
+        (x_buf, x)
+    }
+}
+
 /// `rows` rows of `k` elements of x (`x_stride` apart in `x_buf`) quantized to 8 bits by the
 /// quantize_q8 kernel, as the decode matvecs of [`wick_shaders::matvec_takes_q8`] formats read
 /// them: the buffer, and the values it stands for (d times each code) at x's own offsets.
@@ -693,12 +705,7 @@ fn matvec_add_norm() {
             let (bytes, w) = random_weight(&mut rng, ty, m, k);
             let rb = wick_shaders::row_bytes(ty, k as u64) as usize;
             let weights = buffer(&bytes);
-            let x = uniform_vec(&mut rng, rows * k, -1.0, 1.0);
-            let mut x_buf = buffer_f32(&x);
-            let mut x = x;
-            if wick_shaders::matvec_takes_q8(ty) {
-                (x_buf, x) = quantized_x(&x_buf, rows, k, k);
-            }
+            let (x_buf, x) = matvec_x(&mut rng, ty, rows, k);
             let a = uniform_vec(&mut rng, rows * a_stride, -2.0, 2.0);
             let norm_w = uniform_vec(&mut rng, m, 0.5, 1.5);
             let (a_buf, w_buf) = (buffer_f32(&a), buffer_f32(&norm_w));
@@ -1821,12 +1828,7 @@ fn matvec_rope() {
             let ms = f64::from(mscale);
             let (bytes, w) = random_weight(&mut rng, ty, m, k);
             let rb = wick_shaders::row_bytes(ty, k as u64) as usize;
-            let x = uniform_vec(&mut rng, bucket * k, -1.0, 1.0);
-            let mut x_buf = buffer_f32(&x);
-            let mut x = x;
-            if wick_shaders::matvec_takes_q8(ty) {
-                (x_buf, x) = quantized_x(&x_buf, bucket, k, k);
-            }
+            let (x_buf, x) = matvec_x(&mut rng, ty, bucket, k);
             let parts = norm_parts(&mut rng, k);
             for (ks, x, normed) in normed_passes(&ks, &normed_ks, &x, k) {
                 let mut want_y = vec![untouched(); bucket * m];
@@ -1961,12 +1963,7 @@ fn matvec_glu() {
             let (bytes, w) = random_weight(&mut rng, ty, 2 * n, k);
             let rb = wick_shaders::row_bytes(ty, k as u64) as usize;
             let weights = buffer(&bytes);
-            let x = uniform_vec(&mut rng, rows * k, -1.0, 1.0);
-            let mut x_buf = buffer_f32(&x);
-            let mut x = x;
-            if wick_shaders::matvec_takes_q8(ty) {
-                (x_buf, x) = quantized_x(&x_buf, rows, k, k);
-            }
+            let (x_buf, x) = matvec_x(&mut rng, ty, rows, k);
             let stride = n + 3;
             let parts = norm_parts(&mut rng, k);
             for (ks, x, normed) in normed_passes(&ks, &normed_ks, &x, k) {
