@@ -5,9 +5,10 @@ use std::collections::{HashMap, HashSet};
 
 use wick_core::graph::{AttentionParams, Glu, Graph, Op, RopeParams, Rows, TensorId, WeightId};
 use wick_shaders::{
-    ATTENTION_COOP_MAX_HEAD_DIM, ATTENTION_COOP_ROWS, ATTENTION_DECODE_GROUPS,
-    ATTENTION_DECODE_MAX_SPLITS, ATTENTION_DECODE_SPLITS, ATTENTION_PREFILL_ROWS,
-    ATTENTION_PREFILL_SPLITS, CoopSize, Family, MATVEC_MAX_ROWS, NormModes, Variant, WG,
+    ATTENTION_COOP_GROUPS, ATTENTION_COOP_MAX_HEAD_DIM, ATTENTION_COOP_ROWS,
+    ATTENTION_DECODE_GROUPS, ATTENTION_DECODE_MAX_SPLITS, ATTENTION_DECODE_SPLITS,
+    ATTENTION_DIRECT, ATTENTION_DIRECT_Q8, ATTENTION_PREFILL_ROWS, ATTENTION_PREFILL_SPLITS,
+    ATTENTION_SHALLOW_POSITIONS, CoopSize, Family, MATVEC_MAX_ROWS, NormModes, Variant, WG,
     argmax_chunks, attention_combine_dims, attention_combine_groups, attention_groups,
     attention_head_dim, matvec_family, matvec_takes_q8,
 };
@@ -47,50 +48,55 @@ pub struct Resources<'a> {
     pub tokens: &'a wgpu::Buffer,
 }
 
-/// Split-K factor of attention for a bucket of `rows`: decode steps split each row's positions
-/// among enough workgroups to fill the GPU (more splits where the heads give few workgroups);
-/// prefill chunks run `attention_prefill`, whose workgroups each take a tile of rows and a share
-/// of their positions.
-pub fn attention_splits(rows: u32, p: &AttentionParams) -> u32 {
-    if rows <= MATVEC_MAX_ROWS {
-        (ATTENTION_DECODE_GROUPS / attention_groups(p.n_heads, p.n_kv_heads, 1))
-            .clamp(ATTENTION_DECODE_SPLITS, ATTENTION_DECODE_MAX_SPLITS)
-    } else {
-        ATTENTION_PREFILL_SPLITS
-    }
+/// An attention op's kernel, its workgroups and its split-K factor.
+pub struct AttentionLaunch {
+    pub family: Family,
+    pub groups: (u32, u32),
+    pub splits: u32,
 }
 
-/// The attention kernel of a bucket of `rows` query rows and its workgroups: decode buckets
-/// split each row's positions among workgroups; prefill chunks give a workgroup a tile of rows
-/// and a share of their positions, on 16x16 cooperative matrices where the adapter has them,
-/// the head fits them and the caches hold whole blocks of keys (`ctx` positions per sequence).
+/// The attention kernel of a bucket of `rows` query rows: decode buckets split each row's
+/// positions among enough workgroups to fill the GPU (more splits where the heads give few
+/// workgroups); prefill chunks give a workgroup a tile of rows and a share of their positions,
+/// on 16x16 cooperative matrices where the adapter has them, the head fits them and the caches
+/// hold whole blocks of keys (`ctx` positions per sequence).
 pub fn attention_kernel(
     caps: &Capabilities,
     rows: u32,
     p: &AttentionParams,
     ctx: u32,
-) -> (Family, (u32, u32)) {
-    let splits = attention_splits(rows, p);
+) -> AttentionLaunch {
     let dim = attention_head_dim(p.head_dim);
     if rows <= MATVEC_MAX_ROWS {
-        (
-            Family::Attention(dim),
-            (attention_groups(p.n_heads, p.n_kv_heads, splits), rows),
-        )
+        let splits = (ATTENTION_DECODE_GROUPS / attention_groups(p.n_heads, p.n_kv_heads, 1))
+            .clamp(ATTENTION_DECODE_SPLITS, ATTENTION_DECODE_MAX_SPLITS);
+        AttentionLaunch {
+            family: Family::Attention(dim),
+            groups: (attention_groups(p.n_heads, p.n_kv_heads, splits), rows),
+            splits,
+        }
     } else if caps.coop == Some(CoopSize::Sixteen)
         && p.head_dim <= ATTENTION_COOP_MAX_HEAD_DIM
         && p.head_dim.is_multiple_of(16)
         && ctx.is_multiple_of(ATTENTION_COOP_ROWS)
     {
-        (
-            Family::AttentionPrefillCoop(dim),
-            (p.n_heads * splits, rows.div_ceil(ATTENTION_COOP_ROWS)),
-        )
+        let tiles = rows.div_ceil(ATTENTION_COOP_ROWS);
+        let splits =
+            (ATTENTION_COOP_GROUPS / (p.n_heads * tiles)).clamp(1, ATTENTION_PREFILL_SPLITS);
+        AttentionLaunch {
+            family: Family::AttentionPrefillCoop(dim),
+            groups: (p.n_heads * splits, tiles),
+            splits,
+        }
     } else {
-        (
-            Family::AttentionPrefill(dim),
-            (p.n_heads * splits, rows.div_ceil(ATTENTION_PREFILL_ROWS)),
-        )
+        AttentionLaunch {
+            family: Family::AttentionPrefill(dim),
+            groups: (
+                p.n_heads * ATTENTION_PREFILL_SPLITS,
+                rows.div_ceil(ATTENTION_PREFILL_ROWS),
+            ),
+            splits: ATTENTION_PREFILL_SPLITS,
+        }
     }
 }
 
@@ -450,18 +456,46 @@ pub fn fold(n: u64, per_group: u64) -> (u32, u32) {
     }
 }
 
+/// A plan's shape: batch rows and output rows (powers of two), whether it ends with the output
+/// rows' greedy tokens, and whether its rows see at most [`ATTENTION_SHALLOW_POSITIONS`]
+/// positions (decode attention then writes its output from one split).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Bucket {
+    pub rows: u32,
+    pub outputs: u32,
+    pub greedy: bool,
+    pub shallow: bool,
+}
+
+impl Bucket {
+    /// The bucket of a step of `rows` tokens, the last at position `last_pos`, and `outputs`
+    /// output rows, greedy or not.
+    pub fn of(rows: usize, last_pos: u32, outputs: usize, greedy: bool) -> Bucket {
+        Bucket {
+            rows: rows.max(1).next_power_of_two() as u32,
+            outputs: outputs.max(1).next_power_of_two() as u32,
+            greedy: greedy && outputs > 0,
+            shallow: rows <= MATVEC_MAX_ROWS as usize && last_pos < ATTENTION_SHALLOW_POSITIONS,
+        }
+    }
+}
+
 impl Plan {
-    /// Compiles `graph` for batches of `rows` tokens and `outputs` logit rows; with `greedy`,
-    /// the plan ends with each output row's most likely token in `res.tokens`.
+    /// Compiles `graph` for steps of `bucket`; a greedy plan ends with each output row's most
+    /// likely token in `res.tokens`.
     pub fn compile(
         gpu: &Gpu,
         pipelines: &mut Pipelines,
         graph: &Graph,
         res: &Resources,
-        rows: u32,
-        outputs: u32,
-        greedy: bool,
+        bucket: Bucket,
     ) -> Plan {
+        let Bucket {
+            rows,
+            outputs,
+            greedy,
+            shallow,
+        } = bucket;
         // A view binds its tensor's buffer from its first column.
         let act = |t: TensorId| wgpu::BufferBinding {
             buffer: &res.activations[res.tensor_buffer[t]],
@@ -962,8 +996,33 @@ impl Plan {
                 }
                 Op::Attention { q, params: p, out } => {
                     let (kc, vc) = &res.kv[p.layer];
-                    let splits = attention_splits(rows_of(q), &p);
-                    let (family, groups) = attention_kernel(&gpu.caps, rows_of(q), &p, res.ctx);
+                    let AttentionLaunch {
+                        family,
+                        mut groups,
+                        splits,
+                    } = attention_kernel(&gpu.caps, rows_of(q), &p, res.ctx);
+                    let q8 = wanted(out).filter(|&k| k == cols(out) && p.head_dim % 32 == 0);
+                    // Shallow decode steps: one split per KV head writes the output itself.
+                    let direct = shallow
+                        && matches!(family, Family::Attention(_))
+                        && p.sinks.is_none()
+                        && stride(out) == p.n_heads * p.head_dim;
+                    let mut buffers = vec![
+                        whole(res.step),
+                        act(q),
+                        whole(kc),
+                        whole(vc),
+                        whole(res.attn_partials),
+                    ];
+                    if matches!(family, Family::Attention(_)) {
+                        buffers.extend([act(out), whole(res.q8)]);
+                    }
+                    let split_word = if direct {
+                        groups.0 = attention_groups(p.n_heads, p.n_kv_heads, 1);
+                        1 | ATTENTION_DIRECT | q8.map_or(0, |_| ATTENTION_DIRECT_Q8)
+                    } else {
+                        splits
+                    };
                     pending.push(Pending {
                         family,
                         entry: 0,
@@ -975,20 +1034,17 @@ impl Plan {
                             p.window,
                             p.scale.to_bits(),
                             stride(q),
-                            splits,
+                            split_word,
                         ],
-                        buffers: vec![
-                            whole(res.step),
-                            act(q),
-                            whole(kc),
-                            whole(vc),
-                            whole(res.attn_partials),
-                        ],
+                        buffers,
                         groups,
                         weight_bytes: 0,
                         normed_x: false,
                     });
-                    let q8 = wanted(out).filter(|&k| k == cols(out) && p.head_dim % 32 == 0);
+                    q8_of = q8.map(|k| (out, k, false));
+                    if direct {
+                        continue;
+                    }
                     let dims = attention_combine_dims(rows_of(q), p.head_dim);
                     pending.push(Pending {
                         family: Family::AttentionCombine,
@@ -1021,7 +1077,6 @@ impl Plan {
                         weight_bytes: 0,
                         normed_x: false,
                     });
-                    q8_of = q8.map(|k| (out, k, false));
                 }
                 Op::Glu {
                     kind,

@@ -9,7 +9,7 @@ use wick_core::generate::{BatchRow, Forward};
 use wick_core::gguf::GgufFile;
 use wick_core::graph::{Graph, Op, RopeParams, Rows};
 
-use crate::plan::{Plan, Resources, attention_splits};
+use crate::plan::{Bucket, Plan, Resources, attention_kernel};
 use crate::profile::{Profile, Profiler};
 use crate::{BackendError, Gpu, GpuWeight, Pipelines};
 use wick_shaders::{ATTENTION_COOP_ROWS, ATTENTION_MAX_HEAD_DIM};
@@ -73,10 +73,6 @@ pub struct Runtime {
     /// encoding the next one before waiting hides the CPU's encoding time behind the GPU's work.
     ahead: Option<(Bucket, usize, usize, wgpu::CommandBuffer)>,
 }
-
-/// A plan's shape: batch rows and output rows (powers of two), and whether it ends with the
-/// output rows' greedy tokens.
-type Bucket = (u32, u32, bool);
 
 /// CPU time spent preparing, encoding and submitting steps (not waiting for the GPU).
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
@@ -220,8 +216,15 @@ impl Runtime {
                     [cfg.max_batch, decode_rows]
                         .into_iter()
                         .map(|rows| {
-                            u64::from(rows * attention_splits(rows, params))
-                                * u64::from(params.n_heads)
+                            u64::from(
+                                rows * attention_kernel(
+                                    &gpu.caps,
+                                    rows,
+                                    params,
+                                    cache_ctx(cfg.ctx),
+                                )
+                                .splits,
+                            ) * u64::from(params.n_heads)
                                 * u64::from(params.head_dim + 2)
                         })
                         .max()
@@ -489,19 +492,16 @@ impl Runtime {
         std::mem::take(&mut self.cpu)
     }
 
-    /// Dispatches per step for a batch of `rows` tokens and `outputs` output rows, greedy
-    /// ([`Forward::forward_greedy`]) or not.
-    pub fn dispatches(&mut self, rows: usize, outputs: usize, greedy: bool) -> usize {
-        let key = Self::bucket(rows, outputs, greedy);
-        self.plan(key).len()
-    }
-
-    fn bucket(rows: usize, outputs: usize, greedy: bool) -> Bucket {
-        (
-            rows.max(1).next_power_of_two() as u32,
-            outputs.max(1).next_power_of_two() as u32,
-            greedy && outputs > 0,
-        )
+    /// Dispatches per step for a batch of `rows` tokens, the last at position `last_pos`, and
+    /// `outputs` output rows, greedy ([`Forward::forward_greedy`]) or not.
+    pub fn dispatches(
+        &mut self,
+        rows: usize,
+        last_pos: u32,
+        outputs: usize,
+        greedy: bool,
+    ) -> usize {
+        self.plan(Bucket::of(rows, last_pos, outputs, greedy)).len()
     }
 
     fn plan(&mut self, key: Bucket) -> &Plan {
@@ -523,15 +523,7 @@ impl Runtime {
                 argmax_partials: &self.argmax_partials,
                 tokens: &self.tokens,
             };
-            let plan = Plan::compile(
-                &self.gpu,
-                &mut self.pipelines,
-                &self.graph,
-                &res,
-                key.0,
-                key.1,
-                key.2,
-            );
+            let plan = Plan::compile(&self.gpu, &mut self.pipelines, &self.graph, &res, key);
             self.plans.insert(key, plan);
         }
         &self.plans[&key]
@@ -606,8 +598,9 @@ impl Runtime {
             });
         }
         let start = std::time::Instant::now();
-        let key = Self::bucket(rows.len(), outputs.len(), greedy);
-        let mut words = vec![0u32; STEP_HEADER_WORDS + ROW_WORDS * key.0 as usize];
+        let last_pos = rows.iter().map(|r| r.pos).max().unwrap_or(0);
+        let key = Bucket::of(rows.len(), last_pos, outputs.len(), greedy);
+        let mut words = vec![0u32; STEP_HEADER_WORDS + ROW_WORDS * key.rows as usize];
         words[0] = rows.len() as u32;
         words[1] = outputs.len() as u32;
         for (i, r) in rows.iter().enumerate() {
@@ -661,10 +654,10 @@ impl Runtime {
             _ => self.encode(key, outputs.len(), staging),
         };
         let submission = self.gpu.queue.submit([commands]);
-        if key.2 {
+        if key.greedy {
             self.next_staging = (staging + 1) % self.token_staging.len();
         }
-        self.picks = if key.2 { outputs.len() } else { 0 };
+        self.picks = if key.greedy { outputs.len() } else { 0 };
         self.cpu.steps += 1;
         self.cpu.busy += start.elapsed();
         if let Some(p) = self.profiler.as_mut() {
@@ -698,7 +691,7 @@ impl Runtime {
         if let (Some(p), Some(_)) = (&self.profiler, timestamps) {
             p.resolve(plan, &mut encoder);
         }
-        if key.2 {
+        if key.greedy {
             encoder.copy_buffer_to_buffer(
                 &self.tokens,
                 0,

@@ -53,8 +53,9 @@ use wick_core::graph::{RopeParams, Yarn};
 use wick_core::quant::GgmlType;
 use wick_shaders::{
     ARGMAX_CHUNK, ATTENTION_COOP_MAX_HEAD_DIM, ATTENTION_COOP_ROWS, ATTENTION_DECODE_MAX_SPLITS,
-    ATTENTION_PREFILL_ROWS, CoopSize, Family, MATVEC_MAX_ROWS, NormModes, Variant, WEIGHT_FORMATS,
-    WG, argmax_chunks, attention_combine_groups, attention_groups, attention_head_dim,
+    ATTENTION_DIRECT, ATTENTION_DIRECT_Q8, ATTENTION_PREFILL_ROWS, CoopSize, Family,
+    MATVEC_MAX_ROWS, NormModes, Variant, WEIGHT_FORMATS, WG, argmax_chunks,
+    attention_combine_groups, attention_groups, attention_head_dim,
 };
 
 /// f32 unit roundoff.
@@ -1613,17 +1614,17 @@ fn kv_store_attention() {
                     .flat_map(|a| combine.iter().map(move |c| (a, c)))
                 {
                     let y = buffer_f32(&vec![SENTINEL; bucket * q_width]);
+                    let q8 = q8_buffer(q8_rows.map(|_| bucket), q_width);
                     dispatch(
                         kern,
                         0,
                         params,
-                        &[&step, &q_buf, &k_cache, &v_cache, &partials],
+                        &[&step, &q_buf, &k_cache, &v_cache, &partials, &y, &q8],
                         (
                             attention_groups(n_heads as u32, n_kv as u32, splits),
                             bucket as u32,
                         ),
                     );
-                    let q8 = q8_buffer(q8_rows.map(|_| bucket), q_width);
                     dispatch(
                         comb,
                         0,
@@ -1638,6 +1639,45 @@ fn kv_store_attention() {
                         "{} + {} head_dim={head_dim} window={window} splits={splits} sinks={with_sinks}",
                         kern.label, comb.label
                     );
+                    f.check(&label, &read_f32(&y), &want);
+                    check_q8(&mut f, &label, &y, &q8, q8_rows, q_width, q_width);
+                }
+            }
+            // Shallow steps: one split writing the output and its 8-bit copy itself.
+            if !with_sinks {
+                let direct = 1
+                    | ATTENTION_DIRECT
+                    | if q8_rows.is_some() {
+                        ATTENTION_DIRECT_Q8
+                    } else {
+                        0
+                    };
+                let params = [
+                    n_heads as u32,
+                    n_kv as u32,
+                    head_dim as u32,
+                    ctx as u32,
+                    window,
+                    scale.to_bits(),
+                    q_width as u32,
+                    direct,
+                ];
+                let partials = buffer_f32(&[SENTINEL; 4]);
+                for kern in &attend {
+                    let y = buffer_f32(&vec![SENTINEL; bucket * q_width]);
+                    let q8 = q8_buffer(q8_rows.map(|_| bucket), q_width);
+                    dispatch(
+                        kern,
+                        0,
+                        params,
+                        &[&step, &q_buf, &k_cache, &v_cache, &partials, &y, &q8],
+                        (
+                            attention_groups(n_heads as u32, n_kv as u32, 1),
+                            bucket as u32,
+                        ),
+                    );
+                    let label =
+                        format!("{} direct head_dim={head_dim} window={window}", kern.label);
                     f.check(&label, &read_f32(&y), &want);
                     check_q8(&mut f, &label, &y, &q8, q8_rows, q_width, q_width);
                 }

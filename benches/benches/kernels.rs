@@ -54,7 +54,7 @@ use criterion::{
 };
 use half::f16;
 use wick_backends::standalone::{self, Dispatch, Stopwatch};
-use wick_backends::{Gpu, Kernel, attention_kernel, attention_splits, cache_ctx, fold};
+use wick_backends::{AttentionLaunch, Gpu, Kernel, attention_kernel, cache_ctx, fold};
 use wick_core::graph::AttentionParams;
 use wick_core::quant::GgmlType;
 use wick_shaders::{
@@ -291,9 +291,12 @@ fn attention_dispatches(rows: usize, depth: usize, slots: usize) -> Vec<Dispatch
         window: 0,
         sinks: None,
     };
-    let splits = attention_splits(rows as u32, &shape);
     let ctx = cache_ctx((depth + rows) as u32) as usize;
-    let (family, groups) = attention_kernel(&gpu.caps, rows as u32, &shape, ctx as u32);
+    let AttentionLaunch {
+        family,
+        groups,
+        splits,
+    } = attention_kernel(&gpu.caps, rows as u32, &shape, ctx as u32);
     let (attend, combine) = (kernel(family), kernel(Family::AttentionCombine));
     let cache_len = slots * N_KV_HEADS * ctx * HEAD_DIM;
     let halves: Vec<u16> = values(cache_len, 1.0)

@@ -11,7 +11,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde_json::json;
-use wick_backends::{Runtime, RuntimeConfig};
+use wick_backends::{ATTENTION_SHALLOW_POSITIONS, Runtime, RuntimeConfig};
 use wick_core::generate::{BatchRow, Forward, prefill};
 use wick_core::sampling::argmax;
 
@@ -131,10 +131,12 @@ pub fn bench(args: BenchArgs) -> Result<()> {
     let chunk = cfg.max_batch as usize;
     for rows in [chunk, args.n_prompt as usize % chunk, 1] {
         if rows > 0 {
-            rt.dispatches(rows, 1, false);
+            rt.dispatches(rows, 0, 1, false);
         }
     }
-    let per_token_dispatches = rt.dispatches(1, 1, !args.logits);
+    let greedy = !args.logits;
+    let shallow_dispatches = rt.dispatches(1, 0, 1, greedy);
+    let per_token_dispatches = rt.dispatches(1, ATTENTION_SHALLOW_POSITIONS, 1, greedy);
     let mut rng = StdRng::seed_from_u64(42);
     let n_vocab = rt.n_vocab() as u32;
     let mut tokens =
@@ -220,6 +222,7 @@ pub fn bench(args: BenchArgs) -> Result<()> {
         gpu: rt.gpu.caps.to_string(),
         gpu_bytes: rt.allocated_bytes(),
         dispatches: per_token_dispatches,
+        shallow_dispatches,
         cpu_us: cpu_busy * 1e6 / decoded.max(1) as f64,
         csr,
         bandwidth: args.bandwidth,
@@ -243,7 +246,8 @@ pub fn bench(args: BenchArgs) -> Result<()> {
                 .iter()
                 .find(|r| r.ttft_ms.is_none() && r.depth == max_depth)
                 .map(|r| 1e6 / median(&r.tps));
-            let cost = step_us.and_then(|s| profile.timestamp_cost(s, per_token_dispatches));
+            let dispatches = rt.dispatches(1, max_depth, 1, greedy);
+            let cost = step_us.and_then(|s| profile.timestamp_cost(s, dispatches));
             print_profile(&profile, cost);
             if let (Some(step), Some(cost)) = (step_us, cost) {
                 eprintln!(
@@ -304,6 +308,8 @@ struct Summary {
     gpu: String,
     gpu_bytes: u64,
     dispatches: usize,
+    /// Dispatches per decoded token in the first [`ATTENTION_SHALLOW_POSITIONS`] positions.
+    shallow_dispatches: usize,
     cpu_us: f64,
     csr: Option<f64>,
     bandwidth: Option<f64>,
@@ -352,8 +358,9 @@ fn print_md(s: &Summary, results: &[Result1]) {
     println!("GPU: {}", s.gpu);
     println!("GPU memory allocated: {}", size(s.gpu_bytes));
     println!(
-        "per decoded token: {} dispatches, {:.0} us of CPU (encode + submit)",
-        s.dispatches, s.cpu_us
+        "per decoded token: {} dispatches ({} in the first {ATTENTION_SHALLOW_POSITIONS} \
+         positions), {:.0} us of CPU (encode + submit)",
+        s.dispatches, s.shallow_dispatches, s.cpu_us
     );
     if let Some(csr) = s.csr {
         println!("CSR (pp at the deepest depth / pp at the shallowest): {csr:.3}");
@@ -385,6 +392,7 @@ fn print_json(s: &Summary, results: &[Result1]) {
         "gpu": s.gpu,
         "gpu_bytes_allocated": s.gpu_bytes,
         "dispatches_per_token": s.dispatches,
+        "dispatches_per_token_shallow": s.shallow_dispatches,
         "cpu_us_per_token": s.cpu_us,
         "csr": s.csr,
         "results": rows,

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 use clap::Args;
-use wick_backends::RuntimeConfig;
+use wick_backends::{ATTENTION_SHALLOW_POSITIONS, RuntimeConfig};
 use wick_core::sampling::SamplingParams;
 use wick_core::scheduler::{Event, Request, Scheduler, Sink};
 use wick_core::tokenizer::{StreamDecoder, Tokenizer};
@@ -122,9 +122,12 @@ pub fn run(args: RunArgs) -> Result<()> {
     let n_chunks = chunks.len();
     for (i, chunk) in chunks.enumerate() {
         m.runtime
-            .dispatches(chunk.len(), 1, greedy && i + 1 == n_chunks);
+            .dispatches(chunk.len(), 0, 1, greedy && i + 1 == n_chunks);
     }
-    let per_token = m.runtime.dispatches(1, 1, greedy);
+    let per_token = m.runtime.dispatches(1, prompt.len() as u32, 1, greedy);
+    // Past the shallow positions decode steps take another plan.
+    m.runtime
+        .dispatches(1, ATTENTION_SHALLOW_POSITIONS, 1, greedy);
     m.runtime.take_cpu_time();
     if args.profile {
         m.runtime.enable_profiling()?;

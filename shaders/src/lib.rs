@@ -37,8 +37,17 @@ pub const ATTENTION_DECODE_SPLITS: u32 = 64;
 /// Most decode splits: `attention_combine`'s MAX_SPLITS.
 pub const ATTENTION_DECODE_MAX_SPLITS: u32 = 256;
 /// Workgroups a decode row's attention should have: models with few KV heads get more splits
-/// (one KV head and 64 splits left most of an H200 idle at depth).
-pub const ATTENTION_DECODE_GROUPS: u32 = 256;
+/// (one KV head and 64 splits left most of an H200 idle at depth; llama8b and qwen3moe12, 8
+/// workgroups per split, decoded 3% and 5% faster at depth 16384 in 128 splits than in 64).
+pub const ATTENTION_DECODE_GROUPS: u32 = 1024;
+/// Decode steps whose rows see at most this many positions run attention in one split per KV
+/// head that writes its normalised output itself, with no `attention_combine` (llama8b decoded
+/// 6% faster over positions 0..128 so on the H200, 25% slower over 512..640).
+pub const ATTENTION_SHALLOW_POSITIONS: u32 = 128;
+/// Bits of decode attention's split count: one split writing its output (shallow steps) and,
+/// with it, the output's 8-bit copy.
+pub const ATTENTION_DIRECT: u32 = 1 << 16;
+pub const ATTENTION_DIRECT_Q8: u32 = 1 << 17;
 /// Query heads one decode attention workgroup takes (the lanes of a vec4).
 pub const ATTENTION_HEADS_PER_GROUP: u32 = 4;
 
@@ -84,8 +93,14 @@ pub fn attention_head_dim(head_dim: u32) -> Option<u32> {
 pub const ATTENTION_COOP_ROWS: u32 = 64;
 /// Largest head dimension [`Family::AttentionPrefillCoop`] handles (its sums stay in registers).
 pub const ATTENTION_COOP_MAX_HEAD_DIM: u32 = 128;
-/// Workgroups that share a tile of rows' attention in prefill chunks.
+/// Most workgroups that share a tile of rows' attention in prefill chunks (all of them for
+/// [`Family::AttentionPrefill`]).
 pub const ATTENTION_PREFILL_SPLITS: u32 = 8;
+/// Workgroups a [`Family::AttentionPrefillCoop`] dispatch should have: splits up to
+/// [`ATTENTION_PREFILL_SPLITS`] where heads and tiles give fewer (llama8b's 512-token prompts,
+/// 256 heads and tiles, ran 8% faster at depth 0 and 11% at 16384 on the H200 in 2 splits
+/// than in 8).
+pub const ATTENTION_COOP_GROUPS: u32 = 512;
 
 /// Weight formats the GPU kernels decode.
 pub const WEIGHT_FORMATS: [GgmlType; 16] = [
@@ -168,9 +183,9 @@ pub enum Family {
     MatvecRope(GgmlType),
     /// Matvec whose output is added to the residual stream and RMS-normed for the matvecs after
     /// it (add_rms_norm's work), all but the norm's 1 / rms, which those matvecs apply to their
-    /// sums ([`Variant::normed_x`]): [`MATVEC_TALL_LANES`] threads per row pair in workgroups
-    /// of 256, so each workgroup takes one 32-row block of the 8-bit copy (formats with a matvec
-    /// kernel of their own, but f32).
+    /// sums ([`Variant::normed_x`]): [`LANES`] threads per row pair in workgroups of 512, so
+    /// each workgroup takes one 32-row block of the 8-bit copy (formats with a matvec kernel of
+    /// their own, but f32; the H200 ran llama8b's decode at 278 tokens/s so, 256 with 16 lanes).
     MatvecAddNorm(GgmlType),
     /// Quantized matrix-matrix product for prefill chunks.
     Matmul(GgmlType),
@@ -527,6 +542,7 @@ impl Family {
                 | Family::AttentionCombine
                 | Family::Glu
                 | Family::MatvecAddNorm(_)
+                | Family::Attention(_)
         )
     }
 
@@ -545,10 +561,11 @@ impl Family {
     /// Threads per workgroup (`WG` in its WGSL): [`WG`], but 256 for the norms, whose decode
     /// row is one workgroup bound by the loads its threads keep in flight, and two row pairs'
     /// lanes for the matvec kernels with more lanes than [`LANES`] (f32's), 128 for
-    /// [`Family::MatvecTall`] and 256 for [`Family::MatvecAddNorm`] (32 rows).
+    /// [`Family::MatvecTall`] and 512 for [`Family::MatvecAddNorm`] (32 rows).
     pub fn workgroup_size(self) -> u32 {
         match self {
-            Family::RmsNorm | Family::AddRmsNorm(_) | Family::MatvecAddNorm(_) => 256,
+            Family::RmsNorm | Family::AddRmsNorm(_) => 256,
+            Family::MatvecAddNorm(_) => 512,
             Family::MatvecTall(_) => 128,
             // Two row pairs, as at 32 lanes.
             _ if self.lanes() != LANES => 2 * self.lanes(),
@@ -567,10 +584,10 @@ impl Family {
     /// WGSL): [`LANES`], but 128 (in workgroups of 256, still four rows each) for f32, whose
     /// weights are MoE routers of a few hundred rows: more threads per row, fewer steps along it
     /// (the H200 ran a 128x2048 router in 4.8 us against 7.7 with 32 lanes, mvlab), and
-    /// [`MATVEC_TALL_LANES`] for [`Family::MatvecTall`] and [`Family::MatvecAddNorm`].
+    /// [`MATVEC_TALL_LANES`] for [`Family::MatvecTall`].
     pub fn lanes(self) -> u32 {
         match self {
-            Family::MatvecTall(_) | Family::MatvecAddNorm(_) => MATVEC_TALL_LANES,
+            Family::MatvecTall(_) => MATVEC_TALL_LANES,
             Family::Matvec(GgmlType::F32)
             | Family::MatvecGlu(GgmlType::F32)
             | Family::MatvecRope(GgmlType::F32)
@@ -632,9 +649,12 @@ impl Family {
                 Uniform, Read, Read, ReadWrite, ReadWrite, ReadWrite, ReadWrite, ReadWrite, Read,
                 Read,
             ],
-            Family::Attention(_)
-            | Family::AttentionPrefill(_)
-            | Family::AttentionPrefillCoop(_) => &[Uniform, Read, Read, Read, Read, ReadWrite],
+            Family::Attention(_) => &[
+                Uniform, Read, Read, Read, Read, ReadWrite, ReadWrite, ReadWrite,
+            ],
+            Family::AttentionPrefill(_) | Family::AttentionPrefillCoop(_) => {
+                &[Uniform, Read, Read, Read, Read, ReadWrite]
+            }
             Family::AttentionCombine => &[Uniform, Read, Read, Read, ReadWrite, ReadWrite],
             Family::Glu => &[Uniform, Read, Read, ReadWrite, ReadWrite],
             Family::Add => &[Uniform, Read, Read, ReadWrite],

@@ -2,15 +2,29 @@
 // of its query heads, split, row). The chunk's heads are the four lanes of a vec4, so each K and V
 // load serves them all (GQA). A row's visible positions are divided among n_splits workgroups,
 // each walking its share in tiles of WG positions with an online softmax (flash-attention style),
-// and writes unnormalised partials (max, sum, output) per head; `attention_combine` merges them.
+// and writes unnormalised partials (max, sum, output) per head; `attention_combine` merges them
+// (or, in shallow steps, one split writes the output itself: DIRECT below).
 // Sliding-window layers see only positions p with pos - p < window.
 // Scores: a thread per position takes the whole dot product, 16-byte loads of its K row against
 // the chunk's queries in workgroup memory. Output: a thread per pair of dimensions, 8 positions'
 // V loads issued before their arithmetic. head_dim is a multiple of 16 and at most 2 * 2 * WG.
 
+// Shallow decode steps (n_splits 1 with DIRECT in its high bits): the one split normalises its
+// outputs and writes them to y (rows of n_heads * head_dim) and, with Q8, their 8-bit copy, so
+// no attention_combine follows. Bits as `ATTENTION_DIRECT` and `ATTENTION_DIRECT_Q8` in Rust.
+const DIRECT: u32 = 0x10000u;
+const Q8: u32 = 0x20000u;
+
 // The caches as f16 pairs: K read as 16-byte words (8 halves), V as 4-byte words (2 halves).
 @group(0) @binding(3) var<storage, read> k_cache: array<vec4<u32>>;
 @group(0) @binding(4) var<storage, read> v_cache: array<u32>;
+@group(0) @binding(6) var<storage, read_write> y: array<f32>;
+@group(0) @binding(7) var<storage, read_write> q8_out: array<u32>;
+
+// Dims o..o + 3 of the chunk's head j, staged in qs.
+fn out4(o: u32, j: u32) -> vec4<f32> {
+    return vec4<f32>(qs[o][j], qs[o + 1u][j], qs[o + 2u][j], qs[o + 3u][j]);
+}
 
 // The chunk's queries, scaled, by dimension: lane j is query head j of the chunk.
 var<workgroup> qs: array<vec4<f32>, 256>;
@@ -78,14 +92,15 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     }
     // This split's share of [lo, pos], a multiple of 16 positions: at shallow depths more
     // splits get a short share each rather than a few a whole tile.
-    let per = ((info.pos + 1u - lo + p.n_splits - 1u) / p.n_splits + 15u) / 16u * 16u;
+    let n_splits = p.n_splits & 0xffffu;
+    let per = ((info.pos + 1u - lo + n_splits - 1u) / n_splits + 15u) / 16u * 16u;
     lo = min(lo + split * per, info.pos + 1u);
     let hi = min(lo + per, info.pos + 1u);
     // The splits with positions come first: after them `attention_combine` reads only the max
     // and sum (shallow decode steps leave most splits empty).
     if lo == hi {
         if tid < heads {
-            let pb = ((r * p.n_heads + first + tid) * p.n_splits + split) * stride;
+            let pb = ((r * p.n_heads + first + tid) * n_splits + split) * stride;
             partial[pb] = -3.0e38;
             partial[pb + 1u] = 0.0;
         }
@@ -161,8 +176,35 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
         workgroupBarrier();
     }
 
+    if (p.n_splits & DIRECT) != 0u {
+        let inv = 1.0 / l;
+        if tid < pairs {
+            qs[2u * tid] = a0x * inv;
+            qs[2u * tid + 1u] = a0y * inv;
+        }
+        if j1 < pairs {
+            qs[2u * j1] = a1x * inv;
+            qs[2u * j1 + 1u] = a1y * inv;
+        }
+        workgroupBarrier();
+        let width = p.n_heads * d;
+        for (var e = tid; e < heads * d; e += WG) {
+            y[r * width + (first + e / d) * d + e % d] = qs[e % d][e / d];
+        }
+        if (p.n_splits & Q8) != 0u {
+            let blocks = d / 32u;
+            for (var t = tid; t < heads * blocks; t += WG) {
+                let j = t / blocks;
+                let o = 32u * (t % blocks);
+                q8_write(r, ((first + j) * d + o) / 32u, width, out4(o, j), out4(o + 4u, j),
+                         out4(o + 8u, j), out4(o + 12u, j), out4(o + 16u, j), out4(o + 20u, j),
+                         out4(o + 24u, j), out4(o + 28u, j));
+            }
+        }
+        return;
+    }
     for (var j = 0u; j < heads; j++) {
-        let pb = ((r * p.n_heads + first + j) * p.n_splits + split) * stride;
+        let pb = ((r * p.n_heads + first + j) * n_splits + split) * stride;
         if tid == 0u {
             partial[pb] = m[j];
             partial[pb + 1u] = l[j];

@@ -1,5 +1,5 @@
 //! Dispatches per decoded token of the tiny models (a greedy step of one row, as `wick bench`'s
-//! tg runs): each fusion the plan makes shows in these counts, so a change that loses one (a
+//! tg runs), in a shallow step and a deep one: each fusion the plan makes shows in these counts, so a change that loses one (a
 //! fused op back in a dispatch of its own) fails here although every output stays right.
 //!
 //! tiny-llama-fused's 41, for example (4 layers): the embedding and layer 0's attention norm
@@ -8,13 +8,16 @@
 //! output projection, the residual add with the feed-forward norm, the gate/up projection
 //! writing the gated activation (matvec_glu) and the down projection (8, so 32); the residual
 //! add with the next layer's attention norm (3); the last add with the pick of the output rows
-//! and the output norm (1); the output projection and the greedy pick's two passes (3).
+//! and the output norm (1); the output projection and the greedy pick's two passes (3). In the
+//! first ATTENTION_SHALLOW_POSITIONS positions attention writes its output itself: 37, no merges.
 
-use wick_backends::{Gpu, Runtime, RuntimeConfig};
+use wick_backends::{ATTENTION_SHALLOW_POSITIONS, Gpu, Runtime, RuntimeConfig};
 use wick_core::gguf::GgufFile;
 use wick_tests::tiny_model;
 
-fn decode_dispatches(name: &str) -> usize {
+/// Dispatches of a greedy decode step at position 0 (shallow: attention writes its output from
+/// one split) and at ATTENTION_SHALLOW_POSITIONS (split, then merged).
+fn decode_dispatches(name: &str) -> (usize, usize) {
     let path = tiny_model(name);
     let file = GgufFile::open(&path).unwrap_or_else(|e| panic!("{e}"));
     let graph = wick_core::arch::build(&file)
@@ -23,37 +26,41 @@ fn decode_dispatches(name: &str) -> usize {
     let cfg = RuntimeConfig {
         max_batch: 4,
         max_seqs: 1,
-        ctx: 64,
+        ctx: 2 * ATTENTION_SHALLOW_POSITIONS,
     };
     let gpu = Gpu::new().expect("a GPU adapter (lavapipe in CI)");
     let mut rt = Runtime::new(gpu, &file, graph, cfg, |_, _| {}).expect("runtime");
-    rt.dispatches(1, 1, true)
+    (
+        rt.dispatches(1, 0, 1, true),
+        rt.dispatches(1, ATTENTION_SHALLOW_POSITIONS, 1, true),
+    )
 }
 
 #[test]
 fn fusions_keep_decode_dispatch_counts() {
     for (name, want) in [
-        ("tiny-llama", 57),
+        ("tiny-llama", (53, 57)),
         // Its formats take every fused matvec (see above).
-        ("tiny-llama-fused", 41),
+        ("tiny-llama-fused", (37, 41)),
         // The residual adds and the norms after them inside the output and down projections
         // (matvec_add_norm): 45 without.
-        ("tiny-llama-q4km", 38),
-        ("tiny-qwen2", 69),
+        ("tiny-llama-q4km", (34, 38)),
+        ("tiny-qwen2", (65, 69)),
         // q/k/v and gate/up stacked into one product each (and their biases); the output
         // projection adds the residual and does the feed-forward norm (matvec_add_norm: the
         // gate/up product reads its 8-bit copy).
-        ("tiny-qwen2-stacked", 41),
+        ("tiny-qwen2-stacked", (37, 41)),
         // QK-norm, RoPE and the KV store in one dispatch.
-        ("tiny-qwen3", 57),
+        ("tiny-qwen3", (53, 57)),
         // The routed experts' sum inside the next add_rms_norm.
-        ("tiny-qwen3moe", 66),
+        ("tiny-qwen3moe", (62, 66)),
         // And each layer's gate and up experts as one product.
-        ("tiny-qwen3moe-stacked", 58),
-        ("tiny-qwen2moe", 113),
+        ("tiny-qwen3moe-stacked", (54, 58)),
+        ("tiny-qwen2moe", (109, 113)),
         // The post-attention and post-feed-forward norms inside the add_rms_norm after them.
-        ("tiny-gemma3", 97),
-        ("tiny-gpt-oss", 98),
+        ("tiny-gemma3", (90, 97)),
+        // Attention sinks: its merge stays in shallow steps.
+        ("tiny-gpt-oss", (98, 98)),
     ] {
         assert_eq!(decode_dispatches(name), want, "{name}");
     }
