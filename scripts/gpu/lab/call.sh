@@ -1,14 +1,13 @@
 #!/usr/bin/env bash
-# The device calls sessions 12 and 13 prepared and could not run (no machine was lent), in two
-# parts that each fit one call (about 8 minutes with the machine's start):
-#   PART=1: the GPU kernel tests (attention head dims, every matvec incl. matvec_add_norm and
-#           the normed-x variants, the lab matmul variants), main before (wick-main) against
-#           after (wick), then the labs (README.md here);
+# Device calls in two parts that each fit one call (about 8 minutes with the machine's start):
+#   PART=1: the GPU kernel tests (attention, every matvec, the lab matmul variants), main
+#           before (wick-main) against after (wick) on the three shapes, then the labs
+#           (README.md here);
 #   PART=2: the same-run table (same-run.sh) with wick.
 # Run from the tree's root after `bash scripts/gpu/lab/prepare.sh BASE`, which fills .gpu/ with
 # ../shared/gpu's files, scripts/gpu/ (this folder as .gpu/lab/), the llama.cpp sources (PART=2)
 # and their gguf-py, and gzipped stripped builds: wick.gz (the tree), wick-main.gz (BASE),
-# wick-mm.gz (the tree with the six lab patches applied) and kernels.gz (the kernel tests'
+# wick-mm.gz (the tree with the lab patches applied) and kernels.gz (the kernel tests'
 # binary of that lab tree). Everything also goes to $OUT/log.txt.
 #   PART=1 bash .gpu/lab/call.sh     (device tool: carry [".gpu"], timeout 600)
 set -uo pipefail
@@ -32,26 +31,22 @@ b() { # label, env, binary, model, args
   echo "$1 $4 $(env $2 timeout 120 .gpu/$3 bench -m /tmp/models/$(file $4).gguf $5 2>&1 | grep -E '^\| .*gguf' | cut -d'|' -f4-7 | tr '\n' ' ')"
 }
 # Most wanted first: a run cut by the call's time limit loses only the last lines.
-b main X=1 wick-main llama8b "-p 512 -n 128 -d 0,16384 -r 3"
-b new X=1 wick llama8b "-p 512 -n 128 -d 0,16384 -r 3"
-b main X=1 wick-main llama8b "-p 0 -n 128 -r 3"
-b new X=1 wick llama8b "-p 0 -n 128 -r 3"
-for n in 16 32 8 16 32 8; do b addnorm-$n WICK_ADDNORM_LANES=$n wick-mm llama8b "-p 0 -n 128 -r 3"; done
-for v in X=1 WICK_SHALLOW=1 X=1 WICK_SHALLOW=1; do b "shallow-${v%=1}" $v wick-mm llama8b "-p 0 -n 128 -r 3"; done
-for v in X=1 WICK_GLUQ8=1 X=1 WICK_GLUQ8=1; do b "gluq8-${v%=1}" $v wick-mm llama8b "-p 0 -n 128 -r 3"; done
-b main X=1 wick-main qwen3moe12 "-p 0 -n 128 -r 3"
-b new X=1 wick qwen3moe12 "-p 0 -n 128 -r 3"
-for n in 256 128 64 16; do b dsplits-$n WICK_DECODE_SPLITS=$n wick-mm llama8b "-p 0 -n 128 -d 0,16384 -r 3"; done
-for n in 256 128 64; do b dsplits-$n WICK_DECODE_SPLITS=$n wick-mm qwen3moe12 "-p 0 -n 128 -d 16384 -r 3"; done
-for v in db k64 w64; do
-  echo "== WICK_MM=$v matmul_coop: failures, q4_K/q6_K failures, oks"
-  WICK_MM=$v timeout 30 .gpu/kernels matmul_coop > /tmp/mm-$v.log 2>&1
-  grep -c "^FAIL" /tmp/mm-$v.log; grep "^FAIL" /tmp/mm-$v.log | grep -E "q4_K|q6_K" | head -4; grep -c "^ok" /tmp/mm-$v.log
+for m in llama8b qwen3moe12 tiny270m; do
+  for bin in wick-main wick wick-main wick; do b $bin X=1 $bin $m "-p 512 -n 128 -d 0,16384 -r 2"; done
 done
-for v in base db k64 w64; do b mm-$v WICK_MM=$v wick-mm llama8b "-p 512 -n 0 -r 3"; done
-for sk in none matvec_add_norm attention_combine glu attention.d matvec_rope; do
+for v in k64 w64; do
+  echo "== WICK_MM=$v matmul_coop, expert_products: failures, then oks"
+  WICK_MM=$v timeout 40 .gpu/kernels matmul_coop expert_products > /tmp/mm-$v.log 2>&1
+  grep -c "^FAIL" /tmp/mm-$v.log; grep "^FAIL" /tmp/mm-$v.log | head -4; grep -c "^ok" /tmp/mm-$v.log
+  grep -E "test result|panicked" /tmp/mm-$v.log | head -3
+done
+# qwen3moe12's expert matmuls: k64 read 16889 tokens/s against base's 6095 (range 5479-8339)
+# in session 14's call, alternating here.
+for v in base k64 base k64 w64; do b mm-$v WICK_MM=$v wick-mm qwen3moe12 "-p 512 -n 0 -r 3"; done
+for n in 1 2 4; do b psplits-$n WICK_PREFILL_SPLITS=$n wick-mm llama8b "-p 512 -n 0 -d 0,16384 -r 2"; done
+for n in 1 2 4 8; do b psplits-$n WICK_PREFILL_SPLITS=$n wick-mm tiny270m "-p 512 -n 0 -d 0,16384 -r 2"; done
+for n in 64 128 256; do b dsplits-$n WICK_DECODE_SPLITS=$n wick-mm llama8b "-p 0 -n 128 -d 4096,16384 -r 2"; done
+for sk in none matvec_add_norm attention.d matvec_rope matvec_tall; do
   b skip-$sk WICK_SKIP=$sk wick-mm llama8b "-p 0 -n 128 -r 3"
 done
-for v in X=1 WICK_SHALLOW=1; do b "shallow-${v%=1}" $v wick-mm tiny270m "-p 0 -n 128 -r 3"; done
-for n in 8 2; do b psplits-$n WICK_PREFILL_SPLITS=$n wick-mm llama8b "-p 512 -n 0 -d 0,16384 -r 3"; done
-for v in base db k64 w64; do b mm-$v WICK_MM=$v wick-mm qwen3moe12 "-p 512 -n 0 -r 3"; done
+for v in X=1 WICK_NORM=regs X=1 WICK_NORM=regs; do b "norm-${v%=*}" $v wick-mm tiny270m "-p 512 -n 128 -r 3"; done

@@ -2,8 +2,8 @@
 # On this machine, from the tree's root: fills .gpu/ with what call.sh needs (../shared/gpu's
 # files, scripts/gpu/, the llama.cpp sources and its gguf-py, and gzipped stripped builds: wick
 # from the tree, wick-main from BASE, wick-mm and the kernel tests' binary from the tree with
-# the six lab patches applied, in this order). The builds share target/, so each rebuilds only wick's own crates.
-#   bash scripts/gpu/lab/prepare.sh BASE      (e.g. c07a8d9, main before session 13)
+# the three lab patches applied, in this order). The builds share target/, so each rebuilds only wick's own crates.
+#   bash scripts/gpu/lab/prepare.sh BASE      (e.g. 0582202, main before session 14)
 set -euo pipefail
 base=${1:?usage: prepare.sh BASE (the commit to compare with)}
 root=$(git rev-parse --show-toplevel)
@@ -25,8 +25,7 @@ build() {
 git worktree add -q --detach "$tmp/base" "$base"
 build "$tmp/base" wick-main
 git worktree add -q --detach "$tmp/lab" HEAD
-for p in matmul-coop-variants skip-dispatches add-rms-norm-registers shallow-attention \
-  add-norm-lanes glu-q8; do
+for p in matmul-coop-variants skip-dispatches add-rms-norm-registers; do
   (cd "$tmp/lab" && git apply "$root/scripts/gpu/lab/$p.patch")
 done
 build "$tmp/lab" wick-mm
