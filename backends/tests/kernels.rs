@@ -1584,8 +1584,9 @@ fn kv_store_attention() {
                     }
                 }
             }
-            for splits in [1u32, 3, ATTENTION_DECODE_MAX_SPLITS] {
-                let params = [
+            // The attention kernels' parameters, the last word their splits (and direct bits).
+            let attention_params = |split_word: u32| {
+                [
                     n_heads as u32,
                     n_kv as u32,
                     head_dim as u32,
@@ -1593,8 +1594,11 @@ fn kv_store_attention() {
                     window,
                     scale.to_bits(),
                     q_width as u32,
-                    splits,
-                ];
+                    split_word,
+                ]
+            };
+            for splits in [1u32, 3, ATTENTION_DECODE_MAX_SPLITS] {
+                let params = attention_params(splits);
                 let combine_params = [
                     n_heads as u32,
                     head_dim as u32,
@@ -1652,16 +1656,7 @@ fn kv_store_attention() {
                     } else {
                         0
                     };
-                let params = [
-                    n_heads as u32,
-                    n_kv as u32,
-                    head_dim as u32,
-                    ctx as u32,
-                    window,
-                    scale.to_bits(),
-                    q_width as u32,
-                    direct,
-                ];
+                let params = attention_params(direct);
                 let partials = buffer_f32(&[SENTINEL; 4]);
                 for kern in &attend {
                     let y = buffer_f32(&vec![SENTINEL; bucket * q_width]);
@@ -1683,16 +1678,7 @@ fn kv_store_attention() {
                 }
             }
             for splits in [1u32, 8] {
-                let params = [
-                    n_heads as u32,
-                    n_kv as u32,
-                    head_dim as u32,
-                    ctx as u32,
-                    window,
-                    scale.to_bits(),
-                    q_width as u32,
-                    splits,
-                ];
+                let params = attention_params(splits);
                 let combine_params = [
                     n_heads as u32,
                     head_dim as u32,

@@ -54,18 +54,21 @@ fn bench_reports_every_measure_as_json() {
     let bytes = |i: usize| results[i]["decode_bytes_per_token"].as_u64().unwrap();
     assert!(bytes(3) > bytes(1));
     assert!(report["csr"].as_f64().unwrap() > 0.0);
-    assert!(report["dispatches_per_token"].as_u64().unwrap() > 10);
+    let dispatches = |key: &str| report[key].as_u64().unwrap();
+    assert!(dispatches("dispatches_per_token") > 10);
+    // Shallow steps run attention without the merge of its splits.
+    assert!(dispatches("dispatches_per_token_shallow") < dispatches("dispatches_per_token"));
     assert!(report["gpu_bytes_allocated"].as_u64().unwrap() > 1 << 20);
     assert!(report["cpu_us_per_token"].as_f64().unwrap() > 0.0);
 }
 
-/// `--profile` times every dispatch of one generation test (4 tokens: 4 times the plan's
-/// dispatches per token) and of one prompt (matmul kernels, not matvec), each as its own table,
+/// `--profile` times every dispatch of one generation test (4 tokens at depth 0: 4 times the
+/// shallow plan's dispatches per token) and of one prompt (matmul kernels, not matvec), each as its own table,
 /// with a row per weight shape of each matrix product kernel.
 #[test]
 fn bench_profiles_decode_and_prefill() {
     let (report, stderr) = bench("-p 24 -n 4 -r 1 --profile");
-    let per_token = report["dispatches_per_token"].as_u64().unwrap();
+    let per_token = report["dispatches_per_token_shallow"].as_u64().unwrap();
     let (decode, prompt) = stderr
         .split_once("GPU time per kernel over one 24-token prompt at depth 0:")
         .unwrap_or_else(|| panic!("no prompt profile in:\n{stderr}"));

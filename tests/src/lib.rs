@@ -2,6 +2,9 @@
 
 use std::path::{Path, PathBuf};
 
+use wick_backends::{Gpu, Runtime, RuntimeConfig};
+use wick_core::gguf::GgufFile;
+
 /// The repository's root.
 pub fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
@@ -20,4 +23,14 @@ pub fn tiny_model(name: &str) -> PathBuf {
         dir.display()
     );
     path
+}
+
+/// A runtime for the model at `path` on the first GPU adapter (lavapipe in CI).
+pub fn runtime(path: &Path, cfg: RuntimeConfig) -> Runtime {
+    let file = GgufFile::open(path).unwrap_or_else(|e| panic!("{e}"));
+    let graph = wick_core::arch::build(&file)
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+        .graph;
+    let gpu = Gpu::new().expect("a GPU adapter (lavapipe in CI)");
+    Runtime::new(gpu, &file, graph, cfg, |_, _| {}).expect("runtime")
 }

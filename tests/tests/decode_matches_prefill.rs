@@ -5,10 +5,9 @@
 //! llama.cpp reference tests decode only shallow positions (64-token prompts, 32 tokens). The
 //! MoE models are left out: a router near a tie picks other experts in one path.
 
-use wick_backends::{ATTENTION_SHALLOW_POSITIONS, Gpu, Runtime, RuntimeConfig};
+use wick_backends::{ATTENTION_SHALLOW_POSITIONS, Runtime, RuntimeConfig};
 use wick_core::generate::{BatchRow, Forward, prefill};
-use wick_core::gguf::GgufFile;
-use wick_tests::tiny_model;
+use wick_tests::{runtime, tiny_model};
 
 /// Prefill chunks: every prompt's last token falls in a chunk of more than 4 rows.
 const CHUNK: u32 = 64;
@@ -56,18 +55,12 @@ fn decode_steps_match_prefill() {
         "tiny-gemma3",
         "tiny-gpt-oss",
     ] {
-        let path = tiny_model(name);
-        let file = GgufFile::open(&path).unwrap_or_else(|e| panic!("{e}"));
-        let graph = wick_core::arch::build(&file)
-            .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
-            .graph;
         let cfg = RuntimeConfig {
             max_batch: CHUNK,
             max_seqs: 2,
             ctx: deep + 1,
         };
-        let gpu = Gpu::new().expect("a GPU adapter (lavapipe in CI)");
-        let mut rt = Runtime::new(gpu, &file, graph, cfg, |_, _| {}).expect("runtime");
+        let mut rt = runtime(&tiny_model(name), cfg);
         for n in [shallow, deep] {
             let diff = decode_against_prefill(&mut rt, n);
             println!("{name} position {}: {diff}", n - 1);

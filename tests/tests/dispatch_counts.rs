@@ -11,25 +11,18 @@
 //! and the output norm (1); the output projection and the greedy pick's two passes (3). In the
 //! first ATTENTION_SHALLOW_POSITIONS positions attention writes its output itself: 37, no merges.
 
-use wick_backends::{ATTENTION_SHALLOW_POSITIONS, Gpu, Runtime, RuntimeConfig};
-use wick_core::gguf::GgufFile;
-use wick_tests::tiny_model;
+use wick_backends::{ATTENTION_SHALLOW_POSITIONS, RuntimeConfig};
+use wick_tests::{runtime, tiny_model};
 
 /// Dispatches of a greedy decode step at position 0 (shallow: attention writes its output from
 /// one split) and at ATTENTION_SHALLOW_POSITIONS (split, then merged).
 fn decode_dispatches(name: &str) -> (usize, usize) {
-    let path = tiny_model(name);
-    let file = GgufFile::open(&path).unwrap_or_else(|e| panic!("{e}"));
-    let graph = wick_core::arch::build(&file)
-        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
-        .graph;
     let cfg = RuntimeConfig {
         max_batch: 4,
         max_seqs: 1,
         ctx: 2 * ATTENTION_SHALLOW_POSITIONS,
     };
-    let gpu = Gpu::new().expect("a GPU adapter (lavapipe in CI)");
-    let mut rt = Runtime::new(gpu, &file, graph, cfg, |_, _| {}).expect("runtime");
+    let mut rt = runtime(&tiny_model(name), cfg);
     (
         rt.dispatches(1, 0, 1, true),
         rt.dispatches(1, ATTENTION_SHALLOW_POSITIONS, 1, true),

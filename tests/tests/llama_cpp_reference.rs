@@ -18,12 +18,12 @@
 use std::path::Path;
 
 use serde::Deserialize;
-use wick_backends::{Gpu, Runtime, RuntimeConfig};
+use wick_backends::RuntimeConfig;
 use wick_core::generate::{BatchRow, Forward, prefill};
 use wick_core::gguf::GgufFile;
 use wick_core::graph::Op;
 use wick_core::sampling::argmax;
-use wick_tests::{root, tiny_model};
+use wick_tests::{root, runtime, tiny_model};
 
 #[derive(Deserialize)]
 struct Reference {
@@ -67,23 +67,12 @@ fn generate_batched(
     prompts: &[Vec<u32>],
     n: usize,
 ) -> (Vec<Vec<u32>>, Vec<Vec<Vec<f32>>>) {
-    let file = GgufFile::open(model).unwrap_or_else(|e| panic!("{e}"));
-    let graph = wick_core::arch::build(&file)
-        .unwrap_or_else(|e| panic!("{}: {e}", model.display()))
-        .graph;
     let cfg = RuntimeConfig {
         max_batch: 64,
         max_seqs: prompts.len() as u32,
         ctx: 256,
     };
-    let mut rt = Runtime::new(
-        Gpu::new().expect("a GPU adapter (lavapipe in CI)"),
-        &file,
-        graph,
-        cfg,
-        |_, _| {},
-    )
-    .expect("runtime");
+    let mut rt = runtime(model, cfg);
     let vocab = rt.n_vocab() as usize;
     let mut logits: Vec<Vec<f32>> = prompts
         .iter()
