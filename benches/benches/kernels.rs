@@ -346,7 +346,10 @@ fn attention_dispatches(rows: usize, depth: usize, slots: usize) -> Vec<Dispatch
                     &attend,
                     0,
                     params,
-                    &[&step, &q, &k_cache, &v_cache, &partials],
+                    // Decode attention also binds the output and its 8-bit copy, which only
+                    // shallow steps write.
+                    &[&step, &q, &k_cache, &v_cache, &partials, &y, &unused_q8]
+                        [..family.bindings().len() - 1],
                     groups,
                 ),
                 Dispatch::new(
