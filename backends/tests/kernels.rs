@@ -1597,8 +1597,25 @@ fn kv_store_attention() {
                     split_word,
                 ]
             };
+            // Decode attention kernel `kern` in `splits` splits' workgroups (`split_word`: the
+            // splits and any direct bits) into a fresh output and 8-bit copy.
+            let attend_once =
+                |kern: &Kernel, split_word: u32, splits: u32, partials: &wgpu::Buffer| {
+                    let y = buffer_f32(&vec![SENTINEL; bucket * q_width]);
+                    let q8 = q8_buffer(q8_rows.map(|_| bucket), q_width);
+                    dispatch(
+                        kern,
+                        0,
+                        attention_params(split_word),
+                        &[&step, &q_buf, &k_cache, &v_cache, partials, &y, &q8],
+                        (
+                            attention_groups(n_heads as u32, n_kv as u32, splits),
+                            bucket as u32,
+                        ),
+                    );
+                    (y, q8)
+                };
             for splits in [1u32, 3, ATTENTION_DECODE_MAX_SPLITS] {
-                let params = attention_params(splits);
                 let combine_params = [
                     n_heads as u32,
                     head_dim as u32,
@@ -1617,18 +1634,7 @@ fn kv_store_attention() {
                     .iter()
                     .flat_map(|a| combine.iter().map(move |c| (a, c)))
                 {
-                    let y = buffer_f32(&vec![SENTINEL; bucket * q_width]);
-                    let q8 = q8_buffer(q8_rows.map(|_| bucket), q_width);
-                    dispatch(
-                        kern,
-                        0,
-                        params,
-                        &[&step, &q_buf, &k_cache, &v_cache, &partials, &y, &q8],
-                        (
-                            attention_groups(n_heads as u32, n_kv as u32, splits),
-                            bucket as u32,
-                        ),
-                    );
+                    let (y, q8) = attend_once(kern, splits, splits, &partials);
                     dispatch(
                         comb,
                         0,
@@ -1656,21 +1662,9 @@ fn kv_store_attention() {
                     } else {
                         0
                     };
-                let params = attention_params(direct);
                 let partials = buffer_f32(&[SENTINEL; 4]);
                 for kern in &attend {
-                    let y = buffer_f32(&vec![SENTINEL; bucket * q_width]);
-                    let q8 = q8_buffer(q8_rows.map(|_| bucket), q_width);
-                    dispatch(
-                        kern,
-                        0,
-                        params,
-                        &[&step, &q_buf, &k_cache, &v_cache, &partials, &y, &q8],
-                        (
-                            attention_groups(n_heads as u32, n_kv as u32, 1),
-                            bucket as u32,
-                        ),
-                    );
+                    let (y, q8) = attend_once(kern, direct, 1, &partials);
                     let label =
                         format!("{} direct head_dim={head_dim} window={window}", kern.label);
                     f.check(&label, &read_f32(&y), &want);
