@@ -1002,9 +1002,10 @@ impl Plan {
                         splits,
                     } = attention_kernel(&gpu.caps, rows_of(q), &p, res.ctx);
                     let q8 = wanted(out).filter(|&k| k == cols(out) && p.head_dim % 32 == 0);
+                    let decode = matches!(family, Family::Attention(_));
                     // Shallow decode steps: one split per KV head writes the output itself.
                     let direct = shallow
-                        && matches!(family, Family::Attention(_))
+                        && decode
                         && p.sinks.is_none()
                         && stride(out) == p.n_heads * p.head_dim;
                     let mut buffers = vec![
@@ -1014,7 +1015,7 @@ impl Plan {
                         whole(vc),
                         whole(res.attn_partials),
                     ];
-                    if matches!(family, Family::Attention(_)) {
+                    if decode {
                         buffers.extend([act(out), whole(res.q8)]);
                     }
                     let split_word = if direct {

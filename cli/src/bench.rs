@@ -129,9 +129,12 @@ pub fn bench(args: BenchArgs) -> Result<()> {
 
     // Compile every plan the tests use before timing anything.
     let chunk = cfg.max_batch as usize;
+    // Steps of a few rows take another plan past the shallow positions.
     for rows in [chunk, args.n_prompt as usize % chunk, 1] {
-        if rows > 0 {
-            rt.dispatches(rows, 0, 1, false);
+        for last_pos in [0, ATTENTION_SHALLOW_POSITIONS] {
+            if rows > 0 {
+                rt.dispatches(rows, last_pos, 1, false);
+            }
         }
     }
     let greedy = !args.logits;

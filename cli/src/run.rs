@@ -121,8 +121,9 @@ pub fn run(args: RunArgs) -> Result<()> {
     let chunks = prompt.chunks(cfg.max_batch as usize);
     let n_chunks = chunks.len();
     for (i, chunk) in chunks.enumerate() {
+        let last_pos = (i * cfg.max_batch as usize + chunk.len() - 1) as u32;
         m.runtime
-            .dispatches(chunk.len(), 0, 1, greedy && i + 1 == n_chunks);
+            .dispatches(chunk.len(), last_pos, 1, greedy && i + 1 == n_chunks);
     }
     let per_token = m.runtime.dispatches(1, prompt.len() as u32, 1, greedy);
     // Past the shallow positions decode steps take another plan.
