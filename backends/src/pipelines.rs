@@ -37,6 +37,12 @@ impl Pipelines {
 impl Kernel {
     /// Compiles `variant` with an explicit bind-group layout from its family's bindings.
     pub fn build(gpu: &Gpu, variant: &Variant) -> Kernel {
+        Kernel::build_source(gpu, variant, &variant.source())
+    }
+
+    /// Compiles `source` in place of `variant`'s own module (a candidate kernel in the labs),
+    /// bound and dispatched as the variant.
+    pub fn build_source(gpu: &Gpu, variant: &Variant, source: &str) -> Kernel {
         let label = variant.to_string();
         let entries: Vec<wgpu::BindGroupLayoutEntry> = variant
             .bindings()
@@ -79,7 +85,7 @@ impl Kernel {
             device.create_shader_module_trusted(
                 wgpu::ShaderModuleDescriptor {
                     label: Some(&label),
-                    source: wgpu::ShaderSource::Wgsl(variant.source().into()),
+                    source: wgpu::ShaderSource::Wgsl(source.into()),
                 },
                 wgpu::ShaderRuntimeChecks::unchecked(),
             )

@@ -40,6 +40,20 @@ pub fn storage(gpu: &Gpu, bytes: &[u8]) -> wgpu::Buffer {
         })
 }
 
+/// The contents of a storage buffer, copied back once the GPU is done with it.
+pub fn download<T: bytemuck::Pod>(gpu: &Gpu, buf: &wgpu::Buffer) -> Result<Vec<T>, BackendError> {
+    let staging = gpu.device.create_buffer(&wgpu::BufferDescriptor {
+        label: Some("readback"),
+        size: buf.size(),
+        usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
+        mapped_at_creation: false,
+    });
+    let mut encoder = gpu.device.create_command_encoder(&Default::default());
+    encoder.copy_buffer_to_buffer(buf, 0, &staging, 0, buf.size());
+    gpu.queue.submit([encoder.finish()]);
+    gpu.read(&staging, buf.size())
+}
+
 /// The step buffer kernels read the batch from (`Step` in `common.wgsl`): the header
 /// `(n_rows, n_out, 0, 0)`, then `(token, pos, slot, out_row)` for each row.
 pub fn step(gpu: &Gpu, n_rows: usize, n_out: usize, rows: &[[u32; 4]]) -> wgpu::Buffer {

@@ -271,16 +271,7 @@ fn data(ty: GgmlType, m: usize, k: usize) -> Data {
 
 /// The values a buffer of `rows` rows of `k` quantized by quantize_q8 stands for.
 fn q8_values(gpu: &Gpu, q8: &wgpu::Buffer, rows: usize, k: usize) -> Vec<f32> {
-    let rd = gpu.device.create_buffer(&wgpu::BufferDescriptor {
-        label: None,
-        size: q8.size(),
-        usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
-        mapped_at_creation: false,
-    });
-    let mut enc = gpu.device.create_command_encoder(&Default::default());
-    enc.copy_buffer_to_buffer(q8, 0, &rd, 0, q8.size());
-    gpu.queue.submit([enc.finish()]);
-    let bytes: Vec<u8> = gpu.read(&rd, q8.size()).expect("read back quantized x");
+    let bytes: Vec<u8> = standalone::download(gpu, q8).expect("read back quantized x");
     let row_bytes = wick_shaders::q8_row_bytes(k as u64) as usize;
     bytes
         .chunks_exact(row_bytes)
@@ -407,16 +398,7 @@ fn main() {
                         .collect();
                     // Correctness: one dispatch.
                     standalone::submit(&gpu, &[&ds[0]]);
-                    let rd = gpu.device.create_buffer(&wgpu::BufferDescriptor {
-                        label: None,
-                        size: (rows * m * 4) as u64,
-                        usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
-                        mapped_at_creation: false,
-                    });
-                    let mut enc = gpu.device.create_command_encoder(&Default::default());
-                    enc.copy_buffer_to_buffer(&yb, 0, &rd, 0, (rows * m * 4) as u64);
-                    gpu.queue.submit([enc.finish()]);
-                    let got: Vec<f32> = match gpu.read(&rd, (rows * m * 4) as u64) {
+                    let got: Vec<f32> = match standalone::download(&gpu, &yb) {
                         Ok(v) => v,
                         Err(e) => {
                             println!("{}: run error {e}", spec.name);

@@ -47,6 +47,8 @@ pub const ATTENTION_SHALLOW_POSITIONS: u32 = 128;
 /// Bits of decode attention's split count: one split writing its output (shallow steps) and,
 /// with it, the output's 8-bit copy.
 pub const ATTENTION_DIRECT: u32 = 1 << 16;
+/// Threads that share a position's score in decode attention (`LANES` in its WGSL).
+pub const ATTENTION_KEY_LANES: u32 = 4;
 pub const ATTENTION_DIRECT_Q8: u32 = 1 << 17;
 /// Query heads one decode attention workgroup takes (the lanes of a vec4).
 pub const ATTENTION_HEADS_PER_GROUP: u32 = 4;
@@ -559,7 +561,8 @@ impl Family {
     }
 
     /// Threads per workgroup (`WG` in its WGSL): [`WG`], but 256 for the norms, whose decode
-    /// row is one workgroup bound by the loads its threads keep in flight, and two row pairs'
+    /// row is one workgroup bound by the loads its threads keep in flight, and for decode
+    /// attention (a shallow step's few workgroups read their V rows in fewer rounds), two row pairs'
     /// lanes for the matvec kernels with more lanes than [`LANES`] (f32's), 128 for
     /// [`Family::MatvecTall`] and 512 for [`Family::MatvecAddNorm`] (32 rows).
     pub fn workgroup_size(self) -> u32 {
@@ -567,6 +570,8 @@ impl Family {
             Family::RmsNorm | Family::AddRmsNorm(_) => 256,
             Family::MatvecAddNorm(_) => 512,
             Family::MatvecTall(_) => 128,
+            // A tile's V rows in a few rounds: WG / (head_dim / 2) groups of positions.
+            Family::Attention(_) => 256,
             // Two row pairs, as at 32 lanes.
             _ if self.lanes() != LANES => 2 * self.lanes(),
             // Eight subgroups of 32.
@@ -583,11 +588,13 @@ impl Family {
     /// Threads that share a weight row pair in a format's own matvec kernel (`LANES` in its
     /// WGSL): [`LANES`], but 128 (in workgroups of 256, still four rows each) for f32, whose
     /// weights are MoE routers of a few hundred rows: more threads per row, fewer steps along it
-    /// (the H200 ran a 128x2048 router in 4.8 us against 7.7 with 32 lanes, mvlab), and
-    /// [`MATVEC_TALL_LANES`] for [`Family::MatvecTall`].
+    /// (the H200 ran a 128x2048 router in 4.8 us against 7.7 with 32 lanes, mvlab),
+    /// [`MATVEC_TALL_LANES`] for [`Family::MatvecTall`], and for decode attention the threads
+    /// sharing a position's score, [`ATTENTION_KEY_LANES`].
     pub fn lanes(self) -> u32 {
         match self {
             Family::MatvecTall(_) => MATVEC_TALL_LANES,
+            Family::Attention(_) => ATTENTION_KEY_LANES,
             Family::Matvec(GgmlType::F32)
             | Family::MatvecGlu(GgmlType::F32)
             | Family::MatvecRope(GgmlType::F32)

@@ -5,9 +5,12 @@
 // and writes unnormalised partials (max, sum, output) per head; `attention_combine` merges them
 // (or, in shallow steps, one split writes the output itself: DIRECT below).
 // Sliding-window layers see only positions p with pos - p < window.
-// Scores: a thread per position takes the whole dot product, 16-byte loads of its K row against
-// the chunk's queries in workgroup memory. Output: a thread per pair of dimensions, 8 positions'
-// V loads issued before their arithmetic. head_dim is a multiple of 16 and at most 2 * 2 * WG.
+// Tiles of WG / LANES positions. Scores: LANES threads per position, each taking every LANES-th
+// 16-byte word of its K row (all of a thread's words in flight together up to head_dim 128)
+// against the chunk's queries in workgroup memory, then summed across the LANES threads. Output:
+// WG / (head_dim / 2) groups of threads, a thread per pair of dimensions in each, take every
+// group-th run of 8 positions (their V loads issued before their arithmetic); the groups' sums
+// meet in workgroup memory at the end. head_dim is a multiple of 16 and at most 256.
 
 // Shallow decode steps (n_splits 1 with DIRECT in its high bits): the one split normalises its
 // outputs and writes them to y (rows of n_heads * head_dim) and, with Q8, their 8-bit copy, so
@@ -21,17 +24,23 @@ const Q8: u32 = 0x20000u;
 @group(0) @binding(6) var<storage, read_write> y: array<f32>;
 @group(0) @binding(7) var<storage, read_write> q8_out: array<u32>;
 
-// Dims o..o + 3 of the chunk's head j, staged in qs.
+// Dims o..o + 3 of the chunk's head j, staged in qs (the outputs, unpadded).
 fn out4(o: u32, j: u32) -> vec4<f32> {
     return vec4<f32>(qs[o][j], qs[o + 1u][j], qs[o + 2u][j], qs[o + 3u][j]);
 }
 
-// The chunk's queries, scaled, by dimension: lane j is query head j of the chunk.
-var<workgroup> qs: array<vec4<f32>, 256>;
+// Positions per tile.
+const TILE: u32 = WG / LANES;
+
+// The chunk's queries, scaled, by dimension (lane j is query head j of the chunk): the 8 dims of
+// K word w at 9 w.., so the LANES threads of a position, reading words w, w + 1, ... together,
+// meet different banks.
+var<workgroup> qs: array<vec4<f32>, 288>;
 var<workgroup> probs: array<vec4<f32>, WG>;
 
-// Dot of 8 halves of K (one 16-byte word) with the chunk's queries at dimensions d..d+8.
-fn dot8(k: vec4<u32>, d: u32) -> vec4<f32> {
+// Dot of K word w (8 halves) with the chunk's queries at its dimensions.
+fn dot8(k: vec4<u32>, w: u32) -> vec4<f32> {
+    let d = 9u * w;
     let a = unpack2x16float(k.x);
     let b = unpack2x16float(k.y);
     let c = unpack2x16float(k.z);
@@ -114,77 +123,90 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
         if heads > 1u { v.y = q[qb + d]; }
         if heads > 2u { v.z = q[qb + 2u * d]; }
         if heads > 3u { v.w = q[qb + 3u * d]; }
-        qs[i] = v * p.scale;
+        qs[i + i / 8u] = v * p.scale;
     }
     workgroupBarrier();
 
     var m = vec4<f32>(-3.0e38);
     var l = vec4<f32>(0.0);
-    // Output pairs tid and tid + WG, x and y halves, each a vec4 over the chunk's heads.
-    var a0x = vec4<f32>(0.0);
-    var a0y = vec4<f32>(0.0);
-    var a1x = vec4<f32>(0.0);
-    var a1y = vec4<f32>(0.0);
-    let j1 = tid + WG;
-    for (var t0 = lo; t0 < hi; t0 += WG) {
-        let t = t0 + tid;
+    // This thread's output pair j in position group g, x and y halves, each a vec4 over the
+    // chunk's heads (threads past the groups idle).
+    let groups = WG / pairs;
+    let j = tid % pairs;
+    let g = tid / pairs;
+    var ax = vec4<f32>(0.0);
+    var ay = vec4<f32>(0.0);
+    // This thread's position in a tile, and its first word of the position's K row.
+    let kp = tid / LANES;
+    let kl = tid % LANES;
+    let words = d / 8u;
+    for (var t0 = lo; t0 < hi; t0 += TILE) {
+        let t = t0 + kp;
         // Past the split's end the thread reads the last visible row and discards the score.
-        let kb = (row0 + min(t, hi - 1u)) * (d / 8u);
+        let kb = (row0 + min(t, hi - 1u)) * words;
         var s = vec4<f32>(0.0);
-        let words = d / 8u;
-        for (var w = 0u; w < words; w += 4u) {
+        for (var w = kl; w < words; w += 4u * LANES) {
+            // Words past the row read its last word and count nothing.
+            let w1 = w + LANES;
+            let w2 = w + 2u * LANES;
+            let w3 = w + 3u * LANES;
             let k0 = k_cache[kb + w];
-            let k1 = k_cache[kb + w + 1u];
-            var k2 = vec4<u32>(0u);
-            var k3 = vec4<u32>(0u);
-            if w + 2u < words {
-                k2 = k_cache[kb + w + 2u];
-                k3 = k_cache[kb + w + 3u];
+            let k1 = k_cache[kb + min(w1, words - 1u)];
+            let k2 = k_cache[kb + min(w2, words - 1u)];
+            let k3 = k_cache[kb + min(w3, words - 1u)];
+            s += dot8(k0, w);
+            if w1 < words {
+                s += dot8(k1, w1);
             }
-            s += dot8(k0, 8u * w) + dot8(k1, 8u * w + 8u);
-            if w + 2u < words {
-                s += dot8(k2, 8u * w + 16u) + dot8(k3, 8u * w + 24u);
+            if w2 < words {
+                s += dot8(k2, w2);
+            }
+            if w3 < words {
+                s += dot8(k3, w3);
             }
         }
-        s = select(vec4<f32>(-3.0e38), s, t < hi);
+        s = select(vec4<f32>(-3.0e38), lanes_sum(s, tid), t < hi);
         let m_new = max(m, block_max4(s, tid));
         let pr = select(vec4<f32>(0.0), exp(s - m_new), t < hi);
         let corr = exp(m - m_new);
-        l = l * corr + block_sum4(pr, tid);
+        // One thread of each position counts its probability.
+        l = l * corr + block_sum4(select(vec4<f32>(0.0), pr, kl == 0u), tid);
         m = m_new;
-        probs[tid] = pr;
+        if kl == 0u {
+            probs[kp] = pr;
+        }
         workgroupBarrier();
-        a0x *= corr;
-        a0y *= corr;
-        a1x *= corr;
-        a1y *= corr;
-        let n = min(WG, hi - t0);
+        ax *= corr;
+        ay *= corr;
+        let n = min(TILE, hi - t0);
         let last = hi - 1u;
-        for (var i = 0u; i < n; i += 8u) {
-            let b = t0 + i;
-            if tid < pairs {
-                let a = weighted_v8(row0, b, last, tid, i);
-                a0x += a[0];
-                a0y += a[1];
-            }
-            if j1 < pairs {
-                let a = weighted_v8(row0, b, last, j1, i);
-                a1x += a[0];
-                a1y += a[1];
+        if g < groups {
+            for (var i = 8u * g; i < n; i += 8u * groups) {
+                let a = weighted_v8(row0, t0 + i, last, j, i);
+                ax += a[0];
+                ay += a[1];
             }
         }
         workgroupBarrier();
+    }
+    // The groups' sums into group 0's threads, x halves then y halves through probs.
+    probs[tid] = ax;
+    workgroupBarrier();
+    for (var k = 1u; k < groups; k++) {
+        ax += select(vec4<f32>(0.0), probs[k * pairs + j], g == 0u);
+    }
+    workgroupBarrier();
+    probs[tid] = ay;
+    workgroupBarrier();
+    for (var k = 1u; k < groups; k++) {
+        ay += select(vec4<f32>(0.0), probs[k * pairs + j], g == 0u);
     }
 
     if (p.n_splits & DIRECT) != 0u {
         let inv = 1.0 / l;
         if tid < pairs {
-            qs[2u * tid] = a0x * inv;
-            qs[2u * tid + 1u] = a0y * inv;
-        }
-        if j1 < pairs {
-            qs[2u * j1] = a1x * inv;
-            qs[2u * j1 + 1u] = a1y * inv;
+            qs[2u * tid] = ax * inv;
+            qs[2u * tid + 1u] = ay * inv;
         }
         workgroupBarrier();
         let width = p.n_heads * d;
@@ -203,19 +225,21 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
         }
         return;
     }
-    for (var j = 0u; j < heads; j++) {
-        let pb = ((r * p.n_heads + first + j) * n_splits + split) * stride;
+    for (var h = 0u; h < heads; h++) {
+        let pb = ((r * p.n_heads + first + h) * n_splits + split) * stride;
         if tid == 0u {
-            partial[pb] = m[j];
-            partial[pb + 1u] = l[j];
+            partial[pb] = lane(m, h);
+            partial[pb + 1u] = lane(l, h);
         }
         if tid < pairs {
-            partial[pb + 2u + 2u * tid] = a0x[j];
-            partial[pb + 3u + 2u * tid] = a0y[j];
-        }
-        if j1 < pairs {
-            partial[pb + 2u + 2u * j1] = a1x[j];
-            partial[pb + 3u + 2u * j1] = a1y[j];
+            partial[pb + 2u + 2u * tid] = lane(ax, h);
+            partial[pb + 3u + 2u * tid] = lane(ay, h);
         }
     }
+}
+
+// Lane h of v. (Indexed by a variable, a vector local went to local memory on the H100, and with
+// it every update in the kernel's loops.)
+fn lane(v: vec4<f32>, h: u32) -> f32 {
+    return select(select(v.x, v.y, h == 1u), select(v.z, v.w, h == 3u), h >= 2u);
 }

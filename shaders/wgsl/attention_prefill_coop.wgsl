@@ -147,15 +147,26 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
         // they went to memory and the kernel ran 3x slower on the H200.)
         workgroupBarrier();
         stage_block(kv_row + s_lo, dim4, tid, s_lo < s_hi);
-        var kr: array<vec4<f16>, PER_THREAD>;
-        var vr: array<vec4<f16>, PER_THREAD>;
-        for (var i = 0u; i < PER_THREAD; i++) {
-            let e = tid + i * WG;
-            if e < KEYS * dim4 && s_lo + KEYS < s_hi {
-                kr[i] = k_cache[(kv_row + s_lo + KEYS) * dim4 + e];
-                vr[i] = v_cache[(kv_row + s_lo + KEYS) * dim4 + e];
-            }
-        }
+        // The next block, PER_THREAD (8) vec4s of K and of V, in named registers: as arrays
+        // indexed in a loop they sat in local memory on the H100.
+        let r1 = kv_row + s_lo + KEYS;
+        let more = s_lo + KEYS < s_hi;
+        var kr0 = k4(r1, dim4, tid, more);
+        var kr1 = k4(r1, dim4, tid + WG, more);
+        var kr2 = k4(r1, dim4, tid + 2u * WG, more);
+        var kr3 = k4(r1, dim4, tid + 3u * WG, more);
+        var kr4 = k4(r1, dim4, tid + 4u * WG, more);
+        var kr5 = k4(r1, dim4, tid + 5u * WG, more);
+        var kr6 = k4(r1, dim4, tid + 6u * WG, more);
+        var kr7 = k4(r1, dim4, tid + 7u * WG, more);
+        var vr0 = v4(r1, dim4, tid, more);
+        var vr1 = v4(r1, dim4, tid + WG, more);
+        var vr2 = v4(r1, dim4, tid + 2u * WG, more);
+        var vr3 = v4(r1, dim4, tid + 3u * WG, more);
+        var vr4 = v4(r1, dim4, tid + 4u * WG, more);
+        var vr5 = v4(r1, dim4, tid + 5u * WG, more);
+        var vr6 = v4(r1, dim4, tid + 6u * WG, more);
+        var vr7 = v4(r1, dim4, tid + 7u * WG, more);
         var vb = 0u;
         var m = NONE;
         var l = 0.0;
@@ -240,28 +251,33 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
             // other half of V, and the one after into registers.
             let next = t0 + KEYS;
             if next < s_hi {
-                for (var i = 0u; i < PER_THREAD; i++) {
-                    let e = tid + i * WG;
-                    if e < KEYS * dim4 {
-                        let at = e / dim4 * STRIDE + e % dim4 * 4u;
-                        kq[at] = kr[i].x;
-                        kq[at + 1u] = kr[i].y;
-                        kq[at + 2u] = kr[i].z;
-                        kq[at + 3u] = kr[i].w;
-                        let v_at = (KEYS * STRIDE - vb) + at;
-                        vs[v_at] = vr[i].x;
-                        vs[v_at + 1u] = vr[i].y;
-                        vs[v_at + 2u] = vr[i].z;
-                        vs[v_at + 3u] = vr[i].w;
-                    }
-                }
-                for (var i = 0u; i < PER_THREAD; i++) {
-                    let e = tid + i * WG;
-                    if e < KEYS * dim4 && next + KEYS < s_hi {
-                        kr[i] = k_cache[(kv_row + next + KEYS) * dim4 + e];
-                        vr[i] = v_cache[(kv_row + next + KEYS) * dim4 + e];
-                    }
-                }
+                let vh = KEYS * STRIDE - vb;
+                put_kv(tid, dim4, kr0, vr0, vh);
+                put_kv(tid + WG, dim4, kr1, vr1, vh);
+                put_kv(tid + 2u * WG, dim4, kr2, vr2, vh);
+                put_kv(tid + 3u * WG, dim4, kr3, vr3, vh);
+                put_kv(tid + 4u * WG, dim4, kr4, vr4, vh);
+                put_kv(tid + 5u * WG, dim4, kr5, vr5, vh);
+                put_kv(tid + 6u * WG, dim4, kr6, vr6, vh);
+                put_kv(tid + 7u * WG, dim4, kr7, vr7, vh);
+                let r2 = kv_row + next + KEYS;
+                let more2 = next + KEYS < s_hi;
+                kr0 = k4(r2, dim4, tid, more2);
+                kr1 = k4(r2, dim4, tid + WG, more2);
+                kr2 = k4(r2, dim4, tid + 2u * WG, more2);
+                kr3 = k4(r2, dim4, tid + 3u * WG, more2);
+                kr4 = k4(r2, dim4, tid + 4u * WG, more2);
+                kr5 = k4(r2, dim4, tid + 5u * WG, more2);
+                kr6 = k4(r2, dim4, tid + 6u * WG, more2);
+                kr7 = k4(r2, dim4, tid + 7u * WG, more2);
+                vr0 = v4(r2, dim4, tid, more2);
+                vr1 = v4(r2, dim4, tid + WG, more2);
+                vr2 = v4(r2, dim4, tid + 2u * WG, more2);
+                vr3 = v4(r2, dim4, tid + 3u * WG, more2);
+                vr4 = v4(r2, dim4, tid + 4u * WG, more2);
+                vr5 = v4(r2, dim4, tid + 5u * WG, more2);
+                vr6 = v4(r2, dim4, tid + 6u * WG, more2);
+                vr7 = v4(r2, dim4, tid + 7u * WG, more2);
             }
             if (mv[0] | mv[1] | mv[2] | mv[3]) != 0u {
                 rescale2(o0, o1, s_at, lane, alpha);
@@ -354,19 +370,40 @@ fn rescale2(a: TileC, b: TileC, at: u32, lane: u32, alpha: f32) {
 fn stage_block(row: u32, dim4: u32, tid: u32, any: bool) {
     for (var i = 0u; i < PER_THREAD; i++) {
         let e = tid + i * WG;
-        if any && e < KEYS * dim4 {
-            let kr = k_cache[row * dim4 + e];
-            let vr = v_cache[row * dim4 + e];
-            let at = e / dim4 * STRIDE + e % dim4 * 4u;
-            kq[at] = kr.x;
-            kq[at + 1u] = kr.y;
-            kq[at + 2u] = kr.z;
-            kq[at + 3u] = kr.w;
-            vs[at] = vr.x;
-            vs[at + 1u] = vr.y;
-            vs[at + 2u] = vr.z;
-            vs[at + 3u] = vr.w;
+        if any {
+            put_kv(e, dim4, k4(row, dim4, e, true), v4(row, dim4, e, true), 0u);
         }
+    }
+}
+
+// vec4 e of a block's K (or V) rows from cache row `row` on, zeros past the block or when not
+// `any`.
+fn k4(row: u32, dim4: u32, e: u32, any: bool) -> vec4<f16> {
+    if any && e < KEYS * dim4 {
+        return k_cache[row * dim4 + e];
+    }
+    return vec4<f16>();
+}
+
+fn v4(row: u32, dim4: u32, e: u32, any: bool) -> vec4<f16> {
+    if any && e < KEYS * dim4 {
+        return v_cache[row * dim4 + e];
+    }
+    return vec4<f16>();
+}
+
+// vec4 e of a block's K into K's shared memory and of its V into the half of V at v_half.
+fn put_kv(e: u32, dim4: u32, k: vec4<f16>, v: vec4<f16>, v_half: u32) {
+    if e < KEYS * dim4 {
+        let at = e / dim4 * STRIDE + e % dim4 * 4u;
+        kq[at] = k.x;
+        kq[at + 1u] = k.y;
+        kq[at + 2u] = k.z;
+        kq[at + 3u] = k.w;
+        vs[v_half + at] = v.x;
+        vs[v_half + at + 1u] = v.y;
+        vs[v_half + at + 2u] = v.z;
+        vs[v_half + at + 3u] = v.w;
     }
 }
 
