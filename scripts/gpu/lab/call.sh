@@ -2,7 +2,7 @@
 # Device calls in two parts that each fit one call (about 8 minutes with the machine's start):
 #   PART=1: the tree's GPU kernel tests of attention, attlab (decode attention alone: the
 #           tree's kernel with other LANES and WG, and BASE's), then main before (wick-main)
-#           against after (wick) on llama8b and qwen3moe12;
+#           against after (wick) on llama8b, prefill attention splits, qwen3moe12;
 #   PART=2: the same-run table (same-run.sh) with wick.
 # Run from the tree's root after `bash scripts/gpu/lab/prepare.sh BASE`, which fills .gpu/ with
 # ../shared/gpu's files, scripts/gpu/ (this folder as .gpu/lab/), the llama.cpp sources (PART=2)
@@ -13,7 +13,7 @@
 set -uo pipefail
 exec > >(tee "$OUT/log.txt") 2>&1
 source .gpu/vulkan-env.sh
-for f in .gpu/wick.gz .gpu/wick-main.gz .gpu/kernels-tree.gz .gpu/attlab.gz; do
+for f in .gpu/wick.gz .gpu/wick-main.gz .gpu/wick-mm.gz .gpu/kernels-tree.gz .gpu/attlab.gz; do
   if [ -f "$f" ]; then gunzip -kf "$f" && chmod +x "${f%.gz}" && rm -f "$f"; fi
 done
 file() { case "$1" in tiny270m) echo tiny270m-q8_0 ;; llama8b) echo llama8b-q4km ;; qwen3moe12) echo qwen3moe-a3b-12l-q4km ;; esac; }
@@ -35,4 +35,5 @@ b() { # label, env, binary, model, args
 }
 # Most wanted first: a run cut by the call's time limit loses only the last lines.
 for bin in wick-main wick wick-main wick; do b $bin X=1 $bin llama8b "-p 512 -n 128 -d 0,16384 -r 2"; done
+for n in 1 4; do b psplits-$n WICK_PREFILL_SPLITS=$n wick-mm llama8b "-p 512 -n 0 -d 16384 -r 2"; done
 for bin in wick-main wick; do b $bin X=1 $bin qwen3moe12 "-p 512 -n 128 -d 0,16384 -r 2"; done
