@@ -13,7 +13,7 @@
 set -uo pipefail
 exec > >(tee "$OUT/log.txt") 2>&1
 source .gpu/vulkan-env.sh
-for f in .gpu/wick.gz .gpu/wick-main.gz .gpu/wick-mm.gz .gpu/kernels-tree.gz .gpu/attlab.gz; do
+for f in .gpu/wick.gz .gpu/wick-main.gz .gpu/wick-mm.gz .gpu/kernels-tree.gz .gpu/attlab.gz .gpu/mvlab.gz; do
   if [ -f "$f" ]; then gunzip -kf "$f" && chmod +x "${f%.gz}" && rm -f "$f"; fi
 done
 file() { case "$1" in tiny270m) echo tiny270m-q8_0 ;; llama8b) echo llama8b-q4km ;; qwen3moe12) echo qwen3moe-a3b-12l-q4km ;; esac; }
@@ -30,6 +30,9 @@ timeout 60 .gpu/kernels-tree kv_store_attention 2>&1 | grep -E "^test |test resu
 echo "== attlab (decode attention alone, llama8b's heads): the tree's kernel, its LANES and WG, then earlier ones"
 LAB_REPS=200 timeout 90 .gpu/attlab base .gpu/lab/att/v2.wgsl@LANES=2 .gpu/lab/att/v2.wgsl@LANES=8 \
   .gpu/lab/att/v2.wgsl@WG=128 .gpu/lab/att/v2.wgsl@LANES=1 .gpu/lab/att/v0.wgsl@WG=64,LANES=32
+echo "== mvlab: main's prefill matmul against mm/wg128.wgsl (two workgroups per SM), 512 rows"
+LAB_ROWS=512 LAB_SIZES=28672x4096,4096x14336 timeout 60 .gpu/mvlab coop:q4_K \
+  .gpu/lab/mm/wg128.wgsl@ty=q4_K,coop=1,tile=128,rtile=64,WG=128
 b() { # label, env, binary, model, args
   echo "$1 $4 $(env $2 timeout 120 .gpu/$3 bench -m /tmp/models/$(file $4).gguf $5 2>&1 | grep -E '^\| .*gguf' | cut -d'|' -f4-7 | tr '\n' ' ')"
 }

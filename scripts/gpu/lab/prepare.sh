@@ -2,8 +2,8 @@
 # On this machine, from the tree's root: fills .gpu/ with what call.sh needs (../shared/gpu's
 # files, scripts/gpu/, the llama.cpp sources and its gguf-py, and gzipped stripped builds: wick
 # from the tree, wick-main from BASE, wick-mm and the kernel tests' binary from the tree with
-# the lab patches applied, in this order), the tree's kernel tests (kernels-tree) and attlab
-# with the decode attention kernels it compares. The builds share target/, so each rebuilds only
+# the lab patches applied, in this order), the tree's kernel tests (kernels-tree), attlab
+# with the decode attention kernels it compares, and mvlab. The builds share target/, so each rebuilds only
 # wick's own crates.
 #   bash scripts/gpu/lab/prepare.sh BASE      (e.g. 0582202, main before session 14)
 set -euo pipefail
@@ -41,15 +41,17 @@ rm -rf .gpu/spv
   -p wick-shaders --test dump_spv >/dev/null)
 gzip -9f .gpu/kernels
 build . wick
-# The tree's kernel tests and attention lab, and the decode attention kernels attlab compares:
+# The tree's kernel tests and labs (attlab, mvlab), and the decode attention kernels attlab compares:
 # BASE's (v0) and the tree's (v2).
 kernels=$(CARGO_TARGET_DIR="$root/target" cargo test --release -p wick-backends --test kernels \
   --no-run 2>&1 | sed -n 's/.*Executable .*(\(.*\))$/\1/p')
 strip -o .gpu/kernels-tree "$kernels"
 gzip -9f .gpu/kernels-tree
-cargo build --release -q -p wick-benches --example attlab
-strip -o .gpu/attlab target/release/examples/attlab
-gzip -9f .gpu/attlab
+for lab in attlab mvlab; do
+  cargo build --release -q -p wick-benches --example $lab
+  strip -o .gpu/$lab target/release/examples/$lab
+  gzip -9f .gpu/$lab
+done
 mkdir -p .gpu/lab/att
 git show "$base:shaders/wgsl/attention.wgsl" > .gpu/lab/att/v0.wgsl
 cp shaders/wgsl/attention.wgsl .gpu/lab/att/v2.wgsl
