@@ -3,7 +3,9 @@
 #   PART=1: the tree's GPU kernel tests of attention, attlab (decode attention alone: the
 #           tree's kernel with other LANES and WG, and BASE's), then main before (wick-main)
 #           against after (wick) on llama8b, prefill attention splits, qwen3moe12;
-#   PART=2: the same-run table (same-run.sh) with wick.
+#   PART=2: the same-run table (same-run.sh) with wick;
+#   PART=3: the half-tile prefill matmuls (kernels-tree matmul_coop, llama8b's pp512 of
+#           wick-main and wick).
 # Run from the tree's root after `bash scripts/gpu/lab/prepare.sh BASE`, which fills .gpu/ with
 # ../shared/gpu's files, scripts/gpu/ (this folder as .gpu/lab/), the llama.cpp sources (PART=2)
 # and their gguf-py, and gzipped stripped builds: wick.gz (the tree), wick-main.gz (BASE),
@@ -23,8 +25,21 @@ if [ "${PART:-1}" = 2 ]; then
   BANDWIDTH=$bw timeout 560 bash .gpu/same-run.sh
   exit
 fi
+if [ "${PART:-1}" = 3 ]; then
+  # Half-tile prefill matmuls: their GPU kernel test, then prompts with (wick) and without
+  # (wick-main) them.
+  mkdir -p /tmp/llama-cpp-src && tar xzf .gpu/gguf-py.tar.gz -C /tmp/llama-cpp-src --strip-components=1 llama.cpp/gguf-py
+  PYTHONPATH=/tmp/llama-cpp-src/gguf-py timeout 60 python3 .gpu/gen_models.py /tmp/models llama8b >/dev/null
+  timeout 40 .gpu/kernels-tree matmul_coop 2>&1 | grep -E "^test |test result|panicked|FAIL" | head
+  for bin in wick-main wick wick-main wick; do
+    echo "$bin $(timeout 30 .gpu/$bin bench -m /tmp/models/llama8b-q4km.gguf -p 512 -n 0 -r 3 2>&1 | grep -E '^\| .*gguf' | cut -d'|' -f4-7)"
+  done
+  timeout 20 .gpu/wick bench -m /tmp/models/llama8b-q4km.gguf -p 512 -n 0 -r 1 --profile 2>&1 | grep -E "matmul"
+  exit
+fi
 mkdir -p /tmp/llama-cpp-src && tar xzf .gpu/gguf-py.tar.gz -C /tmp/llama-cpp-src --strip-components=1 llama.cpp/gguf-py
-PYTHONPATH=/tmp/llama-cpp-src/gguf-py timeout 200 python3 .gpu/gen_models.py /tmp/models llama8b qwen3moe12 >/dev/null
+gen() { PYTHONPATH=/tmp/llama-cpp-src/gguf-py timeout 100 python3 .gpu/gen_models.py /tmp/models "$@" >/dev/null; }
+gen llama8b
 echo "== kernel tests (the tree's)"
 timeout 60 .gpu/kernels-tree kv_store_attention 2>&1 | grep -E "^test |test result|panicked" | head
 echo "== attlab (decode attention alone, llama8b's heads): the tree's kernel, its LANES and WG, then earlier ones"
@@ -39,4 +54,5 @@ b() { # label, env, binary, model, args
 # Most wanted first: a run cut by the call's time limit loses only the last lines.
 for bin in wick-main wick wick-main wick; do b $bin X=1 $bin llama8b "-p 512 -n 128 -d 0,16384 -r 2"; done
 for n in 1 4; do b psplits-$n WICK_PREFILL_SPLITS=$n wick-mm llama8b "-p 512 -n 0 -d 16384 -r 2"; done
+gen qwen3moe12
 for bin in wick-main wick; do b $bin X=1 $bin qwen3moe12 "-p 512 -n 128 -d 0,16384 -r 2"; done
