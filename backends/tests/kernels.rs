@@ -139,26 +139,7 @@ fn buffer_f32(values: &[f32]) -> wgpu::Buffer {
 }
 
 fn read_bytes(buf: &wgpu::Buffer) -> Vec<u8> {
-    let gpu = gpu();
-    let staging = gpu.device.create_buffer(&wgpu::BufferDescriptor {
-        label: Some("readback"),
-        size: buf.size(),
-        usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
-        mapped_at_creation: false,
-    });
-    let mut encoder = gpu.device.create_command_encoder(&Default::default());
-    encoder.copy_buffer_to_buffer(buf, 0, &staging, 0, buf.size());
-    gpu.queue.submit([encoder.finish()]);
-    let slice = staging.slice(..);
-    let (tx, rx) = std::sync::mpsc::channel();
-    slice.map_async(wgpu::MapMode::Read, move |r| {
-        let _ = tx.send(r);
-    });
-    gpu.wait().expect("device poll");
-    rx.recv().expect("map callback").expect("map readback");
-    let bytes = slice.get_mapped_range().expect("mapped range").to_vec();
-    staging.unmap();
-    bytes
+    standalone::download(gpu(), buf).expect("read back")
 }
 
 fn read_f32(buf: &wgpu::Buffer) -> Vec<f32> {
