@@ -37,9 +37,12 @@ fn first_row(wid: vec3<u32>, nwg: vec3<u32>, tid: u32) -> u32 {
     let first = flat_group(wid, nwg) * MATVEC_ROWS;
     let i = first + tid / LANES * 2u;
     if tid % LANES == 0u && i < p.m {
+        // Component r set by select: a private vector indexed by a variable went to local
+        // memory on the H100.
         for (var r = 0u; r < p.rows; r++) {
-            res0[r] = a[r * p.a_stride + i];
-            res1[r] = a[r * p.a_stride + i + 1u];
+            let at = vec4<u32>(r) == vec4<u32>(0u, 1u, 2u, 3u);
+            res0 = select(res0, vec4<f32>(a[r * p.a_stride + i]), at);
+            res1 = select(res1, vec4<f32>(a[r * p.a_stride + i + 1u]), at);
         }
         wn = vec2<f32>(w[i], w[i + 1u]);
     }
