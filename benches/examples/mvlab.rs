@@ -8,7 +8,8 @@
 //! target/release/examples/mvlab base:q4_K base:q6_K my_q4k.wgsl@ty=q4_K,rpw=4,UNR=2
 //! ```
 //!
-//! Each argument is `base:TY[@rpw=N,NAME=VALUE...]` (the kernel wick runs for format TY, with
+//! Each argument is `base:TY[@rpw=N,body=FILE,NAME=VALUE...]` (the kernel wick runs for format
+//! TY, with FILE in place of the format's own kernel text (`shaders/wgsl/matvec/TY.wgsl`) and
 //! any `const NAME: u32` of its whole module, `WG` and `LANES` included, set to VALUE) or
 //! `FILE.wgsl@ty=TY,rpw=N[,q8=1][,NAME=VALUE...]`: FILE's text after `common.wgsl` and the
 //! reduction file (subgroup or not, as the adapter allows), with its `const NAME: u32 = ...;`
@@ -76,9 +77,17 @@ fn parse(spec: &str, gpu: &Gpu) -> Spec {
         let v = Variant::new(Family::Matvec(ty), gpu.caps.subgroups);
         let mut rpw = Family::Matvec(ty).matvec_rows();
         let mut consts = Vec::new();
+        let mut source = v.source();
         for kv in opts.split(',').filter(|kv| !kv.is_empty()) {
             match kv.split_once('=').expect("NAME=VALUE") {
                 ("rpw", v) => rpw = v.parse().unwrap(),
+                ("body", file) => {
+                    let body =
+                        std::fs::read_to_string(file).unwrap_or_else(|e| panic!("{file}: {e}"));
+                    let own =
+                        wick_shaders::matvec_kernel(ty).expect("a format with its own matvec");
+                    source = source.replace(own, &body);
+                }
                 c => consts.push(c),
             }
         }
@@ -88,7 +97,7 @@ fn parse(spec: &str, gpu: &Gpu) -> Spec {
             rpw,
             q8: wick_shaders::matvec_takes_q8(ty),
             tile: None,
-            source: set_consts(&v.source(), &consts, spec),
+            source: set_consts(&source, &consts, spec),
         };
     }
     if let Some(t) = spec.strip_prefix("coop:") {

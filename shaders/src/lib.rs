@@ -319,7 +319,7 @@ fn decoder(ty: GgmlType) -> &'static str {
 
 /// The matvec kernel of its own that a weight format has (`wgsl/matvec/<type>.wgsl`), instead of
 /// the generic `matvec.wgsl` over the shared decoders.
-fn matvec_kernel(ty: GgmlType) -> Option<&'static str> {
+pub fn matvec_kernel(ty: GgmlType) -> Option<&'static str> {
     match ty {
         GgmlType::F32 => Some(include_str!("../wgsl/matvec/f32.wgsl")),
         GgmlType::Q4_K => Some(include_str!("../wgsl/matvec/q4_K.wgsl")),

@@ -5,7 +5,8 @@
 #           against after (wick) on llama8b, prefill attention splits, qwen3moe12;
 #   PART=2: the same-run table (same-run.sh) with wick;
 #   PART=3: the half-tile prefill matmuls (kernels-tree matmul_coop, llama8b's pp512 of
-#           wick-main and wick).
+#           wick-main and wick);
+#   PART=4: q4_K decode matvecs alone (mvlab), with two or four super-blocks per step.
 # Run from the tree's root after `bash scripts/gpu/lab/prepare.sh BASE`, which fills .gpu/ with
 # ../shared/gpu's files, scripts/gpu/ (this folder as .gpu/lab/), the llama.cpp sources (PART=2)
 # and their gguf-py, and gzipped stripped builds: wick.gz (the tree), wick-main.gz (BASE),
@@ -23,6 +24,15 @@ nvidia-smi --query-gpu=name --format=csv,noheader
 if [ "${PART:-1}" = 2 ]; then
   case "$(nvidia-smi --query-gpu=name --format=csv,noheader)" in *H100*) bw=3350 ;; *) bw=4800 ;; esac
   BANDWIDTH=$bw timeout 560 bash .gpu/same-run.sh
+  exit
+fi
+if [ "${PART:-1}" = 4 ]; then
+  # q4_K decode matvecs alone (mvlab, one row, cold weights): matvec_tall's shape and the plain
+  # kernel's, with two (wick's) or four super-blocks per step.
+  x4=body=.gpu/lab/mv/q4_K_x4.wgsl
+  LAB_ROWS=1 LAB_SIZES=28672x4096,4096x14336,4096x4096,6144x4096 timeout 300 .gpu/mvlab \
+    base:q4_K@LANES=16,WG=128,rpw=16 base:q4_K@LANES=16,WG=128,rpw=16,$x4 \
+    base:q4_K base:q4_K@$x4 base:q4_K@LANES=32,WG=128,rpw=8 base:q4_K@LANES=32,WG=128,rpw=8,$x4
   exit
 fi
 if [ "${PART:-1}" = 3 ]; then
