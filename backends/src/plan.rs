@@ -1382,6 +1382,24 @@ impl Plan {
         }
     }
 
+    /// Records the plan's dispatches in step order, each in a compute pass of its own whose
+    /// start and end write timestamps 2i and 2i + 1 of `queries` (dispatch i).
+    pub fn encode_passes(&self, encoder: &mut wgpu::CommandEncoder, queries: &wgpu::QuerySet) {
+        for (i, d) in self.dispatches.iter().enumerate() {
+            let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
+                label: Some("alone"),
+                timestamp_writes: Some(wgpu::ComputePassTimestampWrites {
+                    query_set: queries,
+                    beginning_of_pass_write_index: Some(2 * i as u32),
+                    end_of_pass_write_index: Some(2 * i as u32 + 1),
+                }),
+            });
+            pass.set_pipeline(&d.pipeline);
+            pass.set_bind_group(0, &d.bind_group, &[]);
+            pass.dispatch_workgroups(d.groups.0, d.groups.1, 1);
+        }
+    }
+
     /// Each dispatch's kernel variant and the weight bytes it reads.
     pub fn labels(&self) -> impl Iterator<Item = (&str, u64)> {
         self.dispatches

@@ -1,4 +1,5 @@
-//! Per-kernel GPU time from timestamp queries written around every dispatch of a step.
+//! Per-kernel GPU time from timestamp queries written around every dispatch of a step, and of
+//! each dispatch of a step alone (repeated in a pass of its own, timed by the pass).
 
 use std::collections::HashMap;
 
@@ -18,6 +19,10 @@ pub struct Profiler {
     /// Steps collected and their summed spans from the first to the last timestamp.
     steps: u64,
     span_ns: f64,
+    /// Per kernel variant: dispatches timed alone and their summed nanoseconds, over
+    /// `alone_steps` steps.
+    alone: HashMap<String, (u64, f64)>,
+    alone_steps: u64,
 }
 
 /// The GPU time of the profiled steps: per kernel variant, and from each step's first timestamp
@@ -27,6 +32,8 @@ pub struct Profile {
     pub kernels: Vec<KernelTime>,
     pub steps: u64,
     pub span_ms: f64,
+    /// A step's dispatches timed alone, summed (when they were: [`crate::Runtime::time_alone`]).
+    pub alone_step_us: Option<f64>,
 }
 
 /// One row of a profile: a kernel variant, its dispatches and their total GPU time.
@@ -37,6 +44,10 @@ pub struct KernelTime {
     pub total_ms: f64,
     /// Weight bytes the dispatches read (0 for kernels without a weight matrix).
     pub weight_bytes: u64,
+    /// Mean time of a dispatch alone, in a pass of its own: without the timestamps around it
+    /// that the profiled steps write inside their pass (several us each, which small kernels'
+    /// rows would otherwise count).
+    pub alone_us: Option<f64>,
 }
 
 impl KernelTime {
@@ -46,25 +57,11 @@ impl KernelTime {
             .then(|| self.weight_bytes as f64 / (self.total_ms * 1e6))
     }
 
-    /// This row with `us` taken off each dispatch's time (none below zero).
-    pub fn less(&self, us: f64) -> KernelTime {
-        let per_dispatch_ms = self.total_ms / self.dispatches.max(1) as f64;
-        KernelTime {
-            total_ms: (per_dispatch_ms - us / 1e3).max(0.0) * self.dispatches as f64,
-            ..self.clone()
-        }
-    }
-}
-
-impl Profile {
-    /// The timestamps' estimated cost per dispatch of profiled steps of `dispatches` each, in
-    /// us: the span per step (timestamps around every dispatch keep kernels from overlapping and
-    /// add their own time) less the unprofiled step `step_us`, over the dispatches; None unless
-    /// positive.
-    pub fn timestamp_cost(&self, step_us: f64, dispatches: usize) -> Option<f64> {
-        let span_us = 1e3 * self.span_ms / self.steps.max(1) as f64;
-        let cost = (span_us - step_us) / dispatches.max(1) as f64;
-        (self.steps > 0 && cost > 0.0).then_some(cost)
+    /// Weight bytes a dispatch reads per second of its time alone, in GB/s.
+    pub fn alone_gbps(&self) -> Option<f64> {
+        let us = self.alone_us.filter(|&us| us > 0.0)?;
+        (self.weight_bytes > 0)
+            .then(|| self.weight_bytes as f64 / self.dispatches.max(1) as f64 / (us * 1e3))
     }
 }
 
@@ -103,6 +100,8 @@ impl Profiler {
             totals: HashMap::new(),
             steps: 0,
             span_ns: 0.0,
+            alone: HashMap::new(),
+            alone_steps: 0,
         })
     }
 
@@ -135,12 +134,41 @@ impl Profiler {
         Ok(())
     }
 
+    /// Times each dispatch of `plan` alone: the step's dispatches in order, each in a compute
+    /// pass of its own timed by the pass (the caches as the step leaves them for it, no
+    /// timestamps inside), `reps` times over. They write what they would in a step: run it once
+    /// the step's results are no longer needed.
+    pub fn time_alone(&mut self, gpu: &Gpu, plan: &Plan, reps: u32) -> Result<(), BackendError> {
+        if self.queries(plan).is_none() {
+            return Ok(());
+        }
+        for _ in 0..reps {
+            let mut encoder = gpu.device.create_command_encoder(&Default::default());
+            plan.encode_passes(&mut encoder, &self.queries);
+            self.resolve(plan, &mut encoder);
+            gpu.queue.submit([encoder.finish()]);
+            let stamps: Vec<u64> = gpu.read(&self.readback, 2 * plan.len() as u64 * 8)?;
+            for (i, (label, _)) in plan.labels().enumerate() {
+                let ns = stamps[2 * i + 1].saturating_sub(stamps[2 * i]) as f64 * self.period_ns;
+                let e = self.alone.entry(label.to_string()).or_default();
+                e.0 += 1;
+                e.1 += ns;
+            }
+        }
+        self.alone_steps += u64::from(reps);
+        Ok(())
+    }
+
     /// The totals so far, kernels largest first, and resets them.
     pub fn take(&mut self) -> Profile {
         let mut rows: Vec<KernelTime> = self
             .totals
             .drain()
             .map(|(kernel, (dispatches, ns, weight_bytes))| KernelTime {
+                alone_us: self
+                    .alone
+                    .get(&kernel)
+                    .map(|&(n, ns)| ns / n.max(1) as f64 / 1e3),
                 kernel,
                 dispatches,
                 total_ms: ns / 1e6,
@@ -148,10 +176,13 @@ impl Profiler {
             })
             .collect();
         rows.sort_by(|a, b| b.total_ms.total_cmp(&a.total_ms));
+        let alone_ns: f64 = self.alone.drain().map(|(_, (_, ns))| ns).sum();
+        let alone_steps = std::mem::take(&mut self.alone_steps);
         Profile {
             kernels: rows,
             steps: std::mem::take(&mut self.steps),
             span_ms: std::mem::take(&mut self.span_ns) / 1e6,
+            alone_step_us: (alone_steps > 0).then(|| alone_ns / alone_steps as f64 / 1e3),
         }
     }
 }
@@ -160,20 +191,30 @@ impl Profiler {
 mod tests {
     use super::*;
 
-    fn profile(steps: u64, span_ms: f64) -> Profile {
-        Profile {
-            kernels: Vec::new(),
-            steps,
-            span_ms,
-        }
-    }
-
-    /// Two profiled steps spanning 1000 us each against a 400 us unprofiled step of 100
-    /// dispatches: 6 us per dispatch. A span no longer than the step, or no steps, gives none.
+    /// 4 dispatches reading 2 MB each, 10 us each alone: 200 GB/s; none without weights or a
+    /// time alone.
     #[test]
-    fn timestamp_cost_is_the_span_over_the_step_per_dispatch() {
-        assert_eq!(profile(2, 2.0).timestamp_cost(400.0, 100), Some(6.0));
-        assert_eq!(profile(2, 0.6).timestamp_cost(400.0, 100), None);
-        assert_eq!(profile(0, 0.0).timestamp_cost(400.0, 100), None);
+    fn alone_gbps_is_a_dispatch_s_weights_over_its_time_alone() {
+        let row = KernelTime {
+            kernel: "matvec".into(),
+            dispatches: 4,
+            total_ms: 1.0,
+            weight_bytes: 8_000_000,
+            alone_us: Some(10.0),
+        };
+        assert_eq!(row.alone_gbps(), Some(200.0));
+        let no_weights = KernelTime {
+            weight_bytes: 0,
+            ..row.clone()
+        };
+        assert_eq!(no_weights.alone_gbps(), None);
+        assert_eq!(
+            KernelTime {
+                alone_us: None,
+                ..row
+            }
+            .alone_gbps(),
+            None
+        );
     }
 }

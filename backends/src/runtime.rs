@@ -479,6 +479,26 @@ impl Runtime {
         Ok(())
     }
 
+    /// Times each dispatch of the plan of a step of `rows` rows (the last at `last_pos`, as
+    /// [`Runtime::dispatches`]) alone, in `reps` steps of a pass per dispatch, into the profile
+    /// (each timed by its pass). The dispatches write what they would in a step: run it once
+    /// the step's results are no longer needed. Without profiling enabled it does nothing.
+    pub fn time_alone(
+        &mut self,
+        rows: usize,
+        last_pos: u32,
+        outputs: usize,
+        greedy: bool,
+        reps: u32,
+    ) -> Result<(), BackendError> {
+        let key = Bucket::of(rows, last_pos, outputs, greedy);
+        self.plan(key);
+        match self.profiler.as_mut() {
+            Some(p) => p.time_alone(&self.gpu, &self.plans[&key], reps),
+            None => Ok(()),
+        }
+    }
+
     /// GPU time per kernel variant since profiling began or the last call, largest first.
     pub fn take_profile(&mut self) -> Profile {
         self.profiler

@@ -13,6 +13,9 @@ use rand::{Rng, SeedableRng};
 use serde_json::json;
 use wick_backends::{ATTENTION_SHALLOW_POSITIONS, Runtime, RuntimeConfig};
 use wick_core::generate::{BatchRow, Forward, prefill};
+
+/// Steps whose dispatches `--profile` times alone, each in a pass of its own.
+const ALONE_REPS: u32 = 10;
 use wick_core::sampling::argmax;
 
 use crate::load;
@@ -53,8 +56,9 @@ pub struct BenchArgs {
     bandwidth: Option<f64>,
     /// Also time every kernel of one generation test and of one prompt-processing test at the
     /// deepest depth on the GPU (timestamp queries) and print the totals per kernel, largest
-    /// first, on stderr; the decode table also estimates each kernel's time and GB/s net of the
-    /// timestamps' own cost (the profiled span less the unprofiled step, per dispatch).
+    /// first, on stderr; the decode table also gives each kernel's time and weight GB/s alone
+    /// (a step's dispatches each in a compute pass of its own, timed by the pass, without the
+    /// timestamps that slow small kernels in a profiled step).
     #[arg(long)]
     profile: bool,
 }
@@ -243,20 +247,19 @@ pub fn bench(args: BenchArgs) -> Result<()> {
                 "GPU time per kernel over {} decoded tokens at depth {max_depth}:",
                 args.n_gen
             );
+            rt.time_alone(1, max_depth, 1, greedy, ALONE_REPS)?;
             let profile = rt.take_profile();
+            print_profile(&profile);
             // The unprofiled step, from the tg test at the same depth.
             let step_us = results
                 .iter()
                 .find(|r| r.ttft_ms.is_none() && r.depth == max_depth)
                 .map(|r| 1e6 / median(&r.tps));
-            let dispatches = rt.dispatches(1, max_depth, 1, greedy);
-            let cost = step_us.and_then(|s| profile.timestamp_cost(s, dispatches));
-            print_profile(&profile, cost);
-            if let (Some(step), Some(cost)) = (step_us, cost) {
+            if let (Some(alone), Some(step)) = (profile.alone_step_us, step_us) {
                 eprintln!(
-                    "unprofiled step (tg at depth {max_depth}): {step:.1} us; the timestamps add about \
-                     {cost:.1} us per dispatch, which the net columns take off every dispatch alike \
-                     (an estimate)"
+                    "a step's dispatches alone (each in a pass of its own, mean of {ALONE_REPS} \
+                     steps): {alone:.1} us in all, against {step:.1} us for an unprofiled step (tg \
+                     at depth {max_depth})"
                 );
             }
         }
@@ -266,7 +269,7 @@ pub fn bench(args: BenchArgs) -> Result<()> {
                 "GPU time per kernel over one {}-token prompt at depth {max_depth}:",
                 args.n_prompt
             );
-            print_profile(&rt.take_profile(), None);
+            print_profile(&rt.take_profile());
         }
     }
     Ok(())

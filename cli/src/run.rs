@@ -177,7 +177,7 @@ pub fn run(args: RunArgs) -> Result<()> {
         cpu.busy.as_secs_f64() * 1e6 / cpu.steps.max(1) as f64
     );
     if args.profile {
-        print_profile(&runtime.take_profile(), None);
+        print_profile(&runtime.take_profile());
     }
     Ok(())
 }
@@ -243,38 +243,42 @@ impl Sink for Printer {
     }
 }
 
-/// Prints a profile, kernels largest first. With `cost`, the timestamps' estimated cost per
-/// dispatch in us ([`wick_backends::Profile::timestamp_cost`]): two more columns take it off every dispatch
-/// alike, an estimate of each kernel's time and weight bandwidth without them.
-pub(crate) fn print_profile(profile: &wick_backends::Profile, cost: Option<f64>) {
+/// Prints a profile, kernels largest first; where its dispatches were also timed alone, two more
+/// columns give each kernel's time and weight bandwidth so, without the profiled steps'
+/// timestamps.
+pub(crate) fn print_profile(profile: &wick_backends::Profile) {
     let rows = &profile.kernels;
     let total: f64 = rows.iter().map(|r| r.total_ms).sum();
-    let net_head = cost.map_or(String::new(), |_| {
-        format!(" {:>9} {:>9}", "net us", "net GB/s")
-    });
+    let alone = profile.alone_step_us.is_some();
+    let alone_head = if alone {
+        format!(" {:>9} {:>10}", "alone us", "alone GB/s")
+    } else {
+        String::new()
+    };
     eprintln!(
-        "{:<36} {:>10} {:>10} {:>8} {:>14} {:>12}{net_head}",
+        "{:<36} {:>10} {:>10} {:>8} {:>14} {:>12}{alone_head}",
         "kernel", "dispatches", "total ms", "share", "us / dispatch", "weight GB/s"
     );
+    let gbps = |g: Option<f64>| g.map_or(String::new(), |g| format!("{g:.0}"));
     for r in rows {
         let us = 1e3 * r.total_ms / r.dispatches.max(1) as f64;
-        let net = cost.map_or(String::new(), |c| {
-            let net = r.less(c);
+        let alone_cols = if alone {
             format!(
-                " {:>9.1} {:>9}",
-                1e3 * net.total_ms / net.dispatches.max(1) as f64,
-                net.weight_gbps()
-                    .map_or(String::new(), |g| format!("{g:.0}"))
+                " {:>9} {:>10}",
+                r.alone_us.map_or(String::new(), |us| format!("{us:.1}")),
+                gbps(r.alone_gbps())
             )
-        });
+        } else {
+            String::new()
+        };
         eprintln!(
-            "{:<36} {:>10} {:>10.2} {:>7.1}% {:>14.1} {:>12}{net}",
+            "{:<36} {:>10} {:>10.2} {:>7.1}% {:>14.1} {:>12}{alone_cols}",
             r.kernel,
             r.dispatches,
             r.total_ms,
             100.0 * r.total_ms / total.max(1e-9),
             us,
-            r.weight_gbps().map_or(String::new(), |g| format!("{g:.0}")),
+            gbps(r.weight_gbps()),
         );
     }
     eprintln!(

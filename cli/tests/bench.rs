@@ -63,8 +63,9 @@ fn bench_reports_every_measure_as_json() {
 }
 
 /// `--profile` times every dispatch of one generation test (4 tokens at depth 0: 4 times the
-/// shallow plan's dispatches per token) and of one prompt (matmul kernels, not matvec), each as its own table,
-/// with a row per weight shape of each matrix product kernel.
+/// shallow plan's dispatches per token), and each of one step's alone, and of one prompt (matmul
+/// kernels, not matvec), each as its own table, with a row per weight shape of each matrix
+/// product kernel.
 #[test]
 fn bench_profiles_decode_and_prefill() {
     let (report, stderr) = bench("-p 24 -n 4 -r 1 --profile");
@@ -81,6 +82,29 @@ fn bench_profiles_decode_and_prefill() {
         all.split_whitespace().nth(1).unwrap().parse().unwrap()
     };
     assert_eq!(total(decode), 4 * per_token, "{decode}");
+    // Every decode kernel also timed alone (us per dispatch after the share's column and us per
+    // dispatch profiled, with GB/s beside both for matrix products), the step's sum reported;
+    // the prompt's table has no such column.
+    assert!(
+        decode.contains("alone us") && !prompt.contains("alone us"),
+        "{decode}"
+    );
+    let rows = decode
+        .lines()
+        .skip_while(|l| !l.starts_with("kernel "))
+        .skip(1)
+        .take_while(|l| !l.starts_with("all "));
+    for line in rows {
+        let after_share: Vec<&str> = line
+            .split_whitespace()
+            .skip_while(|f| !f.ends_with('%'))
+            .skip(1)
+            .collect();
+        let at = if after_share.len() == 2 { 1 } else { 2 };
+        let alone: f64 = after_share[at].parse().unwrap();
+        assert!(alone > 0.0, "{line}");
+    }
+    assert!(decode.contains("a step's dispatches alone"), "{decode}");
     assert!(
         decode.contains("matvec.") && !decode.contains("matmul."),
         "{decode}"
