@@ -2,7 +2,8 @@
 # Device calls in two parts that each fit one call (about 8 minutes with the machine's start):
 #   PART=1: the tree's GPU kernel tests of attention, attlab (decode attention alone: the
 #           tree's kernel with other LANES and WG, and BASE's), then main before (wick-main)
-#           against after (wick) on llama8b, prefill attention splits, qwen3moe12;
+#           against after (wick) on llama8b, prefill attention splits (1, 2), the shallow
+#           steps' bound (128, 1024) at depth 512, qwen3moe12;
 #   PART=2: the same-run table (same-run.sh) with wick;
 #   PART=3: the half-tile prefill matmuls (kernels-tree matmul_coop, llama8b's pp512 of
 #           wick-main and wick);
@@ -63,6 +64,7 @@ b() { # label, env, binary, model, args
 }
 # Most wanted first: a run cut by the call's time limit loses only the last lines.
 for bin in wick-main wick wick-main wick; do b $bin X=1 $bin llama8b "-p 512 -n 128 -d 0,16384 -r 2"; done
-for n in 1 4; do b psplits-$n WICK_PREFILL_SPLITS=$n wick-mm llama8b "-p 512 -n 0 -d 16384 -r 2"; done
+for n in 1 2; do b psplits-$n WICK_PREFILL_SPLITS=$n wick-mm llama8b "-p 512 -n 0 -d 0,16384 -r 2"; done
+for v in X=1 WICK_SHALLOW_POS=1024; do b "shallow-${v#*=}" $v wick-mm llama8b "-p 0 -n 128 -d 512 -r 2"; done
 gen qwen3moe12
 for bin in wick-main wick; do b $bin X=1 $bin qwen3moe12 "-p 512 -n 128 -d 0,16384 -r 2"; done
