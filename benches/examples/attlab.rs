@@ -11,7 +11,8 @@
 //! Each argument is `base` (wick's kernel) or `FILE.wgsl[@NAME=VALUE,...]`: FILE in place of
 //! `attention.wgsl` in wick's decode attention module (`WG` and `LANES` included in what NAME
 //! may set). Timing repeats the step's dispatches LAB_REPS times (200) in one compute pass and
-//! prints us per step. Environment: LAB_POS, the positions (31,100,1000,4096,16383).
+//! prints us per step, the median of five; the repeats find the KV cache in the GPU's caches
+//! where it fits. Environment: LAB_POS, the positions (31,100,1000,4096,16383).
 
 use half::f16;
 use wick_backends::standalone::{self, Dispatch, Stopwatch};
@@ -151,7 +152,7 @@ fn main() {
     );
     let stopwatch = Stopwatch::new(&gpu);
     let base = Kernel::build(&gpu, &Variant::new(family(), gpu.caps.subgroups));
-    println!("{} ({reps} dispatches per timing)", gpu.caps.adapter);
+    println!("{} ({reps} steps per timing)", gpu.caps.adapter);
     for &pos in &positions {
         let (dispatches, y) = step(&gpu, &base, &combine, pos);
         standalone::submit(&gpu, &dispatches.iter().collect::<Vec<_>>());
