@@ -1,5 +1,5 @@
 //! Per-kernel GPU time from timestamp queries written around every dispatch of a step, and of
-//! each dispatch of a step alone (repeated in a pass of its own, timed by the pass).
+//! each dispatch of a step alone (in a compute pass of its own, timed by the pass).
 
 use std::collections::HashMap;
 
