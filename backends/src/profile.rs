@@ -121,7 +121,7 @@ impl Profiler {
     pub fn collect(&mut self, gpu: &Gpu, plan: &Plan) -> Result<(), BackendError> {
         let stamps: Vec<u64> = gpu.read(&self.readback, 2 * plan.len() as u64 * 8)?;
         for (i, (label, bytes)) in plan.labels().enumerate() {
-            let ns = stamps[2 * i + 1].saturating_sub(stamps[2 * i]) as f64 * self.period_ns;
+            let ns = self.dispatch_ns(&stamps, i);
             let e = self.totals.entry(label.to_string()).or_default();
             e.0 += 1;
             e.1 += ns;
@@ -149,7 +149,7 @@ impl Profiler {
             gpu.queue.submit([encoder.finish()]);
             let stamps: Vec<u64> = gpu.read(&self.readback, 2 * plan.len() as u64 * 8)?;
             for (i, (label, _)) in plan.labels().enumerate() {
-                let ns = stamps[2 * i + 1].saturating_sub(stamps[2 * i]) as f64 * self.period_ns;
+                let ns = self.dispatch_ns(&stamps, i);
                 let e = self.alone.entry(label.to_string()).or_default();
                 e.0 += 1;
                 e.1 += ns;
@@ -157,6 +157,11 @@ impl Profiler {
         }
         self.alone_steps += u64::from(reps);
         Ok(())
+    }
+
+    /// Nanoseconds between dispatch i's two timestamps.
+    fn dispatch_ns(&self, stamps: &[u64], i: usize) -> f64 {
+        stamps[2 * i + 1].saturating_sub(stamps[2 * i]) as f64 * self.period_ns
     }
 
     /// The totals so far, kernels largest first, and resets them.

@@ -13,13 +13,13 @@ use rand::{Rng, SeedableRng};
 use serde_json::json;
 use wick_backends::{ATTENTION_SHALLOW_POSITIONS, Runtime, RuntimeConfig};
 use wick_core::generate::{BatchRow, Forward, prefill};
-
-/// Steps whose dispatches `--profile` times alone, each in a pass of its own.
-const ALONE_REPS: u32 = 10;
 use wick_core::sampling::argmax;
 
 use crate::load;
 use crate::run::print_profile;
+
+/// Steps whose dispatches `--profile` times alone, each in a pass of its own.
+const ALONE_REPS: u32 = 10;
 
 #[derive(Args)]
 pub struct BenchArgs {

@@ -47,9 +47,9 @@ pub const ATTENTION_SHALLOW_POSITIONS: u32 = 128;
 /// Bits of decode attention's split count: one split writing its output (shallow steps) and,
 /// with it, the output's 8-bit copy.
 pub const ATTENTION_DIRECT: u32 = 1 << 16;
+pub const ATTENTION_DIRECT_Q8: u32 = 1 << 17;
 /// Threads that share a position's score in decode attention (`LANES` in its WGSL).
 pub const ATTENTION_KEY_LANES: u32 = 4;
-pub const ATTENTION_DIRECT_Q8: u32 = 1 << 17;
 /// Query heads one decode attention workgroup takes (the lanes of a vec4).
 pub const ATTENTION_HEADS_PER_GROUP: u32 = 4;
 
