@@ -100,9 +100,8 @@ pub const ATTENTION_COOP_MAX_HEAD_DIM: u32 = 128;
 pub const ATTENTION_PREFILL_SPLITS: u32 = 8;
 /// Workgroups a [`Family::AttentionPrefillCoop`] dispatch should have: splits up to
 /// [`ATTENTION_PREFILL_SPLITS`] where heads and tiles give fewer (llama8b's 512-token prompts,
-/// 256 heads and tiles, ran 8% faster at depth 0 and 11% at 16384 on the H200 in 2 splits
-/// than in 8).
-pub const ATTENTION_COOP_GROUPS: u32 = 512;
+/// 256 heads and tiles, ran 4% faster at depth 16384 on the H200 in 1 split than in 2).
+pub const ATTENTION_COOP_GROUPS: u32 = 256;
 
 /// Weight formats the GPU kernels decode.
 pub const WEIGHT_FORMATS: [GgmlType; 16] = [
