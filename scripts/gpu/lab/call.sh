@@ -1,13 +1,11 @@
 #!/usr/bin/env bash
-# Device calls in two parts that each fit one call (about 8 minutes with the machine's start):
+# Device calls in parts that each fit one call (about 8 minutes with the machine's start):
 #   PART=1: the tree's GPU kernel tests of attention, attlab (decode attention alone: the
 #           tree's kernel with other LANES and WG, and BASE's), then main before (wick-main)
-#           against after (wick) on llama8b, prefill attention splits (1, 2), the shallow
-#           steps' bound (128, 1024) at depth 512, qwen3moe12;
+#           against after (wick) on llama8b and qwen3moe12;
 #   PART=2: the same-run table (same-run.sh) with wick;
-#   PART=3: the half-tile prefill matmuls (kernels-tree matmul_coop, llama8b's pp512 of
-#           wick-main and wick);
-#   PART=4: q4_K decode matvecs alone (mvlab), with two or four super-blocks per step.
+#   PART=3: what each kernel family costs inside llama8b's decode steps: tg128 without its
+#           dispatches (wick-mm's WICK_SKIP; the outputs are garbage, the timing is not).
 # Run from the tree's root after `bash scripts/gpu/lab/prepare.sh BASE`, which fills .gpu/ with
 # ../shared/gpu's files, scripts/gpu/ (this folder as .gpu/lab/), the llama.cpp sources (PART=2)
 # and their gguf-py, and gzipped stripped builds: wick.gz (the tree), wick-main.gz (BASE),
@@ -27,44 +25,26 @@ if [ "${PART:-1}" = 2 ]; then
   BANDWIDTH=$bw timeout 560 bash .gpu/same-run.sh
   exit
 fi
-if [ "${PART:-1}" = 4 ]; then
-  # q4_K decode matvecs alone (mvlab, one row, cold weights): matvec_tall's shape and the plain
-  # kernel's, with two (wick's) or four super-blocks per step.
-  x4=body=.gpu/lab/mv/q4_K_x4.wgsl
-  LAB_ROWS=1 LAB_SIZES=28672x4096,4096x14336,4096x4096,6144x4096 timeout 300 .gpu/mvlab \
-    base:q4_K@LANES=16,WG=128,rpw=16 base:q4_K@LANES=16,WG=128,rpw=16,$x4 \
-    base:q4_K base:q4_K@$x4 base:q4_K@LANES=32,WG=128,rpw=8 base:q4_K@LANES=32,WG=128,rpw=8,$x4
-  exit
-fi
-if [ "${PART:-1}" = 3 ]; then
-  # Half-tile prefill matmuls: their GPU kernel test, then prompts with (wick) and without
-  # (wick-main) them.
-  mkdir -p /tmp/llama-cpp-src && tar xzf .gpu/gguf-py.tar.gz -C /tmp/llama-cpp-src --strip-components=1 llama.cpp/gguf-py
-  PYTHONPATH=/tmp/llama-cpp-src/gguf-py timeout 60 python3 .gpu/gen_models.py /tmp/models llama8b >/dev/null
-  timeout 40 .gpu/kernels-tree matmul_coop 2>&1 | grep -E "^test |test result|panicked|FAIL" | head
-  for bin in wick-main wick wick-main wick; do
-    echo "$bin $(timeout 30 .gpu/$bin bench -m /tmp/models/llama8b-q4km.gguf -p 512 -n 0 -r 3 2>&1 | grep -E '^\| .*gguf' | cut -d'|' -f4-7)"
-  done
-  timeout 20 .gpu/wick bench -m /tmp/models/llama8b-q4km.gguf -p 512 -n 0 -r 1 --profile 2>&1 | grep -E "matmul"
-  exit
-fi
 mkdir -p /tmp/llama-cpp-src && tar xzf .gpu/gguf-py.tar.gz -C /tmp/llama-cpp-src --strip-components=1 llama.cpp/gguf-py
 gen() { PYTHONPATH=/tmp/llama-cpp-src/gguf-py timeout 100 python3 .gpu/gen_models.py /tmp/models "$@" >/dev/null; }
 gen llama8b
+b() { # label, env, binary, model, args
+  echo "$1 $4 $(env $2 timeout 120 .gpu/$3 bench -m /tmp/models/$(file $4).gguf $5 2>&1 | grep -E '^\| .*gguf' | cut -d'|' -f4-7 | tr '\n' ' ')"
+}
+if [ "${PART:-1}" = 3 ]; then
+  # Twice over, so a run perturbed by the GPU's clocks shows.
+  for s in none attention glu matvec_add_norm matvec_rope matvec_tall none attention glu; do
+    b "skip-$s" WICK_SKIP=$s wick-mm llama8b "-p 0 -n 128 -r 3"
+  done
+  for s in none attention; do b "skip-$s" WICK_SKIP=$s wick-mm llama8b "-p 0 -n 128 -d 4096 -r 2"; done
+  exit
+fi
 echo "== kernel tests (the tree's)"
 timeout 60 .gpu/kernels-tree kv_store_attention 2>&1 | grep -E "^test |test result|panicked" | head
 echo "== attlab (decode attention alone, llama8b's heads): the tree's kernel, its LANES and WG, then earlier ones"
 LAB_REPS=200 timeout 90 .gpu/attlab base .gpu/lab/att/v2.wgsl@LANES=2 .gpu/lab/att/v2.wgsl@LANES=8 \
   .gpu/lab/att/v2.wgsl@WG=128 .gpu/lab/att/v2.wgsl@LANES=1 .gpu/lab/att/v0.wgsl@WG=64,LANES=32
-echo "== mvlab: main's prefill matmul against mm/wg128.wgsl (two workgroups per SM), 512 rows"
-LAB_ROWS=512 LAB_SIZES=28672x4096,4096x14336 timeout 60 .gpu/mvlab coop:q4_K \
-  .gpu/lab/mm/wg128.wgsl@ty=q4_K,coop=1,tile=128,rtile=64,WG=128
-b() { # label, env, binary, model, args
-  echo "$1 $4 $(env $2 timeout 120 .gpu/$3 bench -m /tmp/models/$(file $4).gguf $5 2>&1 | grep -E '^\| .*gguf' | cut -d'|' -f4-7 | tr '\n' ' ')"
-}
 # Most wanted first: a run cut by the call's time limit loses only the last lines.
 for bin in wick-main wick wick-main wick; do b $bin X=1 $bin llama8b "-p 512 -n 128 -d 0,16384 -r 2"; done
-for n in 1 2; do b psplits-$n WICK_PREFILL_SPLITS=$n wick-mm llama8b "-p 512 -n 0 -d 0,16384 -r 2"; done
-for v in X=1 WICK_SHALLOW_POS=1024; do b "shallow-${v#*=}" $v wick-mm llama8b "-p 0 -n 128 -d 512 -r 2"; done
 gen qwen3moe12
 for bin in wick-main wick; do b $bin X=1 $bin qwen3moe12 "-p 512 -n 128 -d 0,16384 -r 2"; done

@@ -55,10 +55,4 @@ done
 mkdir -p .gpu/lab/att
 git show "$base:shaders/wgsl/attention.wgsl" > .gpu/lab/att/v0.wgsl
 cp shaders/wgsl/attention.wgsl .gpu/lab/att/v2.wgsl
-# mvlab's kernels, kept as patches against the tree's (a tree that changed those kernels goes
-# without).
-patch -s -o .gpu/lab/mv/q4_K_x4.wgsl shaders/wgsl/matvec/q4_K.wgsl < scripts/gpu/lab/mv/q4_K_x4.patch \
-  || echo "mv/q4_K_x4.patch does not apply to this tree"
-patch -s -o .gpu/lab/mm/wg128.wgsl shaders/wgsl/matmul_coop.wgsl < scripts/gpu/lab/mm/wg128.patch \
-  || echo "mm/wg128.patch does not apply to this tree"
 du -sh .gpu
