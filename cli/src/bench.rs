@@ -42,7 +42,8 @@ pub struct BenchArgs {
     /// Depths: tokens already in the KV cache when a test starts, comma-separated.
     #[arg(short, long, value_delimiter = ',', default_value = "0")]
     depth: Vec<u32>,
-    /// Repetitions of each test; the median is reported with the range.
+    /// Repetitions of each test, after at least 0.5 s of untimed warm-up passes; the median is
+    /// reported with the range.
     #[arg(short, long, default_value_t = 5)]
     repetitions: u32,
     /// Prompt tokens per step (rounded up to a power of two).
