@@ -119,7 +119,7 @@ impl Profiler {
 
     /// Adds the step's times to the totals, once the GPU has run it.
     pub fn collect(&mut self, gpu: &Gpu, plan: &Plan) -> Result<(), BackendError> {
-        let stamps: Vec<u64> = gpu.read(&self.readback, 2 * plan.len() as u64 * 8)?;
+        let stamps = self.read_stamps(gpu, plan)?;
         for (i, (label, bytes)) in plan.labels().enumerate() {
             let ns = self.dispatch_ns(&stamps, i);
             let e = self.totals.entry(label.to_string()).or_default();
@@ -147,7 +147,7 @@ impl Profiler {
             plan.encode_passes(&mut encoder, &self.queries);
             self.resolve(plan, &mut encoder);
             gpu.queue.submit([encoder.finish()]);
-            let stamps: Vec<u64> = gpu.read(&self.readback, 2 * plan.len() as u64 * 8)?;
+            let stamps = self.read_stamps(gpu, plan)?;
             for (i, (label, _)) in plan.labels().enumerate() {
                 let ns = self.dispatch_ns(&stamps, i);
                 let e = self.alone.entry(label.to_string()).or_default();
@@ -157,6 +157,11 @@ impl Profiler {
         }
         self.alone_steps += u64::from(reps);
         Ok(())
+    }
+
+    /// The timestamps `resolve` copied out for `plan`'s dispatches, two each.
+    fn read_stamps(&self, gpu: &Gpu, plan: &Plan) -> Result<Vec<u64>, BackendError> {
+        gpu.read(&self.readback, 2 * plan.len() as u64 * 8)
     }
 
     /// Nanoseconds between dispatch i's two timestamps.
