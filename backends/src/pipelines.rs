@@ -14,6 +14,8 @@ pub struct Kernel {
     /// The variant's label, e.g. `matvec.q4_K.sg`.
     pub label: String,
     pub layout: wgpu::BindGroupLayout,
+    /// How each binding of group 0 is bound, by binding index.
+    pub bindings: Vec<Binding>,
     /// One pipeline per entry point, in [`Family::entry_points`] order.
     pub pipelines: Vec<wgpu::ComputePipeline>,
 }
@@ -44,8 +46,8 @@ impl Kernel {
     /// bound and dispatched as the variant.
     pub fn build_source(gpu: &Gpu, variant: &Variant, source: &str) -> Kernel {
         let label = variant.to_string();
-        let entries: Vec<wgpu::BindGroupLayoutEntry> = variant
-            .bindings()
+        let bindings = variant.bindings();
+        let entries: Vec<wgpu::BindGroupLayoutEntry> = bindings
             .iter()
             .enumerate()
             .map(|(i, b)| wgpu::BindGroupLayoutEntry {
@@ -108,6 +110,7 @@ impl Kernel {
         Kernel {
             label,
             layout,
+            bindings,
             pipelines,
         }
     }

@@ -8,8 +8,8 @@ use wick_shaders::{
     ATTENTION_COOP_GROUPS, ATTENTION_COOP_MAX_HEAD_DIM, ATTENTION_COOP_ROWS,
     ATTENTION_DECODE_GROUPS, ATTENTION_DECODE_MAX_SPLITS, ATTENTION_DECODE_SPLITS,
     ATTENTION_DIRECT, ATTENTION_DIRECT_Q8, ATTENTION_PREFILL_ROWS, ATTENTION_PREFILL_SPLITS,
-    ATTENTION_SHALLOW_POSITIONS, CoopSize, Family, MATVEC_MAX_ROWS, NormModes, Variant, WG,
-    argmax_chunks, attention_combine_dims, attention_combine_groups, attention_groups,
+    ATTENTION_SHALLOW_POSITIONS, Binding, CoopSize, Family, MATVEC_MAX_ROWS, NormModes, Variant,
+    WG, argmax_chunks, attention_combine_dims, attention_combine_groups, attention_groups,
     attention_head_dim, matvec_family, matvec_takes_q8,
 };
 
@@ -26,8 +26,6 @@ pub struct Resources<'a> {
     /// Activation buffer index of each graph tensor.
     pub tensor_buffer: &'a [usize],
     pub kv: &'a [(wgpu::Buffer, wgpu::Buffer)],
-    /// Bound in place of a K or V cache that a dispatch does not write (see matvec_rope).
-    pub cache_stand_ins: (&'a wgpu::Buffer, &'a wgpu::Buffer),
     pub step: &'a wgpu::Buffer,
     /// Attention's split partials, shared by every layer.
     pub attn_partials: &'a wgpu::Buffer,
@@ -108,12 +106,24 @@ struct Dispatch {
     label: String,
     /// Weight bytes the dispatch reads (matrix products), for bandwidth in profiles.
     weight_bytes: u64,
+    /// Whether wgpu puts a pipeline barrier before it (see [`barriers`]).
+    barrier: bool,
+}
+
+/// A step's dispatches, and how many of them wait behind a pipeline barrier (the others may
+/// run beside the dispatch before them).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct DispatchCount {
+    pub dispatches: usize,
+    pub barriers: usize,
 }
 
 pub struct Plan {
     dispatches: Vec<Dispatch>,
     /// Kept alive for the bind groups that point into it.
     _params: wgpu::Buffer,
+    /// matvec_rope's stand-ins, kept alive likewise.
+    _stand_ins: Vec<[wgpu::Buffer; 2]>,
 }
 
 /// One dispatch before its bind group exists.
@@ -591,6 +601,25 @@ impl Plan {
         // output norm after the add that does them.
         let mut done = HashSet::new();
         let rope_matmuls = rope_fusions(graph, res, rows, &mut done);
+        // Two stand-ins per matvec_rope dispatch, bound in place of the outputs it does not
+        // write (q, the K cache, the V cache): buffers no other dispatch binds, so where a
+        // layer's q and k and its v projection are two dispatches (their weights' formats
+        // differ), the second one binds nothing the pass used before read-write, wgpu puts no
+        // barrier before it, and the GPU may run it beside the first.
+        let stand_ins: HashMap<usize, [wgpu::Buffer; 2]> = rope_matmuls
+            .keys()
+            .map(|&at| {
+                let stand_in = || {
+                    gpu.device.create_buffer(&wgpu::BufferDescriptor {
+                        label: Some("matvec_rope stand-in"),
+                        size: 16,
+                        usage: wgpu::BufferUsages::STORAGE,
+                        mapped_at_creation: false,
+                    })
+                };
+                (at, [stand_in(), stand_in()])
+            })
+            .collect();
         // The add_rms_norm op (by index) that sums the routed experts' outputs itself (moe_sum
         // skipped), with those outputs and the route.
         let mut fused_moe: Option<(usize, TensorId, TensorId)> = None;
@@ -756,22 +785,23 @@ impl Plan {
                     if let Some(f) = rope_matmuls.get(&at) {
                         let part = &w.parts[0];
                         let (mscale, freqs) = rope_table(res, f.params);
-                        // Where q and k and the v projection are two dispatches (their weights'
-                        // formats differ), each binds a stand-in for the cache it does not
-                        // write: sharing no written buffer, they need no barrier between them
-                        // and may run side by side.
                         let rows = part.rows as u32;
                         let (kc, vc) = &res.kv[f.layer];
-                        let kc = if f.k_end > f.q_end {
-                            kc
-                        } else {
-                            res.cache_stand_ins.0
-                        };
-                        let vc = if rows > f.k_end {
-                            vc
-                        } else {
-                            res.cache_stand_ins.1
-                        };
+                        // q, the K cache and the V cache, or a stand-in for each it does not
+                        // write (it writes at least one).
+                        let mut spare = stand_ins[&at].iter();
+                        let [y, kc, vc] = [
+                            (f.q_end > 0, act(out)),
+                            (f.k_end > f.q_end, whole(kc)),
+                            (rows > f.k_end, whole(vc)),
+                        ]
+                        .map(|(writes, b)| {
+                            if writes {
+                                b
+                            } else {
+                                whole(spare.next().expect("two stand-ins"))
+                            }
+                        });
                         pending.push(Pending {
                             family: Family::MatvecRope(w.ty),
                             entry: 0,
@@ -788,11 +818,11 @@ impl Plan {
                             buffers: vec![
                                 whole(&part.buffer),
                                 x_in.clone(),
-                                act(out),
+                                y,
                                 whole(res.step),
                                 whole(freqs),
-                                whole(kc),
-                                whole(vc),
+                                kc,
+                                vc,
                             ],
                             groups: fold(
                                 part.rows,
@@ -1296,7 +1326,9 @@ impl Plan {
                 });
             }
         }
-        Self::finish(gpu, pipelines, pending, res.norm_parts)
+        let mut plan = Self::finish(gpu, pipelines, pending, res.norm_parts);
+        plan._stand_ins = stand_ins.into_values().collect();
+        plan
     }
 
     /// Writes every dispatch's parameters into one uniform buffer and builds the bind groups
@@ -1321,7 +1353,8 @@ impl Plan {
                 usage: wgpu::BufferUsages::UNIFORM,
             },
         );
-        let dispatches =
+        let mut uses = Vec::with_capacity(pending.len());
+        let mut dispatches: Vec<Dispatch> =
             pending
                 .iter()
                 .enumerate()
@@ -1347,18 +1380,33 @@ impl Plan {
                         layout: &kernel.layout,
                         entries: &entries,
                     });
+                    uses.push(
+                        entries
+                            .iter()
+                            .zip(&kernel.bindings)
+                            .map(|(e, &kind)| match &e.resource {
+                                wgpu::BindingResource::Buffer(b) => (b.buffer.clone(), kind),
+                                _ => unreachable!("wick binds only buffers"),
+                            })
+                            .collect(),
+                    );
                     Dispatch {
                         pipeline: kernel.pipelines[p.entry].clone(),
                         bind_group,
                         groups: p.groups,
                         label: dispatch_label(p, gpu.caps.subgroups),
                         weight_bytes: p.weight_bytes,
+                        barrier: false,
                     }
                 })
                 .collect();
+        for (d, barrier) in dispatches.iter_mut().zip(barriers(&uses)) {
+            d.barrier = barrier;
+        }
         Plan {
             dispatches,
             _params: params,
+            _stand_ins: Vec::new(),
         }
     }
 
@@ -1410,4 +1458,44 @@ impl Plan {
     pub fn len(&self) -> usize {
         self.dispatches.len()
     }
+
+    pub fn count(&self) -> DispatchCount {
+        DispatchCount {
+            dispatches: self.dispatches.len(),
+            barriers: self.dispatches.iter().filter(|d| d.barrier).count(),
+        }
+    }
+}
+
+/// Whether wgpu records a pipeline barrier before each dispatch of one compute pass, each
+/// given as the buffers it binds. wgpu-core tracks each buffer's use through the pass and
+/// skips a buffer's barrier only where it keeps the same read-only use (its Vulkan and Metal
+/// backends order no other use); a buffer's first use in the pass takes its barrier before the
+/// pass. A barrier waits for every dispatch before it, so one without may run beside them.
+#[expect(
+    clippy::mutable_key_type,
+    reason = "a wgpu::Buffer hashes by its id, which never changes"
+)]
+fn barriers(dispatches: &[Vec<(wgpu::Buffer, Binding)>]) -> Vec<bool> {
+    let bit = |kind| match kind {
+        Binding::Uniform => 1u8,
+        Binding::Read => 2,
+        Binding::ReadWrite => 4,
+    };
+    let mut last: HashMap<&wgpu::Buffer, u8> = HashMap::new();
+    dispatches
+        .iter()
+        .map(|uses| {
+            let mut now: HashMap<&wgpu::Buffer, u8> = HashMap::new();
+            for (buffer, kind) in uses {
+                *now.entry(buffer).or_default() |= bit(*kind);
+            }
+            let barrier = now.iter().any(|(buffer, &u)| {
+                last.get(buffer)
+                    .is_some_and(|&l| l != u || u & bit(Binding::ReadWrite) != 0)
+            });
+            last.extend(now);
+            barrier
+        })
+        .collect()
 }

@@ -9,7 +9,7 @@ use wick_core::generate::{BatchRow, Forward};
 use wick_core::gguf::GgufFile;
 use wick_core::graph::{Graph, Op, RopeParams, Rows};
 
-use crate::plan::{Bucket, Plan, Resources, attention_kernel};
+use crate::plan::{Bucket, DispatchCount, Plan, Resources, attention_kernel};
 use crate::profile::{Profile, Profiler};
 use crate::{BackendError, Gpu, GpuWeight, Pipelines};
 use wick_shaders::{ATTENTION_COOP_ROWS, ATTENTION_MAX_HEAD_DIM};
@@ -40,8 +40,6 @@ pub struct Runtime {
     activations: Vec<wgpu::Buffer>,
     tensor_buffer: Vec<usize>,
     kv: Vec<(wgpu::Buffer, wgpu::Buffer)>,
-    /// Bound in place of a layer's K or V cache by a dispatch that writes only the other.
-    cache_stand_ins: (wgpu::Buffer, wgpu::Buffer),
     step: wgpu::Buffer,
     attn_partials: wgpu::Buffer,
     moe_groups: wgpu::Buffer,
@@ -308,15 +306,6 @@ impl Runtime {
             usage: wgpu::BufferUsages::STORAGE,
             mapped_at_creation: false,
         });
-        let stand_in = |label| {
-            gpu.device.create_buffer(&wgpu::BufferDescriptor {
-                label: Some(label),
-                size: 16,
-                usage: wgpu::BufferUsages::STORAGE,
-                mapped_at_creation: false,
-            })
-        };
-        let cache_stand_ins = (stand_in("K cache stand-in"), stand_in("V cache stand-in"));
         // One frequency table per distinct RoPE (q and k of a layer share theirs).
         let mut rope_tables: Vec<(RopeParams, f32, wgpu::Buffer)> = Vec::new();
         for op in &graph.ops {
@@ -373,7 +362,6 @@ impl Runtime {
             activations,
             tensor_buffer,
             kv,
-            cache_stand_ins,
             step,
             attn_partials,
             moe_groups,
@@ -520,8 +508,9 @@ impl Runtime {
         last_pos: u32,
         outputs: usize,
         greedy: bool,
-    ) -> usize {
-        self.plan(Bucket::of(rows, last_pos, outputs, greedy)).len()
+    ) -> DispatchCount {
+        self.plan(Bucket::of(rows, last_pos, outputs, greedy))
+            .count()
     }
 
     fn plan(&mut self, key: Bucket) -> &Plan {
@@ -531,7 +520,6 @@ impl Runtime {
                 activations: &self.activations,
                 tensor_buffer: &self.tensor_buffer,
                 kv: &self.kv,
-                cache_stand_ins: (&self.cache_stand_ins.0, &self.cache_stand_ins.1),
                 step: &self.step,
                 attn_partials: &self.attn_partials,
                 moe_groups: &self.moe_groups,

@@ -240,6 +240,7 @@ fn build(gpu: &Gpu, label: &str, source: &str) -> Kernel {
     Kernel {
         label: label.to_string(),
         layout,
+        bindings: Family::Matvec(GgmlType::Q4_K).bindings().to_vec(),
         pipelines: vec![pipeline],
     }
 }

@@ -11,7 +11,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde_json::json;
-use wick_backends::{ATTENTION_SHALLOW_POSITIONS, Runtime, RuntimeConfig};
+use wick_backends::{ATTENTION_SHALLOW_POSITIONS, DispatchCount, Runtime, RuntimeConfig};
 use wick_core::generate::{BatchRow, Forward, prefill};
 use wick_core::sampling::argmax;
 
@@ -321,9 +321,9 @@ struct Summary {
     file_bytes: u64,
     gpu: String,
     gpu_bytes: u64,
-    dispatches: usize,
+    dispatches: DispatchCount,
     /// Dispatches per decoded token in the first [`ATTENTION_SHALLOW_POSITIONS`] positions.
-    shallow_dispatches: usize,
+    shallow_dispatches: DispatchCount,
     cpu_us: f64,
     csr: Option<f64>,
     bandwidth: Option<f64>,
@@ -372,9 +372,13 @@ fn print_md(s: &Summary, results: &[Result1]) {
     println!("GPU: {}", s.gpu);
     println!("GPU memory allocated: {}", size(s.gpu_bytes));
     println!(
-        "per decoded token: {} dispatches ({} in the first {ATTENTION_SHALLOW_POSITIONS} \
-         positions), {:.0} us of CPU (encode + submit)",
-        s.dispatches, s.shallow_dispatches, s.cpu_us
+        "per decoded token: {} dispatches, {} behind a barrier ({} and {} in the first \
+         {ATTENTION_SHALLOW_POSITIONS} positions), {:.0} us of CPU (encode + submit)",
+        s.dispatches.dispatches,
+        s.dispatches.barriers,
+        s.shallow_dispatches.dispatches,
+        s.shallow_dispatches.barriers,
+        s.cpu_us
     );
     if let Some(csr) = s.csr {
         println!("CSR (pp at the deepest depth / pp at the shallowest): {csr:.3}");
@@ -405,8 +409,10 @@ fn print_json(s: &Summary, results: &[Result1]) {
         "file_bytes": s.file_bytes,
         "gpu": s.gpu,
         "gpu_bytes_allocated": s.gpu_bytes,
-        "dispatches_per_token": s.dispatches,
-        "dispatches_per_token_shallow": s.shallow_dispatches,
+        "dispatches_per_token": s.dispatches.dispatches,
+        "dispatches_per_token_shallow": s.shallow_dispatches.dispatches,
+        "barriers_per_token": s.dispatches.barriers,
+        "barriers_per_token_shallow": s.shallow_dispatches.barriers,
         "cpu_us_per_token": s.cpu_us,
         "csr": s.csr,
         "results": rows,

@@ -125,7 +125,10 @@ pub fn run(args: RunArgs) -> Result<()> {
         m.runtime
             .dispatches(chunk.len(), last_pos, 1, greedy && i + 1 == n_chunks);
     }
-    let per_token = m.runtime.dispatches(1, prompt.len() as u32, 1, greedy);
+    let per_token = m
+        .runtime
+        .dispatches(1, prompt.len() as u32, 1, greedy)
+        .dispatches;
     // Past the shallow positions decode steps take another plan.
     m.runtime
         .dispatches(1, ATTENTION_SHALLOW_POSITIONS, 1, greedy);

@@ -58,6 +58,9 @@ fn bench_reports_every_measure_as_json() {
     assert!(dispatches("dispatches_per_token") > 10);
     // Shallow steps run attention without the merge of its splits.
     assert!(dispatches("dispatches_per_token_shallow") < dispatches("dispatches_per_token"));
+    // Every dispatch but the first reads what one before it wrote.
+    assert!(dispatches("barriers_per_token") < dispatches("dispatches_per_token"));
+    assert!(dispatches("barriers_per_token_shallow") > 10);
     assert!(report["gpu_bytes_allocated"].as_u64().unwrap() > 1 << 20);
     assert!(report["cpu_us_per_token"].as_f64().unwrap() > 0.0);
 }
