@@ -1469,9 +1469,10 @@ impl Plan {
 
 /// Whether wgpu records a pipeline barrier before each dispatch of one compute pass, each
 /// given as the buffers it binds. wgpu-core tracks each buffer's use through the pass and
-/// skips a buffer's barrier only where it keeps the same read-only use (its Vulkan and Metal
-/// backends order no other use); a buffer's first use in the pass takes its barrier before the
-/// pass. A barrier waits for every dispatch before it, so one without may run beside them.
+/// skips a buffer's barrier only where it keeps the same read-only use; a buffer's first use in
+/// the pass takes its barrier before the pass. On Vulkan a barrier waits for every dispatch
+/// before it, and a dispatch without one may run beside them (wgpu's Metal encoders run
+/// dispatches in order all the same).
 #[expect(
     clippy::mutable_key_type,
     reason = "a wgpu::Buffer hashes by its id, which never changes"
