@@ -120,10 +120,9 @@ pub struct DispatchCount {
 
 pub struct Plan {
     dispatches: Vec<Dispatch>,
-    /// Kept alive for the bind groups that point into it.
-    _params: wgpu::Buffer,
-    /// matvec_rope's stand-ins, kept alive likewise.
-    _stand_ins: Vec<[wgpu::Buffer; 2]>,
+    /// The buffers the plan made (its parameters, matvec_rope's stand-ins, outputs of its
+    /// own), kept alive for the bind groups that point into them.
+    _buffers: Vec<wgpu::Buffer>,
 }
 
 /// One dispatch before its bind group exists.
@@ -429,6 +428,41 @@ fn rope_fusions(
     matmuls
 }
 
+/// Outputs that a decode bucket's plan gives buffers of its own: those of a matmul right after
+/// another matmul of the same x (a layer's v projection after its q/k one, their formats
+/// differing). Its dispatch then binds nothing the pass used before read-write and reads only
+/// what the one before it read, so wgpu puts no barrier between them and the GPU may run them
+/// side by side ([`barriers`]). Each buffer holds the bucket's rows of that output.
+fn own_outputs(
+    gpu: &Gpu,
+    graph: &Graph,
+    rows: u32,
+    rows_of: impl Fn(TensorId) -> u32,
+) -> HashMap<TensorId, wgpu::Buffer> {
+    let mut own = HashMap::new();
+    if rows > MATVEC_MAX_ROWS {
+        return own;
+    }
+    for pair in graph.ops.windows(2) {
+        if let [Op::MatMul { x: a, .. }, Op::MatMul { x, out, .. }] = *pair
+            && a == x
+            && out != graph.logits
+        {
+            let size = u64::from(rows_of(out)) * graph.row_stride(out) * 4;
+            own.insert(
+                out,
+                gpu.device.create_buffer(&wgpu::BufferDescriptor {
+                    label: Some("matmul output of its own"),
+                    size,
+                    usage: wgpu::BufferUsages::STORAGE,
+                    mapped_at_creation: false,
+                }),
+            );
+        }
+    }
+    own
+}
+
 /// The kernel variant, and for a matrix product its weight's shape (output features x columns:
 /// the weight families' first two parameter words are the columns and the features), so a
 /// profile tells the projections apart.
@@ -506,16 +540,22 @@ impl Plan {
             greedy,
             shallow,
         } = bucket;
-        // A view binds its tensor's buffer from its first column.
-        let act = |t: TensorId| wgpu::BufferBinding {
-            buffer: &res.activations[res.tensor_buffer[t]],
-            offset: graph.storage(t).1 * 4,
-            size: None,
-        };
         let stride = |t: TensorId| graph.row_stride(t) as u32;
         let rows_of = |t: TensorId| match graph.tensors[t].rows {
             Rows::Batch => rows,
             Rows::Outputs => outputs,
+        };
+        let own = own_outputs(gpu, graph, rows, rows_of);
+        // A view binds its tensor's buffer from its first column.
+        let act = |t: TensorId| {
+            let (of, offset) = graph.storage(t);
+            wgpu::BufferBinding {
+                buffer: own
+                    .get(&of)
+                    .unwrap_or(&res.activations[res.tensor_buffer[t]]),
+                offset: offset * 4,
+                size: None,
+            }
         };
         let cols = |t: TensorId| graph.tensors[t].cols as u32;
         let mut pending: Vec<Pending> = Vec::new();
@@ -1327,7 +1367,8 @@ impl Plan {
             }
         }
         let mut plan = Self::finish(gpu, pipelines, pending, res.norm_parts);
-        plan._stand_ins = stand_ins.into_values().collect();
+        plan._buffers.extend(stand_ins.into_values().flatten());
+        plan._buffers.extend(own.into_values());
         plan
     }
 
@@ -1405,8 +1446,7 @@ impl Plan {
         }
         Plan {
             dispatches,
-            _params: params,
-            _stand_ins: Vec::new(),
+            _buffers: vec![params],
         }
     }
 

@@ -15,6 +15,8 @@
 //! except where a dispatch binds nothing that the pass used before read-write and reads only
 //! what the dispatch before it read too (it may then run beside that one). tiny-llama-q4km's
 //! v projections (Q6_K, after the Q4_K q/k projection) are such, in every layer: 29 of 34.
+//! So are matmuls right after another of the same x, which write buffers of their own (k and
+//! v after q in tiny-llama: 44 of 53, 50 without).
 
 use wick_backends::{ATTENTION_SHALLOW_POSITIONS, RuntimeConfig};
 use wick_tests::{runtime, tiny_model};
@@ -38,27 +40,27 @@ fn decode_dispatches(name: &str) -> [(usize, usize); 2] {
 #[test]
 fn fusions_keep_decode_dispatch_counts() {
     for (name, want) in [
-        ("tiny-llama", [(53, 50), (57, 54)]),
+        ("tiny-llama", [(53, 44), (57, 48)]),
         // Its formats take every fused matvec (see above).
         ("tiny-llama-fused", [(37, 36), (41, 40)]),
         // The residual adds and the norms after them inside the output and down projections
         // (matvec_add_norm): 45 without. Its v projections wait behind no barrier: 32 where
         // they bound the q and K cache stand-ins that other layers bind.
         ("tiny-llama-q4km", [(34, 29), (38, 33)]),
-        ("tiny-qwen2", [(65, 62), (69, 66)]),
+        ("tiny-qwen2", [(65, 59), (69, 63)]),
         // q/k/v and gate/up stacked into one product each (and their biases); the output
         // projection adds the residual and does the feed-forward norm (matvec_add_norm: the
         // gate/up product reads its 8-bit copy).
         ("tiny-qwen2-stacked", [(37, 36), (41, 40)]),
         // QK-norm, RoPE and the KV store in one dispatch.
-        ("tiny-qwen3", [(53, 50), (57, 54)]),
+        ("tiny-qwen3", [(53, 40), (57, 44)]),
         // The routed experts' sum inside the next add_rms_norm.
-        ("tiny-qwen3moe", [(62, 59), (66, 63)]),
+        ("tiny-qwen3moe", [(62, 56), (66, 60)]),
         // And each layer's gate and up experts as one product.
-        ("tiny-qwen3moe-stacked", [(54, 52), (58, 56)]),
-        ("tiny-qwen2moe", [(109, 106), (113, 110)]),
+        ("tiny-qwen3moe-stacked", [(54, 49), (58, 53)]),
+        ("tiny-qwen2moe", [(109, 102), (113, 106)]),
         // The post-attention and post-feed-forward norms inside the add_rms_norm after them.
-        ("tiny-gemma3", [(90, 87), (97, 94)]),
+        ("tiny-gemma3", [(90, 75), (97, 82)]),
         // Attention sinks: its merge stays in shallow steps.
         ("tiny-gpt-oss", [(98, 95), (98, 95)]),
     ] {
