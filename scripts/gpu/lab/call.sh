@@ -6,7 +6,9 @@
 #   PART=2: the same-run table (same-run.sh) with wick;
 #   PART=3: what each kernel family costs inside llama8b's decode steps: tg128 without its
 #           dispatches (wick-mm's WICK_SKIP; the outputs are garbage, the timing is not), then
-#           matvec_rope with 16, 32 and 64 lanes per row pair (WICK_ROPE_LANES).
+#           matvec_rope with 16, 32 and 64 lanes per row pair (WICK_ROPE_LANES);
+#   PART=4: decode only, BASE (wick-main) against the tree (wick) alternated, llama8b then
+#           qwen3moe12 (`-p 0 -n 128 -r 3`): for changes to the decode plans alone.
 # Run from the tree's root after `bash scripts/gpu/lab/prepare.sh BASE`, which fills .gpu/ with
 # ../shared/gpu's files, scripts/gpu/ (this folder as .gpu/lab/), the llama.cpp sources (PART=2)
 # and their gguf-py, and gzipped stripped builds: wick.gz (the tree), wick-main.gz (BASE),
@@ -40,6 +42,12 @@ if [ "${PART:-1}" = 3 ]; then
   for s in none attention; do b "skip-$s" WICK_SKIP=$s wick-mm llama8b "-p 0 -n 128 -d 4096 -r 2"; done
   # The q, k, v projections (k = 4096: two steps along a row at 32 lanes, one at 64).
   for n in 32 64 16 32 64 16; do b "rope-lanes-$n" WICK_ROPE_LANES=$n wick-mm llama8b "-p 0 -n 128 -r 3"; done
+  exit
+fi
+if [ "${PART:-1}" = 4 ]; then
+  for bin in wick-main wick wick-main wick; do b $bin X=1 $bin llama8b "-p 0 -n 128 -r 3"; done
+  gen qwen3moe12
+  for bin in wick-main wick wick-main wick; do b $bin X=1 $bin qwen3moe12 "-p 0 -n 128 -r 3"; done
   exit
 fi
 echo "== kernel tests (the tree's)"
