@@ -67,3 +67,19 @@ fn fusions_keep_decode_dispatch_counts() {
         assert_eq!(decode_dispatches(name), want, "{name}");
     }
 }
+
+/// A prompt chunk of tiny-llama-q4km: each layer's v projection (Q6_K, after the Q4_K q/k
+/// product) writes a buffer of its own and waits behind no barrier, as in decode steps, so its
+/// workgroups may fill what the q/k product's last wave leaves idle (45 barriers when only
+/// layer 0's v projection, the first to use its buffer in the pass, went without).
+#[test]
+fn prompt_chunks_run_the_v_projection_beside_q_and_k() {
+    let cfg = RuntimeConfig {
+        max_batch: 16,
+        max_seqs: 1,
+        ctx: 64,
+    };
+    let mut rt = runtime(&tiny_model("tiny-llama-q4km"), cfg);
+    let count = rt.dispatches(16, 15, 1, false);
+    assert_eq!((count.dispatches, count.barriers), (47, 42));
+}
