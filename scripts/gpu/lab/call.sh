@@ -7,8 +7,8 @@
 #   PART=3: what each kernel family costs inside llama8b's decode steps: tg128 without its
 #           dispatches (wick-mm's WICK_SKIP; the outputs are garbage, the timing is not), then
 #           matvec_rope with 16, 32 and 64 lanes per row pair (WICK_ROPE_LANES);
-#   PART=4: decode only, BASE (wick-main) against the tree (wick) alternated, llama8b then
-#           qwen3moe12 (`-p 0 -n 128 -r 3`): for changes to the decode plans alone.
+#   PART=4: pp512 and tg128, BASE (wick-main) against the tree (wick) alternated, llama8b then
+#           qwen3moe12 (`-p 512 -n 128 -r 3`), nothing else.
 # Run from the tree's root after `bash scripts/gpu/lab/prepare.sh BASE`, which fills .gpu/ with
 # ../shared/gpu's files, scripts/gpu/ (this folder as .gpu/lab/), the llama.cpp sources (PART=2)
 # and their gguf-py, and gzipped stripped builds: wick.gz (the tree), wick-main.gz (BASE),
@@ -45,9 +45,9 @@ if [ "${PART:-1}" = 3 ]; then
   exit
 fi
 if [ "${PART:-1}" = 4 ]; then
-  for bin in wick-main wick wick-main wick; do b $bin X=1 $bin llama8b "-p 0 -n 128 -r 3"; done
+  for bin in wick-main wick wick-main wick; do b $bin X=1 $bin llama8b "-p 512 -n 128 -r 3"; done
   gen qwen3moe12
-  for bin in wick-main wick wick-main wick; do b $bin X=1 $bin qwen3moe12 "-p 0 -n 128 -r 3"; done
+  for bin in wick-main wick wick-main wick; do b $bin X=1 $bin qwen3moe12 "-p 512 -n 128 -r 3"; done
   exit
 fi
 echo "== kernel tests (the tree's)"
