@@ -1,4 +1,4 @@
-//! `wick info FILE`: what a GGUF file holds.
+//! `wick info [FILE | -m FILE]`: what a GGUF file holds.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -12,12 +12,16 @@ use crate::load;
 
 #[derive(Args)]
 pub struct InfoArgs {
-    /// GGUF file (default: the default model).
+    /// GGUF file (default: the Gemma 3 270M model installed by the README's set-up).
+    #[arg(conflicts_with = "model")]
     file: Option<PathBuf>,
+    /// The GGUF file, given as `run`, `serve` and `bench` take it.
+    #[arg(short, long)]
+    model: Option<PathBuf>,
 }
 
 pub fn info(args: InfoArgs) -> Result<()> {
-    let path = load::model_path(args.file)?;
+    let path = load::model_path(args.file.or(args.model))?;
     let file = load::open(&path)?;
     let meta = file.metadata();
     let arch = meta.get_str("general.architecture").unwrap_or("(none)");
