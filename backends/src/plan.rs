@@ -19,6 +19,11 @@ use crate::{Capabilities, Gpu, GpuWeight};
 /// Most workgroups in one dispatch dimension.
 const MAX_GROUPS: u32 = 65535;
 
+/// Most bytes of the outputs one plan keeps in buffers of its own ([`own_outputs`]): llama 8B's
+/// v projections take 30 MiB of it in 512-row chunks; a file whose gate and up differ in format
+/// would otherwise add n_ff floats per row per layer.
+const OWN_OUTPUT_BYTES: u64 = 64 << 20;
+
 /// Buffers a plan binds, owned by the runtime.
 pub struct Resources<'a> {
     pub weights: &'a [GpuWeight],
@@ -434,19 +439,22 @@ fn rope_fusions(
 /// before it read, so wgpu puts no barrier between them and the GPU may run them side by side
 /// ([`barriers`]): in decode steps it saves a launch and a wait, in prompts the second
 /// product's workgroups fill the SMs that the first one's last wave leaves idle. Each buffer
-/// holds the bucket's rows of that output (2 MiB for llama 8B's v in a 512-row chunk).
+/// holds the bucket's rows of that output (2 MiB for llama 8B's v in a 512-row chunk), in op
+/// order up to [`OWN_OUTPUT_BYTES`].
 fn own_outputs(
     gpu: &Gpu,
     graph: &Graph,
     rows_of: impl Fn(TensorId) -> u32,
 ) -> HashMap<TensorId, wgpu::Buffer> {
     let mut own = HashMap::new();
+    let mut bytes = 0;
     for pair in graph.ops.windows(2) {
-        if let [Op::MatMul { x: a, .. }, Op::MatMul { x, out, .. }] = *pair
-            && a == x
-            && out != graph.logits
-        {
-            let size = u64::from(rows_of(out)) * graph.row_stride(out) * 4;
+        let [Op::MatMul { x: a, .. }, Op::MatMul { x, out, .. }] = *pair else {
+            continue;
+        };
+        let size = u64::from(rows_of(out)) * graph.row_stride(out) * 4;
+        if a == x && out != graph.logits && bytes + size <= OWN_OUTPUT_BYTES {
+            bytes += size;
             own.insert(
                 out,
                 gpu.device.create_buffer(&wgpu::BufferDescriptor {
