@@ -127,7 +127,7 @@ pub struct Plan {
     dispatches: Vec<Dispatch>,
     /// The buffers the plan made (its parameters, matvec_rope's stand-ins, outputs of its
     /// own), kept alive for the bind groups that point into them.
-    _buffers: Vec<wgpu::Buffer>,
+    buffers: Vec<wgpu::Buffer>,
 }
 
 /// One dispatch before its bind group exists.
@@ -1373,8 +1373,8 @@ impl Plan {
             }
         }
         let mut plan = Self::finish(gpu, pipelines, pending, res.norm_parts);
-        plan._buffers.extend(stand_ins.into_values().flatten());
-        plan._buffers.extend(own.into_values());
+        plan.buffers.extend(stand_ins.into_values().flatten());
+        plan.buffers.extend(own.into_values());
         plan
     }
 
@@ -1452,7 +1452,7 @@ impl Plan {
         }
         Plan {
             dispatches,
-            _buffers: vec![params],
+            buffers: vec![params],
         }
     }
 
@@ -1503,6 +1503,11 @@ impl Plan {
 
     pub fn len(&self) -> usize {
         self.dispatches.len()
+    }
+
+    /// Bytes of the buffers the plan made.
+    pub fn bytes(&self) -> u64 {
+        self.buffers.iter().map(wgpu::Buffer::size).sum()
     }
 
     pub fn count(&self) -> DispatchCount {

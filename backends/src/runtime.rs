@@ -388,8 +388,8 @@ impl Runtime {
         self.n_vocab
     }
 
-    /// Bytes of every buffer the runtime allocated on the GPU: its peak use, since buffers are
-    /// made once at load (plans add only bind groups).
+    /// Bytes of every buffer the runtime allocated on the GPU: those made at load, and those of
+    /// the plans compiled so far (their parameters and outputs of their own).
     pub fn allocated_bytes(&self) -> u64 {
         let weights = self.weights.iter().flat_map(|w| &w.parts);
         weights.map(|p| p.buffer.size()).sum::<u64>()
@@ -409,6 +409,7 @@ impl Runtime {
             + self.argmax_partials.size()
             + self.tokens.size()
             + self.token_staging.iter().map(|b| b.size()).sum::<u64>()
+            + self.plans.values().map(Plan::bytes).sum::<u64>()
     }
 
     /// Bytes a decode step of one token reads from memory at `depth` cached positions: every
