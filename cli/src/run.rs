@@ -125,10 +125,7 @@ pub fn run(args: RunArgs) -> Result<()> {
         m.runtime
             .dispatches(chunk.len(), last_pos, 1, greedy && i + 1 == n_chunks);
     }
-    let per_token = m
-        .runtime
-        .dispatches(1, prompt.len() as u32, 1, greedy)
-        .dispatches;
+    let per_token = m.runtime.dispatches(1, prompt.len() as u32, 1, greedy);
     // Past the shallow positions decode steps take another plan.
     m.runtime
         .dispatches(1, ATTENTION_SHALLOW_POSITIONS, 1, greedy);
@@ -173,10 +170,12 @@ pub fn run(args: RunArgs) -> Result<()> {
     let gen_time = t.first.zip(t.last).map_or(Duration::ZERO, |(f, l)| l - f);
     eprintln!(
         "prompt: {prompt_tokens} tokens, {:.1} tokens/s | generation: {} tokens, {:.1} tokens/s | \
-         {per_token} dispatches and {:.0} us of CPU (encode + submit) per step",
+         {} dispatches ({} behind a barrier) and {:.0} us of CPU (encode + submit) per step",
         prompt_tokens as f64 / prompt_time.as_secs_f64().max(1e-9),
         t.generated,
         t.generated.saturating_sub(1) as f64 / gen_time.as_secs_f64().max(1e-9),
+        per_token.dispatches,
+        per_token.barriers,
         cpu.busy.as_secs_f64() * 1e6 / cpu.steps.max(1) as f64
     );
     if args.profile {
