@@ -1,18 +1,13 @@
 //! `wick bench` on a tiny file without a vocabulary: its JSON report holds every measure.
 
-use std::path::Path;
 use std::process::Command;
+
+use wick_tests::tiny_model;
 
 /// `wick bench -m tiny-llama.gguf -o json` with `args` (split at spaces): its JSON report and
 /// its stderr.
 fn bench(args: &str) -> (serde_json::Value, String) {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
-    let model = root.join("target/tiny-models/tiny-llama.gguf");
-    assert!(
-        model.exists(),
-        "{} is missing: run scripts/test.sh",
-        model.display()
-    );
+    let model = tiny_model("tiny-llama");
     let out = Command::new(env!("CARGO_BIN_EXE_wick"))
         .args(["bench", "-m"])
         .arg(&model)

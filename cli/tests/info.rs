@@ -1,8 +1,9 @@
 //! `wick info` on a tiny file: the file given as an argument or with `-m`, as the other commands
 //! take it.
 
-use std::path::Path;
 use std::process::Command;
+
+use wick_tests::tiny_model;
 
 fn info(args: &[&str]) -> (bool, String, String) {
     let out = Command::new(env!("CARGO_BIN_EXE_wick"))
@@ -19,13 +20,7 @@ fn info(args: &[&str]) -> (bool, String, String) {
 
 #[test]
 fn info_takes_the_file_as_an_argument_or_with_m() {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
-    let model = root.join("target/tiny-models/tiny-llama.gguf");
-    assert!(
-        model.exists(),
-        "{} is missing: run scripts/test.sh",
-        model.display()
-    );
+    let model = tiny_model("tiny-llama");
     let model = model.to_str().unwrap();
     let (ok, positional, stderr) = info(&[model]);
     assert!(ok, "{stderr}");
