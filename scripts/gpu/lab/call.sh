@@ -53,7 +53,6 @@ if [ "${PART:-1}" = 5 ]; then
   LAB_ROWS=512 LAB_SIZES=28672x4096,4096x14336,6144x4096,4096x4096 timeout 200 .gpu/mvlab coop:q4_K \
     $m/raw.wgsl@ty=q4_K,coop=1,DEPTH=1 $m/raw.wgsl@ty=q4_K,coop=1,DEPTH=2 \
     $m/x16.wgsl@ty=q4_K,coop=1,x16=1,PREFETCH=1,DEPTH=1 $m/x16.wgsl@ty=q4_K,coop=1,x16=1,PREFETCH=1,DEPTH=2 \
-    $m/x16.wgsl@ty=q4_K,coop=1,x16=1,PREFETCH=2,DEPTH=1 $m/x16.wgsl@ty=q4_K,coop=1,x16=1,PREFETCH=2,DEPTH=2 \
     $m/x16.wgsl@ty=q4_K,coop=1,x16=1,PREFETCH=0,DEPTH=2 coop:q4_K
   PART=4
 fi

@@ -1,7 +1,7 @@
 // Lab (mvlab `x16=1`): matmul_coop with x already in f16 in its buffer (`x: array<f16>`, row r
 // at r * x_stride), its matrices loaded straight from there instead of staged in shared memory.
-// Only the weights are staged. PREFETCH = 1 loads the next chunk's A matrices after this chunk's
-// multiplies, 2 before them (into four more matrices), 0 right before use. The weights' raw words are loaded DEPTH (1 or 2)
+// Only the weights are staged. PREFETCH = 1 loads the next chunk's A matrices while this chunk's
+// multiply; 0 loads them right before use. The weights' raw words are loaded DEPTH (1 or 2)
 // chunks ahead and decoded when staged. q4_K and S = 16 only (PER_THREAD = 4). Needs rows padded
 // to the tile (mvlab's 512 are).
 
@@ -106,10 +106,6 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     var c11 = TileC();
     var c12 = TileC();
     var c13 = TileC();
-    var n00 = TileA();
-    var n10 = TileA();
-    var n01 = TileA();
-    var n11 = TileA();
     let chunks = p.k / 32u;
     // The raw words of the chunk to stage next, and (DEPTH 2) of the one after.
     var r1 = raw_at(row_byte, 0u, q0);
@@ -133,17 +129,6 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
             r2 = raw_at(row_byte, min(c + 2u, chunks - 1u), q0);
         } else {
             r1 = raw_at(row_byte, min(c + 1u, chunks - 1u), q0);
-        }
-        if PREFETCH == 2u {
-            let k1 = min(c + 1u, chunks - 1u) * 32u;
-            let m00 = xa0 + k1;
-            let m10 = xa1 + k1;
-            let m01 = m00 + S;
-            let m11 = m10 + S;
-            n00 = coopLoadT<TileA>(&x[m00], xs);
-            n10 = coopLoadT<TileA>(&x[m10], xs);
-            n01 = coopLoadT<TileA>(&x[m01], xs);
-            n11 = coopLoadT<TileA>(&x[m11], xs);
         }
         var b0 = coopLoad<TileB>(&ws[(iq + 0u * S) * STRIDE], STRIDE);
         var b1 = coopLoad<TileB>(&ws[(iq + 1u * S) * STRIDE], STRIDE);
@@ -180,12 +165,6 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
         c11 = coopMultiplyAdd(a11, b1, c11);
         c12 = coopMultiplyAdd(a11, b2, c12);
         c13 = coopMultiplyAdd(a11, b3, c13);
-        if PREFETCH == 2u {
-            a00 = n00;
-            a10 = n10;
-            a01 = n01;
-            a11 = n11;
-        }
         if PREFETCH == 1u {
             // The last chunk loads its own again: the call stays in uniform control flow.
             let k1 = min(c + 1u, chunks - 1u) * 32u;
