@@ -21,8 +21,7 @@
 //! `FILE.wgsl@ty=TY,coop=1[,tile=N][,rtile=R][,NAME=VALUE...]` FILE in its place (after the same
 //! enables, decoders and matrix types; NAME may also be `WG` or `S`), dispatched as tiles of N
 //! output features by R rows (the kernel's own tile by default; R defaults to N). Their
-//! reference rounds both operands to f16 as the kernel does. Use LAB_ROWS=512 for them. With
-//! `x16=1` the kernel's x is `array<f16>` (row r at r * k) and x is uploaded so.
+//! reference rounds both operands to f16 as the kernel does. Use LAB_ROWS=512 for them.
 //!
 //! Weights are a 256-row quantized pattern repeated to m rows; timing cycles through copies of
 //! them (LAB_COLD_MIB) in one pass, after a second and a half of warm-up, and prints the median
@@ -50,8 +49,6 @@ struct Spec {
     rpw: u32,
     /// Takes x quantized to 8 bits (quantize_q8's layout) instead of f32.
     q8: bool,
-    /// Takes x as f16 (`x: array<f16>`) instead of f32.
-    x16: bool,
     /// A matmul on cooperative matrices: the features and rows of its tile.
     tile: Option<(u32, u32)>,
     source: String,
@@ -99,7 +96,6 @@ fn parse(spec: &str, gpu: &Gpu) -> Spec {
             ty,
             rpw,
             q8: wick_shaders::matvec_takes_q8(ty),
-            x16: false,
             tile: None,
             source: set_consts(&source, &consts, spec),
         };
@@ -112,7 +108,6 @@ fn parse(spec: &str, gpu: &Gpu) -> Spec {
             ty,
             rpw: 0,
             q8: false,
-            x16: false,
             tile: Family::MatmulCoop(ty, size).matmul_tile(),
             source: Variant::new(Family::MatmulCoop(ty, size), false).source(),
         };
@@ -123,7 +118,6 @@ fn parse(spec: &str, gpu: &Gpu) -> Spec {
     let mut rpw = None;
     let mut q8 = false;
     let mut coop = false;
-    let mut x16 = false;
     let mut tile = None;
     let mut rtile = None;
     let mut consts = Vec::new();
@@ -134,7 +128,6 @@ fn parse(spec: &str, gpu: &Gpu) -> Spec {
             "rpw" => rpw = Some(v.parse().unwrap()),
             "q8" => q8 = v == "1",
             "coop" => coop = v == "1",
-            "x16" => x16 = v == "1",
             "tile" => tile = Some(v.parse().unwrap()),
             "rtile" => rtile = Some(v.parse().unwrap()),
             name => consts.push((name, v)),
@@ -143,18 +136,12 @@ fn parse(spec: &str, gpu: &Gpu) -> Spec {
     let ty = ty.expect("ty=");
     if coop {
         let size = coop_size(gpu);
-        let mut base = Variant::new(Family::MatmulCoop(ty, size), false).source();
-        if x16 {
-            let f32_x = "var<storage, read> x: array<vec4<f32>>;";
-            assert!(base.contains(f32_x));
-            base = base.replace(f32_x, "var<storage, read> x: array<f16>;");
-        }
+        let base = Variant::new(Family::MatmulCoop(ty, size), false).source();
         return Spec {
             name: spec.to_string(),
             ty,
             rpw: 0,
             q8: false,
-            x16,
             tile: Family::MatmulCoop(ty, size)
                 .matmul_tile()
                 .map(|(features, rows)| match tile {
@@ -177,7 +164,6 @@ fn parse(spec: &str, gpu: &Gpu) -> Spec {
         ty,
         rpw: rpw.expect("rpw="),
         q8,
-        x16: false,
         tile: None,
         source,
     }
@@ -396,12 +382,7 @@ fn main() {
                 for &rows in &rows_list {
                     let mut rng = Rng(99 + rows as u64);
                     let mut x: Vec<f32> = (0..rows * k).map(|_| rng.next()).collect();
-                    let mut xb = if spec.x16 {
-                        let h: Vec<half::f16> = x.iter().map(|&v| half::f16::from_f32(v)).collect();
-                        standalone::storage(&gpu, bytemuck::cast_slice(&h))
-                    } else {
-                        standalone::storage(&gpu, bytemuck::cast_slice(&x))
-                    };
+                    let mut xb = standalone::storage(&gpu, bytemuck::cast_slice(&x));
                     if spec.q8 {
                         xb = standalone::quantize_q8(&gpu, &xb, rows, k, k);
                         x = q8_values(&gpu, &xb, rows, k);

@@ -8,9 +8,7 @@
 #           dispatches (wick-mm's WICK_SKIP; the outputs are garbage, the timing is not), then
 #           matvec_rope with 16, 32 and 64 lanes per row pair (WICK_ROPE_LANES);
 #   PART=4: pp512 and tg128, BASE (wick-main) against the tree (wick) alternated, llama8b then
-#           qwen3moe12 (`-p 512 -n 128 -r 3`), nothing else;
-#   PART=5: mvlab's prefill matmuls (wick's q4_K against mm/raw.wgsl and mm/x16.wgsl), then
-#           PART=4.
+#           qwen3moe12 (`-p 512 -n 128 -r 3`), nothing else.
 # Run from the tree's root after `bash scripts/gpu/lab/prepare.sh BASE`, which fills .gpu/ with
 # ../shared/gpu's files, scripts/gpu/ (this folder as .gpu/lab/), the llama.cpp sources (PART=2)
 # and their gguf-py, and gzipped stripped builds: wick.gz (the tree), wick-main.gz (BASE),
@@ -45,16 +43,6 @@ if [ "${PART:-1}" = 3 ]; then
   # The q, k, v projections (k = 4096: two steps along a row at 32 lanes, one at 64).
   for n in 32 64 16 32 64 16; do b "rope-lanes-$n" WICK_ROPE_LANES=$n wick-mm llama8b "-p 0 -n 128 -r 3"; done
   exit
-fi
-if [ "${PART:-1}" = 5 ]; then
-  # The prefill matmul alone: wick's against raw weight words loaded 1 or 2 chunks ahead
-  # (mm/raw.wgsl) and x in f16 read straight into matrices (mm/x16.wgsl).
-  m=.gpu/lab/mm
-  LAB_ROWS=512 LAB_SIZES=28672x4096,4096x14336,6144x4096,4096x4096 timeout 200 .gpu/mvlab coop:q4_K \
-    $m/raw.wgsl@ty=q4_K,coop=1,DEPTH=1 $m/raw.wgsl@ty=q4_K,coop=1,DEPTH=2 \
-    $m/x16.wgsl@ty=q4_K,coop=1,x16=1,PREFETCH=1,DEPTH=1 $m/x16.wgsl@ty=q4_K,coop=1,x16=1,PREFETCH=1,DEPTH=2 \
-    $m/x16.wgsl@ty=q4_K,coop=1,x16=1,PREFETCH=0,DEPTH=2 coop:q4_K
-  PART=4
 fi
 if [ "${PART:-1}" = 4 ]; then
   for bin in wick-main wick wick-main wick; do b $bin X=1 $bin llama8b "-p 512 -n 128 -r 3"; done
