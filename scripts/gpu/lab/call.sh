@@ -21,7 +21,7 @@ source .gpu/vulkan-env.sh
 for f in .gpu/wick.gz .gpu/wick-main.gz .gpu/wick-mm.gz .gpu/kernels-tree.gz .gpu/attlab.gz .gpu/mvlab.gz; do
   if [ -f "$f" ]; then gunzip -kf "$f" && chmod +x "${f%.gz}" && rm -f "$f"; fi
 done
-file() { case "$1" in tiny270m) echo tiny270m-q8_0 ;; llama8b) echo llama8b-q4km ;; qwen3moe12) echo qwen3moe-a3b-12l-q4km ;; esac; }
+source .gpu/lab/models.sh
 nvidia-smi --query-gpu=name --format=csv,noheader
 if [ "${PART:-1}" = 2 ]; then
   case "$(nvidia-smi --query-gpu=name --format=csv,noheader)" in *H100*) bw=3350 ;; *) bw=4800 ;; esac

@@ -6,7 +6,7 @@
 set -uo pipefail
 exec > >(tee "$OUT/log.txt") 2>&1
 source .gpu/vulkan-env.sh
-file() { case "$1" in tiny270m) echo tiny270m-q8_0 ;; llama8b) echo llama8b-q4km ;; qwen3moe12) echo qwen3moe-a3b-12l-q4km ;; esac; }
+source .gpu/lab/models.sh
 gunzip -kf .gpu/wick.gz && chmod +x .gpu/wick
 nvidia-smi --query-gpu=name,driver_version --format=csv,noheader
 mkdir -p /tmp/g && tar xzf .gpu/gguf-py.tar.gz -C /tmp/g --strip-components=1 llama.cpp/gguf-py

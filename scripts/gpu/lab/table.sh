@@ -5,7 +5,7 @@
 #   BANDWIDTH=4800 timeout 540 bash .gpu/lab/table.sh > $OUT/log.txt 2>&1   (3350 on an H100)
 set -uo pipefail
 source .gpu/vulkan-env.sh
-file() { case "$1" in tiny270m) echo tiny270m-q8_0 ;; llama8b) echo llama8b-q4km ;; qwen3moe12) echo qwen3moe-a3b-12l-q4km ;; esac; }
+source .gpu/lab/models.sh
 B=$(bash .gpu/llama-bench-vulkan.sh .gpu/llama-cpp-src.tar.gz) || { tail -20 /tmp/llama-bench-vk.build.log; exit 1; }
 gunzip -kf .gpu/wick.gz && chmod +x .gpu/wick
 nvidia-smi --query-gpu=name,driver_version --format=csv,noheader
