@@ -2,7 +2,8 @@
 
 use std::sync::{Arc, Mutex};
 
-use wick_shaders::CoopSize;
+use wick_core::quant::GgmlType;
+use wick_shaders::{CoopSize, Family};
 
 use crate::BackendError;
 
@@ -190,9 +191,10 @@ impl Gpu {
 }
 
 /// The cooperative matrix side the matmul kernel can use on `adapter`: f16 inputs with f32 sums
-/// in 16x16x16 (preferred) or 8x8x8 steps, with SHADER_F16 and subgroups of exactly 32 (the
-/// kernel's subgroups split its tile). wgpu reports Metal's subgroup size as 4 to 64, which keeps
-/// the 8x8 (simdgroup matrix) variant off there until it has run on Apple hardware.
+/// in 16x16x16 (preferred) or 8x8x8 steps, with SHADER_F16, subgroups of exactly 32 (the
+/// kernel's subgroups split its tile) and room for its workgroup. wgpu reports Metal's subgroup
+/// size as 4 to 64, which keeps the 8x8 (simdgroup matrix) variant off there until it has run on
+/// Apple hardware.
 fn coop_size(adapter: &wgpu::Adapter, features: wgpu::Features) -> Option<CoopSize> {
     let needed = wgpu::Features::EXPERIMENTAL_COOPERATIVE_MATRIX | wgpu::Features::SHADER_F16;
     let info = adapter.get_info();
@@ -211,7 +213,14 @@ fn coop_size(adapter: &wgpu::Adapter, features: wgpu::Features) -> Option<CoopSi
                 && s.cr_type == wgpu::CooperativeScalarType::F32
         })
     };
+    let limits = adapter.limits();
+    let fits = |size: CoopSize| {
+        // The workgroup does not depend on the weights' format.
+        let wg = Family::MatmulCoop(GgmlType::Q4_K, size).workgroup_size();
+        wg <= limits.max_compute_invocations_per_workgroup
+            && wg <= limits.max_compute_workgroup_size_x
+    };
     [CoopSize::Sixteen, CoopSize::Eight]
         .into_iter()
-        .find(|size| has(size.side()))
+        .find(|&size| has(size.side()) && fits(size))
 }

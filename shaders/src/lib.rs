@@ -573,8 +573,8 @@ impl Family {
             Family::Attention(_) => 256,
             // Two row pairs, as at 32 lanes.
             _ if self.lanes() != LANES => 2 * self.lanes(),
-            // Eight subgroups of 32.
-            Family::MatmulCoop(..) | Family::MatmulIdCoop(..) => 256,
+            // Sixteen subgroups of 32.
+            Family::MatmulCoop(..) | Family::MatmulIdCoop(..) => 512,
             Family::AttentionPrefillCoop(_) => 128,
             // Eight threads per dimension share a head's splits.
             Family::AttentionCombine => 256,

@@ -1,9 +1,11 @@
 // y[r, off + i] = sum_k W[i, k] * x[r, k] for a batch of rows (prefill), on cooperative matrices
-// (tensor cores, simdgroup matrices). A workgroup of eight subgroups covers a tile of 8S rows of
-// x by 8S output features: per 32-element chunk of k it stages the rows of x and the decoded
-// weights in shared memory as f16, and each subgroup multiplies 2S rows by 4S features of the
-// tile (8 matrices of f32 sums). While the subgroups multiply one chunk, the loads of the next
-// are in flight. S (the matrix side), TileA/B/C come from the variant.
+// (tensor cores, simdgroup matrices). A workgroup of sixteen subgroups covers a tile of 8S rows
+// of x by 8S output features: per 32-element chunk of k it stages the rows of x and the decoded
+// weights in shared memory as f16, and each subgroup multiplies 2S rows by 2S features of the
+// tile (4 matrices of f32 sums). While the subgroups multiply one chunk, the loads of the next
+// are in flight. Sixteen subgroups of four matrices rather than eight of eight: fewer registers a
+// thread (the next chunk's loads and the sums), twice the warps to hide the barriers (5% faster
+// on the H100, BENCHMARKS.md session 19). S (the matrix side), TileA/B/C come from the variant.
 //
 // Which rows a tile takes and where they go is the side's: `coop/rows.wgsl` (matmul_coop: rows
 // in order) or `coop/experts.wgsl` (matmul_id_coop: the routed pairs of one expert). A side
@@ -17,13 +19,13 @@ const TILE: u32 = 8u * S;
 // A staged row's stride in f16: 8 more than a chunk, so the rows a matrix load reads together
 // fall in different shared-memory banks.
 const STRIDE: u32 = 40u;
-// vec4s of x, and of decoded weights, each thread stages per chunk (4 when S = 16, 2 when 8).
+// vec4s of x, and of decoded weights, each thread stages per chunk (2 when S = 16, 1 when 8).
 const PER_THREAD: u32 = TILE * 8u / WG;
 
 var<workgroup> xs: array<f16, TILE * STRIDE>;
 var<workgroup> ws: array<f16, TILE * STRIDE>;
 // Each subgroup's S x S staging for the tiles at the edges of y.
-var<workgroup> edge: array<f32, 8u * S * S>;
+var<workgroup> edge: array<f32, 16u * S * S>;
 
 // Stores v as f16 at dst of the staged x or weights. Values past f16's range saturate: WGSL
 // leaves their conversion undefined, and an inf would turn the row's sums into NaN.
@@ -92,61 +94,43 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     if !start_tile(wid, tid) {
         return;
     }
-    // This subgroup's part of the tile: rows rq.., features iq...
-    let rq = (sg / 2u) * 2u * S;
-    let iq = (sg % 2u) * 4u * S;
+    // This subgroup's part of the tile (a 4 x 4 grid of them): rows rq.., features iq...
+    let rq = (sg / 4u) * 2u * S;
+    let iq = (sg % 4u) * 2u * S;
     // The weight row this thread decodes, and its first part.
     let wr = tid / (8u / PER_THREAD);
     let q0 = tid % (8u / PER_THREAD) * PER_THREAD;
     let row_byte = weight_row(min(i0 + wr, p.m - 1u)) * p.row_bytes;
     var c00 = TileC();
     var c01 = TileC();
-    var c02 = TileC();
-    var c03 = TileC();
     var c10 = TileC();
     var c11 = TileC();
-    var c12 = TileC();
-    var c13 = TileC();
-    // This thread's loads of the chunk to stage next; PER_THREAD is 2 or 4.
+    // This thread's loads of the chunk to stage next; PER_THREAD is 1 or 2.
     var x0 = x4(0u, tid);
-    var x1 = x4(0u, tid + WG);
-    var x2 = vec4<f32>(0.0);
-    var x3 = vec4<f32>(0.0);
+    var x1 = vec4<f32>(0.0);
     let first = w_chunk(row_byte, 0u, q0);
     var w0 = w4(first, q0);
-    var w1 = w4(first, q0 + 1u);
-    var w2 = vec4<f32>(0.0);
-    var w3 = vec4<f32>(0.0);
-    if PER_THREAD == 4u {
-        x2 = x4(0u, tid + 2u * WG);
-        x3 = x4(0u, tid + 3u * WG);
-        w2 = w4(first, q0 + 2u);
-        w3 = w4(first, q0 + 3u);
+    var w1 = vec4<f32>(0.0);
+    if PER_THREAD == 2u {
+        x1 = x4(0u, tid + WG);
+        w1 = w4(first, q0 + 1u);
     }
     let chunks = p.k / 32u;
     for (var c = 0u; c < chunks; c++) {
         put4(tid / 8u * STRIDE + tid % 8u * 4u, x0, false);
-        put4((tid + WG) / 8u * STRIDE + tid % 8u * 4u, x1, false);
         put4(wr * STRIDE + q0 * 4u, w0, true);
-        put4(wr * STRIDE + q0 * 4u + 4u, w1, true);
-        if PER_THREAD == 4u {
-            put4((tid + 2u * WG) / 8u * STRIDE + tid % 8u * 4u, x2, false);
-            put4((tid + 3u * WG) / 8u * STRIDE + tid % 8u * 4u, x3, false);
-            put4(wr * STRIDE + q0 * 4u + 8u, w2, true);
-            put4(wr * STRIDE + q0 * 4u + 12u, w3, true);
+        if PER_THREAD == 2u {
+            put4((tid + WG) / 8u * STRIDE + tid % 8u * 4u, x1, false);
+            put4(wr * STRIDE + q0 * 4u + 4u, w1, true);
         }
         workgroupBarrier();
         if c + 1u < chunks {
             x0 = x4(c + 1u, tid);
-            x1 = x4(c + 1u, tid + WG);
             let next = w_chunk(row_byte, c + 1u, q0);
             w0 = w4(next, q0);
-            w1 = w4(next, q0 + 1u);
-            if PER_THREAD == 4u {
-                x2 = x4(c + 1u, tid + 2u * WG);
-                x3 = x4(c + 1u, tid + 3u * WG);
-                w2 = w4(next, q0 + 2u);
-                w3 = w4(next, q0 + 3u);
+            if PER_THREAD == 2u {
+                x1 = x4(c + 1u, tid + WG);
+                w1 = w4(next, q0 + 1u);
             }
         }
         for (var kk = 0u; kk < 32u; kk += S) {
@@ -154,25 +138,15 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
             let a1 = coopLoadT<TileA>(&xs[(rq + 1u * S) * STRIDE + kk], STRIDE);
             let b0 = coopLoad<TileB>(&ws[(iq + 0u * S) * STRIDE + kk], STRIDE);
             let b1 = coopLoad<TileB>(&ws[(iq + 1u * S) * STRIDE + kk], STRIDE);
-            let b2 = coopLoad<TileB>(&ws[(iq + 2u * S) * STRIDE + kk], STRIDE);
-            let b3 = coopLoad<TileB>(&ws[(iq + 3u * S) * STRIDE + kk], STRIDE);
             c00 = coopMultiplyAdd(a0, b0, c00);
             c01 = coopMultiplyAdd(a0, b1, c01);
-            c02 = coopMultiplyAdd(a0, b2, c02);
-            c03 = coopMultiplyAdd(a0, b3, c03);
             c10 = coopMultiplyAdd(a1, b0, c10);
             c11 = coopMultiplyAdd(a1, b1, c11);
-            c12 = coopMultiplyAdd(a1, b2, c12);
-            c13 = coopMultiplyAdd(a1, b3, c13);
         }
         workgroupBarrier();
     }
     store_tile(c00, rq + 0u * S, i0 + iq + 0u * S, wid, sg, lane);
     store_tile(c01, rq + 0u * S, i0 + iq + 1u * S, wid, sg, lane);
-    store_tile(c02, rq + 0u * S, i0 + iq + 2u * S, wid, sg, lane);
-    store_tile(c03, rq + 0u * S, i0 + iq + 3u * S, wid, sg, lane);
     store_tile(c10, rq + 1u * S, i0 + iq + 0u * S, wid, sg, lane);
     store_tile(c11, rq + 1u * S, i0 + iq + 1u * S, wid, sg, lane);
-    store_tile(c12, rq + 1u * S, i0 + iq + 2u * S, wid, sg, lane);
-    store_tile(c13, rq + 1u * S, i0 + iq + 3u * S, wid, sg, lane);
 }
