@@ -1,6 +1,7 @@
 //! A plan: the dispatches of one graph for one shape bucket, with parameters and bind groups
 //! built ahead, so a step only writes the batch description and replays them in one pass.
 
+use std::cell::OnceCell;
 use std::collections::{HashMap, HashSet};
 
 use wick_core::graph::{AttentionParams, Glu, Graph, Op, RopeParams, Rows, TensorId, WeightId};
@@ -440,12 +441,12 @@ fn rope_fusions(
 /// ([`barriers`]): in decode steps it saves a launch and a wait, in prompts the second
 /// product's workgroups fill the SMs that the first one's last wave leaves idle. Each buffer
 /// holds the bucket's rows of that output (2 MiB for llama 8B's v in a 512-row chunk), in op
-/// order up to [`OWN_OUTPUT_BYTES`].
+/// order up to [`OWN_OUTPUT_BYTES`], and is made when a dispatch first binds it: a decode step's
+/// matvec_rope writes v to the KV cache and never binds its output.
 fn own_outputs(
-    gpu: &Gpu,
     graph: &Graph,
     rows_of: impl Fn(TensorId) -> u32,
-) -> HashMap<TensorId, wgpu::Buffer> {
+) -> HashMap<TensorId, (u64, OnceCell<wgpu::Buffer>)> {
     let mut own = HashMap::new();
     let mut bytes = 0;
     for pair in graph.ops.windows(2) {
@@ -455,15 +456,7 @@ fn own_outputs(
         let size = u64::from(rows_of(out)) * graph.row_stride(out) * 4;
         if a == x && out != graph.logits && bytes + size <= OWN_OUTPUT_BYTES {
             bytes += size;
-            own.insert(
-                out,
-                gpu.device.create_buffer(&wgpu::BufferDescriptor {
-                    label: Some("matmul output of its own"),
-                    size,
-                    usage: wgpu::BufferUsages::STORAGE,
-                    mapped_at_creation: false,
-                }),
-            );
+            own.insert(out, (size, OnceCell::new()));
         }
     }
     own
@@ -551,14 +544,23 @@ impl Plan {
             Rows::Batch => rows,
             Rows::Outputs => outputs,
         };
-        let own = own_outputs(gpu, graph, rows_of);
+        let own = own_outputs(graph, rows_of);
         // A view binds its tensor's buffer from its first column.
         let act = |t: TensorId| {
             let (of, offset) = graph.storage(t);
+            let buffer = match own.get(&of) {
+                Some((size, buffer)) => buffer.get_or_init(|| {
+                    gpu.device.create_buffer(&wgpu::BufferDescriptor {
+                        label: Some("matmul output of its own"),
+                        size: *size,
+                        usage: wgpu::BufferUsages::STORAGE,
+                        mapped_at_creation: false,
+                    })
+                }),
+                None => &res.activations[res.tensor_buffer[t]],
+            };
             wgpu::BufferBinding {
-                buffer: own
-                    .get(&of)
-                    .unwrap_or(&res.activations[res.tensor_buffer[t]]),
+                buffer,
                 offset: offset * 4,
                 size: None,
             }
@@ -837,17 +839,11 @@ impl Plan {
                         // write (it writes at least one).
                         let mut spare = stand_ins[&at].iter();
                         let [y, kc, vc] = [
-                            (f.q_end > 0, act(out)),
-                            (f.k_end > f.q_end, whole(kc)),
-                            (rows > f.k_end, whole(vc)),
+                            (f.q_end > 0).then(|| act(out)),
+                            (f.k_end > f.q_end).then(|| whole(kc)),
+                            (rows > f.k_end).then(|| whole(vc)),
                         ]
-                        .map(|(writes, b)| {
-                            if writes {
-                                b
-                            } else {
-                                whole(spare.next().expect("two stand-ins"))
-                            }
-                        });
+                        .map(|b| b.unwrap_or_else(|| whole(spare.next().expect("two stand-ins"))));
                         pending.push(Pending {
                             family: Family::MatvecRope(w.ty),
                             entry: 0,
@@ -1374,7 +1370,10 @@ impl Plan {
         }
         let mut plan = Self::finish(gpu, pipelines, pending, res.norm_parts);
         plan.buffers.extend(stand_ins.into_values().flatten());
-        plan.buffers.extend(own.into_values());
+        plan.buffers.extend(
+            own.into_values()
+                .filter_map(|(_, buffer)| buffer.into_inner()),
+        );
         plan
     }
 
