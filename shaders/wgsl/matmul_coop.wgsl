@@ -4,8 +4,9 @@
 // weights in shared memory as f16, and each subgroup multiplies 2S rows by 2S features of the
 // tile (4 matrices of f32 sums). While the subgroups multiply one chunk, the loads of the next
 // are in flight. Sixteen subgroups of four matrices rather than eight of eight: fewer registers a
-// thread (the next chunk's loads and the sums), twice the warps to hide the barriers (5% faster
-// on the H100, BENCHMARKS.md session 19). S (the matrix side), TileA/B/C come from the variant.
+// thread (the next chunk's loads and the sums), twice the warps to hide the barriers (prompts
+// 6-13% faster on the H100, BENCHMARKS.md session 19). S (the matrix side), TileA/B/C come from
+// the variant.
 //
 // Which rows a tile takes and where they go is the side's: `coop/rows.wgsl` (matmul_coop: rows
 // in order) or `coop/experts.wgsl` (matmul_id_coop: the routed pairs of one expert). A side
@@ -25,7 +26,7 @@ const PER_THREAD: u32 = TILE * 8u / WG;
 var<workgroup> xs: array<f16, TILE * STRIDE>;
 var<workgroup> ws: array<f16, TILE * STRIDE>;
 // Each subgroup's S x S staging for the tiles at the edges of y.
-var<workgroup> edge: array<f32, 16u * S * S>;
+var<workgroup> edge: array<f32, WG / 32u * S * S>;
 
 // Stores v as f16 at dst of the staged x or weights. Values past f16's range saturate: WGSL
 // leaves their conversion undefined, and an inf would turn the row's sums into NaN.
