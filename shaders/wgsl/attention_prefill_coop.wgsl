@@ -220,11 +220,14 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
             // window's edge.
             let kb = t0 + half * S;
             let whole = kb >= lo && kb + S <= hi;
+            // Read once, into registers (the loops unroll: constant indices).
+            var sc: array<f32, S>;
             var bm = NONE;
             for (var i = 0u; i < S; i++) {
                 let k = (i + lane / 2u) % S;
                 let seen = whole | (kb + k >= lo & kb + k < hi);
-                bm = max(bm, select(NONE, scores[s_row + k], seen));
+                sc[i] = select(NONE, scores[s_row + k], seen);
+                bm = max(bm, sc[i]);
             }
             bm = max(bm, subgroupShuffleXor(bm, 1u));
             let move_m = bm > m + TAU;
@@ -235,8 +238,8 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
             var sum = 0.0;
             for (var i = 0u; i < S; i++) {
                 let k = (i + lane / 2u) % S;
-                let seen = whole | (kb + k >= lo & kb + k < hi);
-                let pr = select(0.0, exp2(scores[s_row + k] - m_e), seen);
+                // Unseen keys hold NONE: 2^(NONE - m_e) is 0.
+                let pr = exp2(sc[i] - m_e);
                 probs[p_row + k] = f16(pr);
                 sum += pr;
             }
