@@ -15,7 +15,7 @@ mod weights;
 pub use error::BackendError;
 pub use gpu::{Capabilities, Gpu};
 pub use pipelines::{Kernel, Pipelines};
-pub use plan::{AttentionLaunch, DispatchCount, attention_kernel, fold};
+pub use plan::{AttentionLaunch, DispatchCount, attention_kernel, fold, glu_groups};
 pub use profile::{KernelTime, Profile};
 pub use runtime::{CpuTime, Runtime, RuntimeConfig, cache_ctx};
 pub use weights::{GpuWeight, WeightPart};

@@ -499,6 +499,18 @@ pub fn fold(n: u64, per_group: u64) -> (u32, u32) {
     }
 }
 
+/// Workgroups of a glu dispatch over `rows` rows of `cols` outputs, a thread taking 4 of them:
+/// with the 8-bit copy, of the rows laid end to end; without, of one row, a workgroup row per
+/// row (no division by the width for each element: prompts' glu ran at a third of the
+/// bandwidth so).
+pub fn glu_groups(rows: u32, cols: u32, q8: bool) -> (u32, u32) {
+    if q8 {
+        fold(u64::from(rows * cols / 4), u64::from(WG))
+    } else {
+        (cols.div_ceil(4 * WG), rows)
+    }
+}
+
 /// A plan's shape: batch rows and output rows (powers of two), whether it ends with the output
 /// rows' greedy tokens, and whether its rows see at most [`ATTENTION_SHALLOW_POSITIONS`]
 /// positions (decode attention then writes its output from one split).
@@ -1075,26 +1087,39 @@ impl Plan {
                     } = attention_kernel(&gpu.caps, rows_of(q), &p, res.ctx);
                     let q8 = wanted(out).filter(|&k| k == cols(out) && p.head_dim % 32 == 0);
                     let decode = matches!(family, Family::Attention(_));
-                    // Shallow decode steps: one split per KV head writes the output itself.
-                    let direct = shallow
-                        && decode
-                        && p.sinks.is_none()
-                        && stride(out) == p.n_heads * p.head_dim;
+                    // Shallow decode steps (one split per KV head) and cooperative prefill
+                    // chunks in one split write the output themselves, with no merge after.
+                    let direct = p.sinks.is_none()
+                        && stride(out) == p.n_heads * p.head_dim
+                        && if decode {
+                            shallow
+                        } else {
+                            matches!(family, Family::AttentionPrefillCoop(_))
+                                && splits == 1
+                                && q8.is_none()
+                        };
                     let mut buffers = vec![
                         whole(res.step),
                         act(q),
                         whole(kc),
                         whole(vc),
-                        whole(res.attn_partials),
+                        // The prefill kernels write their output where the partials would go.
+                        if direct && !decode {
+                            act(out)
+                        } else {
+                            whole(res.attn_partials)
+                        },
                     ];
                     if decode {
                         buffers.extend([act(out), whole(res.q8)]);
                     }
-                    let split_word = if direct {
-                        groups.0 = attention_groups(p.n_heads, p.n_kv_heads, 1);
-                        1 | ATTENTION_DIRECT | q8.map_or(0, |_| ATTENTION_DIRECT_Q8)
-                    } else {
-                        splits
+                    let split_word = match (direct, decode) {
+                        (true, true) => {
+                            groups.0 = attention_groups(p.n_heads, p.n_kv_heads, 1);
+                            1 | ATTENTION_DIRECT | q8.map_or(0, |_| ATTENTION_DIRECT_Q8)
+                        }
+                        (true, false) => 1 | ATTENTION_DIRECT,
+                        (false, _) => splits,
                     };
                     pending.push(Pending {
                         family,
@@ -1159,17 +1184,13 @@ impl Plan {
                 } => {
                     let c = cols(out);
                     let n = rows_of(out) * c;
-                    // Quantized, a thread takes 4 elements.
                     let q8 = wanted(out).filter(|&k| c % k == 0);
                     pending.push(Pending {
                         family: Family::Glu,
                         entry: glu_code(kind) as usize,
                         params: [n, c, stride(gate), stride(up), q8.unwrap_or(0), 0, 0, 0],
                         buffers: vec![act(gate), act(up), act(out), whole(res.q8)],
-                        groups: fold(
-                            u64::from(if q8.is_some() { n / 4 } else { n }),
-                            u64::from(WG),
-                        ),
+                        groups: glu_groups(rows_of(out), c, q8.is_some()),
                         weight_bytes: 0,
                         normed_x: false,
                     });

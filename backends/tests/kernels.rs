@@ -47,7 +47,7 @@ use std::sync::OnceLock;
 use half::f16;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
-use wick_backends::{Gpu, Kernel, fold, standalone};
+use wick_backends::{Gpu, Kernel, fold, glu_groups, standalone};
 use wick_core::generate::BatchRow;
 use wick_core::graph::{RopeParams, Yarn};
 use wick_core::quant::GgmlType;
@@ -1565,6 +1565,15 @@ fn kv_store_attention() {
                     }
                 }
             }
+            // The cooperative kernel's bound: it takes q and P as f16.
+            let loose = |want: &[Want]| -> Vec<Want> {
+                want.iter()
+                    .map(|w| match *w {
+                        Want::Near { value, .. } => Want::Near { value, bound: 2e-3 },
+                        other => other,
+                    })
+                    .collect()
+            };
             // The attention kernels' parameters, the last word their splits (and direct bits).
             let attention_params = |split_word: u32| {
                 [
@@ -1701,18 +1710,27 @@ fn kv_store_attention() {
                     );
                     let got = read_f32(&y);
                     if *coop {
-                        let loose: Vec<Want> = want
-                            .iter()
-                            .map(|w| match *w {
-                                Want::Near { value, .. } => Want::Near { value, bound: 2e-3 },
-                                other => other,
-                            })
-                            .collect();
-                        f_coop.check(&label, &got, &loose);
+                        f_coop.check(&label, &got, &loose(&want));
                     } else {
                         f.check(&label, &got, &want);
                     }
                     check_q8(&mut f, &label, &y, &q8, q8_rows, q_width, q_width);
+                }
+            }
+            // The cooperative kernel in one split writing the output itself.
+            if !with_sinks {
+                for (kern, tile, _) in prefill.iter().filter(|(_, _, coop)| *coop) {
+                    let y = buffer_f32(&vec![SENTINEL; bucket * q_width]);
+                    dispatch(
+                        kern,
+                        0,
+                        attention_params(1 | ATTENTION_DIRECT),
+                        &[&step, &q_buf, &k_cache, &v_cache, &y],
+                        (n_heads as u32, (bucket as u32).div_ceil(*tile)),
+                    );
+                    let label =
+                        format!("{} direct head_dim={head_dim} window={window}", kern.label);
+                    f_coop.check(&label, &read_f32(&y), &loose(&want));
                 }
             }
         }
@@ -1755,8 +1773,6 @@ fn glu() {
             let c = cols as u32;
             for &q8_k in q8_ks {
                 let q8_rows = (q8_k > 0).then(|| n / q8_k);
-                // Quantized, a thread takes 4 elements.
-                let threads = if q8_k > 0 { n / 4 } else { n };
                 for (layout, stride, g, u) in [
                     ("separate", c, &g_buf, &u_buf),
                     ("stacked", 2 * c, &s_gate, &s_up),
@@ -1770,7 +1786,7 @@ fn glu() {
                             entry,
                             params,
                             &[g, u, &y, &q8],
-                            fold(threads as u64, u64::from(WG)),
+                            glu_groups(3, c, q8_k > 0),
                         );
                         let label = format!("{}.{name} {layout} n={n} q8_k={q8_k}", kern.label);
                         f.check(&label, &read_f32(&y), &want);

@@ -25,5 +25,6 @@ fn head_dim() -> u32 {
 }
 @group(0) @binding(1) var<storage, read> step: Step;
 @group(0) @binding(2) var<storage, read> q: array<f32>;
-// Per (row, head, split): max, sum, then head_dim unnormalised outputs.
+// Per (row, head, split): max, sum, then head_dim unnormalised outputs (the cooperative prefill
+// kernel's one-split launch binds the output here instead).
 @group(0) @binding(5) var<storage, read_write> partial: array<f32>;

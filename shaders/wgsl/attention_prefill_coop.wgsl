@@ -11,9 +11,12 @@
 // stay below 2^TAU, inside f16's range.
 // Rows of a tile may belong to different sequences: the tile is walked in runs of rows with the
 // same KV-cache slot, as in `attention_prefill.wgsl`, whose partials (max, sum, unnormalised
-// output) this writes for `attention_combine`. head_dim is a multiple of S, at most 128; ctx is a
-// multiple of 2S, so a block never reads past its slot's cache.
+// output) this writes for `attention_combine`; in one split with DIRECT set (`ATTENTION_DIRECT`
+// in Rust) it writes the normalised output itself instead (rows of n_heads * head_dim), and no
+// merge follows. head_dim is a multiple of S, at most 128; ctx is a multiple of 2S, so a block
+// never reads past its slot's cache.
 const ROWS: u32 = 4u * S;
+const DIRECT: u32 = 0x10000u;
 const KEYS: u32 = 2u * S;
 const MAX_DIM: u32 = 128u;
 // Strides of staged rows past a multiple of 32 banks, so the rows a matrix load or store
@@ -49,6 +52,8 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
         @builtin(subgroup_id) sg: u32, @builtin(subgroup_invocation_id) lane: u32) {
     let h = wid.x % p.n_heads;
     let split = wid.x / p.n_heads;
+    let n_splits = p.n_splits & 0xffffu;
+    let direct = (p.n_splits & DIRECT) != 0u;
     let r0 = wid.y * ROWS;
     let kvh = h / (p.n_heads / p.n_kv_heads);
     let dim = head_dim();
@@ -87,7 +92,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
             k_hi = max(k_hi, ps + 1u);
         }
         k_lo = k_lo / KEYS * KEYS;
-        let per = ((k_hi - k_lo + p.n_splits - 1u) / p.n_splits + KEYS - 1u) / KEYS * KEYS;
+        let per = ((k_hi - k_lo + n_splits - 1u) / n_splits + KEYS - 1u) / KEYS * KEYS;
         let s_lo = min(k_lo + split * per, k_hi);
         let s_hi = min(s_lo + per, k_hi);
         // This lane's row: the keys lo..hi it sees in the split (none when the row is not in
@@ -336,19 +341,27 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
             }
             vb = KEYS * STRIDE - vb;
         }
-        let pb = ((row * p.n_heads + h) * p.n_splits + split) * (dim + 2u);
-        if live && half == 0u {
-            partial[pb] = select(m * LN2, NONE, m == NONE);
-            partial[pb + 1u] = l;
+        // Where the row's outputs go, and their factor: normalised in the output, or after
+        // the max and sum in the partials.
+        var ob = (row * p.n_heads + h) * dim;
+        var f = 1.0 / l;
+        if !direct {
+            let pb = ((row * p.n_heads + h) * n_splits + split) * (dim + 2u);
+            if live && half == 0u {
+                partial[pb] = select(m * LN2, NONE, m == NONE);
+                partial[pb + 1u] = l;
+            }
+            ob = pb + 2u;
+            f = 1.0;
         }
-        store_out(o0, s_at, lane, 0u, pb, live);
-        store_out(o1, s_at, lane, S, pb, live);
-        store_out(o2, s_at, lane, 2u * S, pb, live);
-        store_out(o3, s_at, lane, 3u * S, pb, live);
-        store_out(o4, s_at, lane, 4u * S, pb, live);
-        store_out(o5, s_at, lane, 5u * S, pb, live);
-        store_out(o6, s_at, lane, 6u * S, pb, live);
-        store_out(o7, s_at, lane, 7u * S, pb, live);
+        store_out(o0, s_at, lane, 0u, ob, f, live);
+        store_out(o1, s_at, lane, S, ob, f, live);
+        store_out(o2, s_at, lane, 2u * S, ob, f, live);
+        store_out(o3, s_at, lane, 3u * S, ob, f, live);
+        store_out(o4, s_at, lane, 4u * S, ob, f, live);
+        store_out(o5, s_at, lane, 5u * S, ob, f, live);
+        store_out(o6, s_at, lane, 6u * S, ob, f, live);
+        store_out(o7, s_at, lane, 7u * S, ob, f, live);
         start = end;
     }
 }
@@ -410,9 +423,10 @@ fn put_kv(e: u32, dim4: u32, k: vec4<f16>, v: vec4<f16>, v_half: u32) {
     }
 }
 
-// Copies the subgroup's output matrix of head dims d.. into the partials of the row this lane
-// holds (half of the S dims each), through the subgroup's scores.
-fn store_out(o: TileC, at: u32, lane: u32, d: u32, pb: u32, live: bool) {
+// Copies the subgroup's output matrix of head dims d.. times f into the row this lane holds
+// (half of the S dims each; its outputs from ob on, in the partials or the output), through the
+// subgroup's scores.
+fn store_out(o: TileC, at: u32, lane: u32, d: u32, ob: u32, f: f32, live: bool) {
     if d >= head_dim() {
         return;
     }
@@ -423,7 +437,7 @@ fn store_out(o: TileC, at: u32, lane: u32, d: u32, pb: u32, live: bool) {
         let base = at + (lane / 2u) * SC_STRIDE + (lane % 2u) * (S / 2u);
         for (var i = 0u; i < S / 2u; i++) {
             let k = (i + lane / 2u) % (S / 2u);
-            partial[pb + 2u + d + (lane % 2u) * (S / 2u) + k] = scores[base + k];
+            partial[ob + d + (lane % 2u) * (S / 2u) + k] = scores[base + k] * f;
         }
     }
 }

@@ -1,8 +1,9 @@
 // Gated activations: y = act(gate) * up, elementwise over the batch (gpt-oss's variant also
 // clamps and offsets). y has rows of `cols`; gate and up have their own row strides, so both may
-// be views of one stacked matmul's output. With q8_k set, each thread takes 4 elements of y
-// instead of one, and the 8 threads of a 32-element block also write it quantized to 8 bits, in
-// rows of q8_k (which divides cols), for the matvec after it.
+// be views of one stacked matmul's output. Each thread takes 4 elements of y: of a row (the
+// workgroup row's) or, with q8_k set, of the rows end to end, where the 8 threads of a 32-element
+// block also write it quantized to 8 bits, in rows of q8_k (which divides cols), for the matvec
+// after it.
 struct Params {
     n: u32,
     cols: u32,
@@ -39,13 +40,16 @@ var<workgroup> amax_part: array<f32, WG>;
 var<workgroup> sum_part: array<i32, WG>;
 
 fn run(kind: u32, wid: vec3<u32>, nwg: vec3<u32>, tid: u32) {
-    let i = flat_group(wid, nwg) * WG + tid;
     if p.q8_k == 0u {
-        if i < p.n {
-            y[i] = act(kind, i / p.cols, i % p.cols);
+        // Row wid.y, elements c..c+3 (`glu_groups` in Rust).
+        let r = wid.y;
+        let c = 4u * (wid.x * WG + tid);
+        for (var j = c; j < min(c + 4u, p.cols); j++) {
+            y[r * p.cols + j] = act(kind, r, j);
         }
         return;
     }
+    let i = flat_group(wid, nwg) * WG + tid;
     // Elements e..e+3; blocks do not cross rows (q8_k, a multiple of 32, divides cols). Threads
     // past the end stay for the barriers.
     let e = 4u * i;
