@@ -192,9 +192,9 @@ impl Gpu {
 
 /// The cooperative matrix side the matmul kernel can use on `adapter`: f16 inputs with f32 sums
 /// in 16x16x16 (preferred) or 8x8x8 steps, with SHADER_F16, subgroups of exactly 32 (the
-/// kernel's subgroups split its tile) and room for its workgroup. wgpu reports Metal's subgroup
-/// size as 4 to 64, which keeps the 8x8 (simdgroup matrix) variant off there until it has run on
-/// Apple hardware.
+/// kernel's subgroups split its tile) and room for its workgroup and its shared memory. wgpu
+/// reports Metal's subgroup size as 4 to 64, which keeps the 8x8 (simdgroup matrix) variant off
+/// there until it has run on Apple hardware.
 fn coop_size(adapter: &wgpu::Adapter, features: wgpu::Features) -> Option<CoopSize> {
     let needed = wgpu::Features::EXPERIMENTAL_COOPERATIVE_MATRIX | wgpu::Features::SHADER_F16;
     let info = adapter.get_info();
@@ -219,6 +219,7 @@ fn coop_size(adapter: &wgpu::Adapter, features: wgpu::Features) -> Option<CoopSi
         let wg = Family::MatmulCoop(GgmlType::Q4_K, size).workgroup_size();
         wg <= limits.max_compute_invocations_per_workgroup
             && wg <= limits.max_compute_workgroup_size_x
+            && size.workgroup_storage() <= limits.max_compute_workgroup_storage_size
     };
     [CoopSize::Sixteen, CoopSize::Eight]
         .into_iter()

@@ -138,6 +138,16 @@ impl CoopSize {
             CoopSize::Sixteen => 16,
         }
     }
+
+    /// The shared memory a workgroup of the kernels on matrices of this side may take: 48 KB
+    /// (Vulkan on NVIDIA, where 16x16 runs) or 32 KB (Metal's threadgroup memory, for 8x8). The
+    /// other kernels keep to WebGPU's default of 16 KB.
+    pub fn workgroup_storage(self) -> u32 {
+        match self {
+            CoopSize::Eight => 32 << 10,
+            CoopSize::Sixteen => 48 << 10,
+        }
+    }
 }
 
 /// What an add_rms_norm variant does besides sum = a + b and its norm, fixed when it compiles:

@@ -107,3 +107,26 @@ fn workgroup_sizes_are_the_familys() {
         }
     }
 }
+
+/// Every variant's shared memory fits what adapters give it: its cooperative side's budget
+/// (which `gpu.rs` checks against the adapter) or WebGPU's default 16 KB.
+#[test]
+fn workgroup_storage_fits() {
+    for v in Variant::all() {
+        let (module, _) = validate(&v);
+        let bytes: u32 = module
+            .global_variables
+            .iter()
+            .filter(|(_, g)| g.space == naga::AddressSpace::WorkGroup)
+            .map(|(_, g)| module.types[g.ty].inner.size(module.to_ctx()))
+            .sum();
+        let budget = v
+            .family
+            .coop_size()
+            .map_or(16 << 10, CoopSize::workgroup_storage);
+        assert!(
+            bytes <= budget,
+            "{v}: {bytes} bytes of shared memory, budget {budget}"
+        );
+    }
+}
