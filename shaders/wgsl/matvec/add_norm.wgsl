@@ -32,6 +32,10 @@ var<private> wn: vec2<f32>;
 // The block's sum * w and sum^2 by row of the block, a vec4 over the batch rows.
 var<workgroup> block: array<vec4<f32>, 32>;
 var<workgroup> squares: array<vec4<f32>, 32>;
+// Per thread of the block's tail: its four values' largest magnitude, code sum and squares.
+var<workgroup> amax_part: array<f32, 32>;
+var<workgroup> sum_part: array<i32, 32>;
+var<workgroup> sq_part: array<f32, 32>;
 
 fn first_row(wid: vec3<u32>, nwg: vec3<u32>, tid: u32) -> u32 {
     let first = flat_group(wid, nwg) * MATVEC_ROWS;
@@ -67,8 +71,8 @@ fn block4(r: u32, j: u32) -> vec4<f32> {
                      block[4u * j + 3u][r]);
 }
 
-// Reduces the pair's accumulators, adds the residual and writes the sums; then the first lanes
-// (one per batch row) write the block's 8-bit copy and share. Called from uniform control flow.
+// Reduces the pair's accumulators, adds the residual and writes the sums; then the first 32
+// lanes write the block's 8-bit copy and share. Called from uniform control flow.
 fn store_pair(acc0: vec4<f32>, acc1: vec4<f32>, i: u32, tid: u32) {
     let t0 = lanes_sum(acc0, tid);
     workgroupBarrier();
@@ -87,16 +91,42 @@ fn store_pair(acc0: vec4<f32>, acc1: vec4<f32>, i: u32, tid: u32) {
         squares[e + 1u] = s1 * s1;
     }
     workgroupBarrier();
-    // The first pair's lanes: i is the block's first row.
-    if tid < p.rows && i < p.m {
-        let r = tid;
-        var ss = 0.0;
-        for (var j = 0u; j < 32u; j++) {
-            ss += squares[j][r];
+    // The block's 8-bit copy and share: 8 threads per batch row r (four values each, j = 0..7),
+    // as glu's threads share its blocks. The first pair's lanes: i is the block's first row.
+    let r = tid / 8u;
+    let j = tid % 8u;
+    let mine = tid < 32u && r < p.rows && i < p.m;
+    var v = vec4<f32>(0.0);
+    if mine {
+        v = block4(r, j);
+        let s = vec4<f32>(squares[4u * j][r], squares[4u * j + 1u][r], squares[4u * j + 2u][r],
+                          squares[4u * j + 3u][r]);
+        sq_part[tid] = (s.x + s.y) + (s.z + s.w);
+        amax_part[tid] = q8_amax4(v);
+    }
+    workgroupBarrier();
+    var amax = 0.0;
+    if mine {
+        for (var e = 0u; e < 8u; e++) {
+            amax = max(amax, amax_part[8u * r + e]);
         }
-        let b = i / 32u;
-        q8_write(r, b, p.m, block4(r, 0u), block4(r, 1u), block4(r, 2u), block4(r, 3u),
-                 block4(r, 4u), block4(r, 5u), block4(r, 6u), block4(r, 7u));
+    }
+    let q = q8_codes4(v, q8_inv(amax));
+    let b = i / 32u;
+    let at = q8_row_word(r, p.m);
+    if mine {
+        sum_part[tid] = (q.x + q.y) + (q.z + q.w);
+        q8_out[at + 8u * b + j] = pack4xI8(q);
+    }
+    workgroupBarrier();
+    if mine && j == 0u {
+        var sum = 0;
+        var ss = 0.0;
+        for (var e = 0u; e < 8u; e++) {
+            sum += sum_part[8u * r + e];
+            ss += sq_part[8u * r + e];
+        }
+        q8_write_scales(at, b, p.m, amax, sum);
         norm_parts[4u * b + r] = ss / f32(p.m) + p.eps / f32(p.m / 32u);
     }
 }
