@@ -1,6 +1,6 @@
 //! LAB (never merged; copy it into shaders/tests to run): validates a lab body in place of
 //! matmul_coop.wgsl for the matmul_coop16 variants through naga to SPIR-V:
-//! `LAB_BODY=$PWD/scripts/gpu/lab/mm/db.wgsl cargo test --release -p wick-shaders --test labcheck`.
+//! `LAB_BODY=$PWD/scripts/gpu/lab/mm/NAME.wgsl cargo test --release -p wick-shaders --test labcheck`.
 use naga::valid::{Capabilities, ValidationFlags, Validator};
 use wick_shaders::Variant;
 
