@@ -1,7 +1,7 @@
 // Writing x quantized to 8 bits (layout in `q8_layout.wgsl`) into the module's `q8_out`
 // binding (an array<u32>): codes q = round(x / d) with d = max|x| / 127, stored with d and
-// d * sum(q). `q8_write` takes a whole block from one thread; glu's threads share a block, with
-// the same pieces.
+// d * sum(q). `q8_write` takes a whole block from one thread; glu's and matvec_add_norm's threads
+// share a block, with the same pieces.
 fn q8_amax4(v: vec4<f32>) -> f32 {
     let a = abs(v);
     return max(max(a.x, a.y), max(a.z, a.w));
