@@ -4,10 +4,10 @@
 // weights in shared memory as f16, and each subgroup multiplies 2S rows by 2S features of the
 // tile (4 matrices of f32 sums). While the subgroups multiply one chunk, the loads of the next
 // are in flight. Chunks of 64 rather than the decoders' 32: twice the products between each pair
-// of barriers (prompts' matmuls 8-10% faster on the H100, BENCHMARKS.md session 21). Sixteen subgroups of four matrices rather than eight of eight: fewer registers a
-// thread (the next chunk's loads and the sums), twice the warps to hide the barriers (prompts
-// 6-13% faster on the H100, BENCHMARKS.md session 19). S (the matrix side), TileA/B/C come from
-// the variant.
+// of barriers (prompts' matmuls 8-10% faster on the H100, BENCHMARKS.md session 21). Sixteen
+// subgroups of four matrices rather than eight of eight: fewer registers a thread (the next
+// chunk's loads and the sums), twice the warps to hide the barriers (prompts 6-13% faster on
+// the H100, BENCHMARKS.md session 19). S (the matrix side), TileA/B/C come from the variant.
 //
 // Which rows a tile takes and where they go is the side's: `coop/rows.wgsl` (matmul_coop: rows
 // in order) or `coop/experts.wgsl` (matmul_id_coop: the routed pairs of one expert). A side
