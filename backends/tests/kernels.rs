@@ -1750,8 +1750,9 @@ fn glu() {
     let mut f = Failures::new(NMSE);
     let mut rng = StdRng::seed_from_u64(7);
     let ks = kernels(Family::Glu);
+    let rows = 3;
     for (cols, q8_ks) in [(300usize, &[0usize][..]), (320, &[0, 320, 160][..])] {
-        let n = 3 * cols;
+        let n = rows * cols;
         let gate = uniform_vec(&mut rng, n, -8.0, 8.0);
         // Past gpt-oss's clamps at 7 on both sides.
         let up = uniform_vec(&mut rng, n, -9.0, 9.0);
@@ -1786,7 +1787,7 @@ fn glu() {
                             entry,
                             params,
                             &[g, u, &y, &q8],
-                            glu_groups(3, c, q8_k > 0),
+                            glu_groups(rows as u32, c, q8_k > 0),
                         );
                         let label = format!("{}.{name} {layout} n={n} q8_k={q8_k}", kern.label);
                         f.check(&label, &read_f32(&y), &want);
